@@ -1,0 +1,87 @@
+package sheet
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Date formats accepted in text cells. Day comes before month, as written
+// in Belgium; a year always has four digits.
+var dateForms = []struct {
+	re     *regexp.Regexp
+	layout string
+}{
+	{regexp.MustCompile(`^\d{4}-\d{1,2}-\d{1,2}$`), "2006-1-2"},
+	{regexp.MustCompile(`^\d{4}-\d{1,2}-\d{1,2}[T ]00:00(:00)?$`), ""}, // midnight timestamps from other tools
+	{regexp.MustCompile(`^\d{1,2}/\d{1,2}/\d{4}$`), "2/1/2006"},
+	{regexp.MustCompile(`^\d{1,2}-\d{1,2}-\d{4}$`), "2-1-2006"},
+	{regexp.MustCompile(`^\d{1,2}\.\d{1,2}\.\d{4}$`), "2.1.2006"},
+}
+
+var serialForm = regexp.MustCompile(`^\d{1,6}(\.0+)?$`)
+
+// ErrDateFormat is returned for text that is not a date in an accepted form.
+var ErrDateFormat = errors.New("not a date: write dates as dd/mm/yyyy or yyyy-mm-dd")
+
+// ParseDate reads a calendar date from a cell: an Excel serial number (as a
+// date cell gives, counted from 1899-12-30, or 1904-01-01 when date1904),
+// or text as yyyy-mm-dd, dd/mm/yyyy, dd-mm-yyyy or dd.mm.yyyy. Dates that do
+// not exist (31/02/2020) are refused, not rolled over. The result is
+// midnight UTC of that date.
+func ParseDate(s string, date1904 bool) (time.Time, error) {
+	s = Clean(s)
+	if serialForm.MatchString(s) {
+		f, _ := strconv.ParseFloat(s, 64)
+		n := int(math.Floor(f))
+		if n < 1 || n > 2958465 { // 9999-12-31
+			return time.Time{}, fmt.Errorf("%q: %w", s, ErrDateFormat)
+		}
+		base := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+		if date1904 {
+			base = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+		} else if n < 61 {
+			// Excel counts a 29 February 1900 that never was; serials
+			// before it are one day later than the plain count.
+			base = base.AddDate(0, 0, 1)
+			if n == 60 {
+				return time.Time{}, fmt.Errorf("%q is Excel's 29/02/1900, a day that does not exist", s)
+			}
+		}
+		return base.AddDate(0, 0, n), nil
+	}
+	for _, f := range dateForms {
+		if !f.re.MatchString(s) {
+			continue
+		}
+		text, layout := s, f.layout
+		if layout == "" {
+			text, layout = s[:strings.IndexAny(s, "T ")], "2006-1-2"
+		}
+		t, err := time.Parse(layout, text)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("impossible date %q (no such day)", s)
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q: %w", s, ErrDateFormat)
+}
+
+// FormatDate writes a date as yyyy-mm-dd, the form stored in the database.
+func FormatDate(t time.Time) string { return t.Format("2006-01-02") }
+
+// ParseBool reads yes/no answers as spreadsheet users write them:
+// 1/0, yes/no, y/n, ja/nee, j/n, true/false, waar/onwaar (any case).
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(Clean(s)) {
+	case "1", "yes", "y", "ja", "j", "true", "waar", "1.0":
+		return true, nil
+	case "0", "no", "n", "nee", "false", "onwaar", "0.0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a yes/no value (use 1 or 0, yes or no, ja or nee)", s)
+}
