@@ -1,7 +1,7 @@
 package sheet
 
 import (
-		"io"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
