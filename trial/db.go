@@ -1,0 +1,197 @@
+package trial
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migration is one schema step, applied in order of Version.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations returns the schema steps embedded in this binary, in order.
+func Migrations() []Migration {
+	entries, _ := fs.ReadDir(migrationFS, "migrations")
+	var out []Migration
+	for _, e := range entries {
+		name := e.Name()
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			panic("trial: migration without a number: " + name)
+		}
+		b, _ := migrationFS.ReadFile("migrations/" + name)
+		out = append(out, Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), SQL: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out
+}
+
+// DB is an open trial database.
+type DB struct {
+	Path string
+	sql  *sql.DB
+}
+
+// ErrNoDatabase is returned by Open when the file does not exist.
+var ErrNoDatabase = errors.New("no trial database")
+
+func dsn(path string) string {
+	u := url.URL{Path: path}
+	// WAL: readers never block the writer; synchronous FULL: a committed
+	// allocation survives a power cut; _txlock=immediate: a write
+	// transaction takes the write lock at BEGIN, so two processes never
+	// both read-then-write the same state.
+	return "file:" + u.EscapedPath() + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(30000)&_txlock=immediate"
+}
+
+// Open opens an existing trial database and applies pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w (create one with `rct init`, or give --db)", path, ErrNoDatabase)
+		}
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory, not a trial database", path)
+	}
+	db, err := openSQL(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openSQL(ctx context.Context, path string) (*DB, error) {
+	s, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, err
+	}
+	s.SetMaxOpenConns(1) // one connection: the process's writes are serial anyway
+	if err := s.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: not a readable trial database: %w", path, err)
+	}
+	return &DB{Path: path, sql: s}, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// SQL gives read access to the underlying database, for packages that own
+// tables of their own (survey, linkage) and for tests.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// migrate applies the embedded migrations the database has not seen, in one
+// transaction.
+func (db *DB) migrate(ctx context.Context) error {
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
+			return fmt.Errorf("%s: not a trial database: %w", db.Path, err)
+		}
+		applied := map[int]string{}
+		rows, err := tx.QueryContext(ctx, `SELECT version, sha256 FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var v int
+			var h string
+			if err := rows.Scan(&v, &h); err != nil {
+				rows.Close()
+				return err
+			}
+			applied[v] = h
+		}
+		rows.Close()
+		ms := Migrations()
+		for v := range applied {
+			if v > ms[len(ms)-1].Version {
+				return fmt.Errorf("%s has schema version %d, newer than this rct knows (%d): upgrade rct", db.Path, v, ms[len(ms)-1].Version)
+			}
+		}
+		for _, m := range ms {
+			sum := sha256.Sum256([]byte(m.SQL))
+			h := hex.EncodeToString(sum[:])
+			if old, ok := applied[m.Version]; ok {
+				if old != h {
+					return fmt.Errorf("%s: migration %s was applied from a different text (sha256 %s…, this rct has %s…)", db.Path, m.Name, old[:12], h[:12])
+				}
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?, ?, ?)`,
+				m.Version, m.Name, h, time.Now().UTC().Format(time.RFC3339)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Write runs fn in one immediate transaction: it commits when fn returns
+// nil and rolls back otherwise, so a failing command writes nothing.
+func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", db.Path, err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Meta returns a value of trial_meta, or "" when absent.
+func (db *DB) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.sql.QueryRowContext(ctx, `SELECT value FROM trial_meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+// Schema returns the applied schema version.
+func (db *DB) Schema(ctx context.Context) (int, error) {
+	var v int
+	err := db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}

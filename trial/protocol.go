@@ -1,0 +1,373 @@
+package trial
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"go.yaml.in/yaml/v3"
+)
+
+// FormatVersion is the version of the protocol file format this rct reads.
+const FormatVersion = 1
+
+// Protocol is a trial's protocol file: what is randomized, how, who is
+// eligible, when families are surveyed, which registers are linked and
+// which outcomes are analysed. It is stored in the trial database with its
+// SHA-256; changes are numbered amendments.
+type Protocol struct {
+	Version       int           `yaml:"version"`
+	Trial         Info          `yaml:"trial"`
+	Arms          []Arm         `yaml:"arms"`
+	Randomization Randomization `yaml:"randomization"`
+	Eligibility   Eligibility   `yaml:"eligibility"`
+	Waves         []Wave        `yaml:"waves"`
+	Registers     []Register    `yaml:"registers"`
+	Outcomes      []Outcome     `yaml:"outcomes"`
+	Analysis      Analysis      `yaml:"analysis"`
+
+	text  []byte
+	lines map[string]int
+}
+
+// Info identifies the trial.
+type Info struct {
+	ID         string `yaml:"id"`          // short id, e.g. MISSION
+	Title      string `yaml:"title"`       // full title
+	Registry   string `yaml:"registry"`    // trial registration, e.g. ISRCTN or ClinicalTrials.gov id
+	CodePrefix string `yaml:"code_prefix"` // study codes are PREFIX-0001, ...
+}
+
+// Arm is one arm of the trial.
+type Arm struct {
+	ID    string `yaml:"id"`
+	Label string `yaml:"label"`
+}
+
+// Randomization methods.
+const (
+	MethodSimple           = "simple"            // independent draws with the ratio's probabilities
+	MethodComplete         = "complete"          // fixed arm sizes for a planned sample size
+	MethodBlocks           = "blocks"            // permuted blocks of sizes drawn from block_sizes
+	MethodStratifiedBlocks = "stratified_blocks" // one permuted-block sequence per stratum
+	MethodMinimization     = "minimization"      // Pocock-Simon over the strata variables as factors
+	MethodBigStick         = "big_stick"         // simple draws unless imbalance reaches max_imbalance
+)
+
+var methods = []string{MethodSimple, MethodComplete, MethodBlocks, MethodStratifiedBlocks, MethodMinimization, MethodBigStick}
+
+// Randomization says how families are allocated.
+type Randomization struct {
+	Method     string     `yaml:"method"`
+	Ratio      string     `yaml:"ratio"`       // "1:1", "2:1": one integer per arm, in the order of arms
+	BlockSizes []int      `yaml:"block_sizes"` // blocks, stratified_blocks: each a multiple of the ratio's sum
+	SampleSize int        `yaml:"sample_size"` // complete: the planned number of families
+	Strata     []Variable `yaml:"strata"`      // stratification variables (minimization: its factors)
+	// Minimization: probability of giving the arm that minimises imbalance,
+	// and the imbalance measure (range or variance).
+	P         float64 `yaml:"p"`
+	Imbalance string  `yaml:"imbalance"`
+	// big_stick: the largest tolerated difference in arm counts.
+	MaxImbalance int `yaml:"max_imbalance"`
+	// Randomize a family only once its baseline survey (the first wave) is in.
+	AfterBaseline bool `yaml:"after_baseline"`
+}
+
+// Variable is a stratification variable: a column of the referral file
+// with a closed list of values.
+type Variable struct {
+	ID     string   `yaml:"id"`
+	Label  string   `yaml:"label"`
+	Values []string `yaml:"values"`
+	Weight float64  `yaml:"weight"` // minimization weight; 0 means 1
+}
+
+// Eligibility is the inclusion rule: weak on at least MinWeak of Domains
+// (the kansarmoede-index of Kind en Gezin) and, when required, consent.
+type Eligibility struct {
+	Index           string   `yaml:"index"`
+	Domains         []string `yaml:"domains"`
+	MinWeak         int      `yaml:"min_weak"`
+	ConsentRequired bool     `yaml:"consent_required"`
+}
+
+// Wave is a survey wave: due Offset after the randomization date, and
+// accepted from Window.Before before to Window.After after that date.
+type Wave struct {
+	ID     string     `yaml:"id"`
+	Label  string     `yaml:"label"`
+	Offset Span       `yaml:"offset"`
+	Window WaveWindow `yaml:"window"`
+}
+
+// WaveWindow is the tolerance around a wave's due date.
+type WaveWindow struct {
+	Before Span `yaml:"before"`
+	After  Span `yaml:"after"`
+}
+
+// Register is an administrative register whose extracts are linked:
+// Columns maps rct's field names to the extract's column headers, Events
+// maps the extract's event codes to rct event names.
+type Register struct {
+	ID      string            `yaml:"id"`
+	Label   string            `yaml:"label"`
+	Columns map[string]string `yaml:"columns"`
+	Events  map[string]string `yaml:"events"`
+}
+
+// RegisterFields are the fields a register's columns map may name;
+// event and start are required.
+var RegisterFields = []string{"national_number", "first_name", "last_name", "birth_date", "postcode", "event", "start", "end", "amount", "category"}
+
+// Outcome is an analysed outcome.
+type Outcome struct {
+	ID       string    `yaml:"id"`
+	Label    string    `yaml:"label"`
+	Type     string    `yaml:"type"`   // binary, continuous or count
+	Family   string    `yaml:"family"` // primary, secondary or exploratory: the multiple-testing family
+	Source   Source    `yaml:"source"`
+	Baseline *Baseline `yaml:"baseline"` // the baseline covariate, if any
+}
+
+// Source is where an outcome comes from: a survey variable at some waves,
+// or register events aggregated in a window after randomization.
+type Source struct {
+	Survey    string   `yaml:"survey"`
+	Waves     []string `yaml:"waves"`
+	Register  string   `yaml:"register"`
+	Events    []string `yaml:"events"`
+	Window    *Window  `yaml:"window"`
+	Aggregate string   `yaml:"aggregate"` // any, count, sum (of amounts), days (covered)
+}
+
+// Window is the interval (From, To] relative to the randomization date.
+type Window struct {
+	From Span `yaml:"from"`
+	To   Span `yaml:"to"`
+}
+
+// Baseline is the baseline measure of an outcome: the same survey variable
+// at Wave, or the same register events in Window (e.g. from: -12m, to: 0d).
+type Baseline struct {
+	Wave   string  `yaml:"wave"`
+	Window *Window `yaml:"window"`
+}
+
+// Analysis holds the defaults of `rct analyze`.
+type Analysis struct {
+	SEType          string  `yaml:"se_type"`          // classical, HC0-HC3, CR0, CR2, stata
+	RIDraws         int     `yaml:"ri_draws"`         // randomization-inference draws
+	Alpha           float64 `yaml:"alpha"`            // significance level
+	MultipleTesting string  `yaml:"multiple_testing"` // bonferroni, holm, hochberg, BH, BY, westfall_young, romano_wolf
+}
+
+var (
+	idRE       = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+	trialIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+	prefixRE   = regexp.MustCompile(`^[A-Z]{1,4}$`)
+	outcomeTyp = []string{"binary", "continuous", "count"}
+	families   = []string{"primary", "secondary", "exploratory"}
+	aggregates = []string{"any", "count", "sum", "days"}
+	seTypes    = []string{"classical", "HC0", "HC1", "HC2", "HC3", "CR0", "CR2", "stata"}
+	mtMethods  = []string{"none", "bonferroni", "holm", "hochberg", "BH", "BY", "westfall_young", "romano_wolf"}
+)
+
+// ParseProtocol reads and validates a protocol file. name is used in
+// messages. Every problem found is returned at once, as a dataerr.List
+// with line numbers.
+func ParseProtocol(name string, text []byte) (*Protocol, error) {
+	p := &Protocol{text: append([]byte(nil), text...), lines: map[string]int{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, yamlErrors(name, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, dataerr.List{dataerr.New(name, "the protocol file is empty")}
+	}
+	var errs dataerr.List
+	walk(name, doc.Content[0], reflect.TypeOf(*p), "", p.lines, &errs)
+	if err := doc.Content[0].Decode(p); err != nil {
+		errs = append(errs, yamlErrors(name, err)...)
+	}
+	if len(errs) == 0 {
+		errs = p.validate(name)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, errs
+	}
+	return p, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlErrors turns yaml's messages ("yaml: line 3: ...") into data errors.
+func yamlErrors(name string, err error) dataerr.List {
+	var msgs []string
+	if te, ok := err.(*yaml.TypeError); ok {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	var out dataerr.List
+	for _, m := range msgs {
+		e := &dataerr.Error{File: name}
+		if g := yamlLineRE.FindStringSubmatch(m); g != nil {
+			e.Line, _ = strconv.Atoi(g[1])
+			m = g[2]
+		}
+		e.Err = fmt.Errorf("%s", strings.TrimPrefix(m, "yaml: "))
+		out = append(out, e)
+	}
+	return out
+}
+
+// walk checks n against the shape of t: unknown keys are errors, and the
+// line of every key and list item is recorded under its path
+// ("arms[1].label").
+func walk(name string, n *yaml.Node, t reflect.Type, path string, lines map[string]int, errs *dataerr.List) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return // the decoder reports the wrong kind
+		}
+		fields := map[string]reflect.Type{}
+		var known []string
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" || !f.IsExported() {
+				continue
+			}
+			fields[tag] = f.Type
+			known = append(known, tag)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			sub := join(path, k.Value)
+			lines[sub] = k.Line
+			ft, ok := fields[k.Value]
+			if !ok {
+				where := "at the top level"
+				if path != "" {
+					where = "in " + path
+				}
+				*errs = append(*errs, &dataerr.Error{File: name, Line: k.Line,
+					Err: fmt.Errorf("unknown key %q %s (known keys: %s)", k.Value, where, strings.Join(known, ", "))})
+				continue
+			}
+			walk(name, v, ft, sub, lines, errs)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, c := range n.Content {
+			sub := fmt.Sprintf("%s[%d]", path, i)
+			lines[sub] = c.Line
+			walk(name, c, t.Elem(), sub, lines, errs)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			sub := join(path, n.Content[i].Value)
+			lines[sub] = n.Content[i].Line
+			walk(name, n.Content[i+1], t.Elem(), sub, lines, errs)
+		}
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// line returns the line of path, or of its nearest recorded parent.
+func (p *Protocol) line(path string) int {
+	for path != "" {
+		if l, ok := p.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+// Text returns the protocol file as read.
+func (p *Protocol) Text() []byte { return p.text }
+
+// SHA256 returns the hex SHA-256 of the protocol file as read.
+func (p *Protocol) SHA256() string {
+	s := sha256.Sum256(p.text)
+	return hex.EncodeToString(s[:])
+}
+
+// Ratio returns the allocation ratio, one integer per arm.
+func (p *Protocol) Ratio() []int {
+	r, _ := parseRatio(p.Randomization.Ratio)
+	return r
+}
+
+func parseRatio(s string) ([]int, error) {
+	parts := strings.Split(s, ":")
+	out := make([]int, len(parts))
+	for i, x := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		if err != nil || n < 1 || n > 100 {
+			return nil, fmt.Errorf("ratio %q: each part is a whole number from 1 to 100, as in \"1:1\" or \"2:1\"", s)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// Stratum returns the stratification variable with that id.
+func (p *Protocol) Stratum(id string) (Variable, bool) {
+	for _, v := range p.Randomization.Strata {
+		if v.ID == id {
+			return v, true
+		}
+	}
+	return Variable{}, false
+}
+
+// Wave returns the wave with that id.
+func (p *Protocol) Wave(id string) (Wave, bool) {
+	for _, w := range p.Waves {
+		if w.ID == id {
+			return w, true
+		}
+	}
+	return Wave{}, false
+}
+
+// Register returns the register with that id.
+func (p *Protocol) Register(id string) (Register, bool) {
+	for _, r := range p.Registers {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Register{}, false
+}
