@@ -38,7 +38,7 @@ type Referral struct {
 	Weak    map[string]bool
 	Strata  map[string]string
 	Persons []Person
-	Row     int    // first row of the referral
+	Row     int // first row of the referral
 }
 
 // WeakCount is the number of domains on which the family is weak.

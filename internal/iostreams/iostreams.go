@@ -51,8 +51,8 @@ func (s *IO) JSON(v any) error {
 // Table writes rows under a header: aligned columns on a terminal,
 // tab-separated values otherwise (so `| cut -f2` works).
 type Table struct {
-	io   *IO
-	tw   *tabwriter.Writer
+	io *IO
+	tw *tabwriter.Writer
 }
 
 // NewTable starts a table with the given header.
