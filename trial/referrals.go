@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -276,6 +277,12 @@ func ReadReferrals(path string, p *Protocol, today time.Time, opt sheet.Options)
 		ref.Persons = append(ref.Persons, per)
 	}
 	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool {
+			if errs[i].Row != errs[j].Row {
+				return errs[i].Row < errs[j].Row
+			}
+			return errs[i].Col < errs[j].Col
+		})
 		return nil, rowsRead, errs
 	}
 	if len(order) == 0 {
