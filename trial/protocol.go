@@ -195,9 +195,10 @@ func ParseProtocol(name string, text []byte) (*Protocol, error) {
 	walk(name, doc.Content[0], reflect.TypeOf(*p), "", p.lines, &errs)
 	if err := doc.Content[0].Decode(p); err != nil {
 		errs = append(errs, yamlErrors(name, err)...)
-	}
-	if len(errs) == 0 {
-		errs = p.validate(name)
+	} else {
+		// Unknown keys do not stop the checks of the rest; a value of the
+		// wrong type does (its zero value would give misleading problems).
+		errs = append(errs, p.validate(name)...)
 	}
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
