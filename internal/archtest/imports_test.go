@@ -1,0 +1,104 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/rct-trials/rct/"
+
+// allowed lists, for each package of the project, the project packages its
+// non-test files may import. A package missing here fails the test: a new
+// package states its place in the house.
+var allowed = map[string][]string{
+	"analysis":           {},
+	"randomize":          {},
+	"linkage/ident":      {},
+	"internal/dataerr":   {},
+	"internal/iostreams": {},
+	"internal/archtest":  {},
+	"internal/sheet":     {"internal/dataerr"},
+	"trial":              {"internal/dataerr", "internal/sheet", "linkage/ident", "randomize"},
+	"survey":             {"trial", "internal/dataerr", "internal/sheet", "linkage/ident"},
+	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "linkage/ident"},
+	"reports":            {"analysis", "trial", "internal/dataerr"},
+	"simulate":           {"trial", "survey", "linkage/ident", "randomize", "internal/sheet"},
+	"cmd/rct":            {"*"},
+}
+
+func TestImportBoundaries(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports := map[string]map[string]string{} // package → imported project package → file
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == "testdata" || strings.HasPrefix(n, ".") && path != root {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		if imports[rel] == nil {
+			imports[rel] = map[string]string{}
+		}
+		for _, im := range f.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			if strings.HasPrefix(p, module) {
+				imports[rel][strings.TrimPrefix(p, module)] = filepath.Base(path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imports) < 5 {
+		t.Fatalf("found only %d packages under %s", len(imports), root)
+	}
+	for pkg, ims := range imports {
+		ok, known := allowed[pkg]
+		if !known {
+			t.Errorf("package %s is not placed in the house: add it to allowed in %s", pkg, "internal/archtest/imports_test.go")
+			continue
+		}
+		if len(ok) == 1 && ok[0] == "*" {
+			continue
+		}
+		for im, file := range ims {
+			if !contains(ok, im) {
+				t.Errorf("%s/%s imports %s, which it may not (allowed: %v)", pkg, file, im, ok)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatal("not the module root")
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
