@@ -61,7 +61,7 @@ func dsn(path string) string {
 	// allocation survives a power cut; _txlock=immediate: a write
 	// transaction takes the write lock at BEGIN, so two processes never
 	// both read-then-write the same state.
-	return "file:" + u.EscapedPath() + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(30000)&_txlock=immediate"
+	return "file:" + u.EscapedPath() + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(30000)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 }
 
 // Open opens an existing trial database and applies pending migrations.

@@ -119,19 +119,24 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 			batch, err = r.LastInsertId()
 			return err
 		}
-		insRef, err := tx.PrepareContext(ctx, `INSERT INTO referrals (referral_id, referred_on, batch, source_row, content_sha256, weak_domains, consent, outcome, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+		// Rows get their ids here, so that every table can be written in
+		// bulk; foreign keys are checked at commit.
+		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
 			return err
 		}
-		defer insRef.Close()
-		insDom, _ := tx.PrepareContext(ctx, `INSERT INTO referral_domains VALUES (?, ?, ?)`)
-		defer insDom.Close()
-		insFam, _ := tx.PrepareContext(ctx, `INSERT INTO families (study_code, referral, enrolled_on) VALUES (?, ?, ?)`)
-		defer insFam.Close()
-		insStr, _ := tx.PrepareContext(ctx, `INSERT INTO family_strata VALUES (?, ?, ?)`)
-		defer insStr.Close()
-		insPer, _ := tx.PrepareContext(ctx, `INSERT INTO persons (family, role, nrn_pseudonym, first_name, last_name, name_key, birth_date, postcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		defer insPer.Close()
+		var refID, famID, perID int64
+		for _, q := range []struct {
+			table string
+			id    *int64
+		}{{"referrals", &refID}, {"families", &famID}, {"persons", &perID}} {
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+q.table).Scan(q.id); err != nil {
+				return err
+			}
+		}
+		insRef := newBulk(ctx, tx, `INSERT INTO referrals (id, referral_id, referred_on, batch, source_row, content_sha256, weak_domains, domains, consent, outcome, duplicate_of)`, 11)
+		insFam := newBulk(ctx, tx, `INSERT INTO families (id, study_code, referral, enrolled_on)`, 4)
+		insStr := newBulk(ctx, tx, `INSERT INTO family_strata (family, variable, value)`, 3)
+		insPer := newBulk(ctx, tx, `INSERT INTO persons (id, family, role, nrn_pseudonym, first_name, last_name, name_key, birth_date, postcode)`, 9)
 
 		var problems dataerr.List
 		today := sheet.FormatDate(in.Actor.Today())
@@ -190,27 +195,20 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 			if r.Consent != nil {
 				consent = boolInt(*r.Consent)
 			}
-			x, err := insRef.ExecContext(ctx, r.ID, sheet.FormatDate(r.Date), batch, r.Row, fp, r.WeakCount(), consent, rr.Outcome, dupOf)
-			if err != nil {
+			refID++
+			if err := insRef.add(refID, r.ID, sheet.FormatDate(r.Date), batch, r.Row, fp, r.WeakCount(), r.domainsJSON(p), consent, rr.Outcome, dupOf); err != nil {
 				return err
-			}
-			refID, _ := x.LastInsertId()
-			for _, d := range p.Eligibility.Domains {
-				if _, err := insDom.ExecContext(ctx, refID, d, boolInt(r.Weak[d])); err != nil {
-					return err
-				}
 			}
 			if rr.Outcome == Enrolled {
 				nFamilies++
 				rr.StudyCode = StudyCode(p.Trial.CodePrefix, nFamilies)
-				x, err := insFam.ExecContext(ctx, rr.StudyCode, refID, today)
-				if err != nil {
+				famID++
+				if err := insFam.add(famID, rr.StudyCode, refID, today); err != nil {
 					return err
 				}
-				famID, _ := x.LastInsertId()
 				f := famRef{famID, rr.StudyCode}
 				for _, v := range p.Randomization.Strata {
-					if _, err := insStr.ExecContext(ctx, famID, v.ID, r.Strata[v.ID]); err != nil {
+					if err := insStr.add(famID, v.ID, r.Strata[v.ID]); err != nil {
 						return err
 					}
 				}
@@ -224,7 +222,8 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 						bd = sheet.FormatDate(q.BirthDate)
 						byName[q.NameKey()+"|"+sheet.FormatDate(q.BirthDate)] = f
 					}
-					if _, err := insPer.ExecContext(ctx, famID, q.Role, num, q.FirstName, q.LastName, q.NameKey(), bd, nullIfEmpty(q.Postcode)); err != nil {
+					perID++
+					if err := insPer.add(perID, famID, q.Role, num, q.FirstName, q.LastName, q.NameKey(), bd, nullIfEmpty(q.Postcode)); err != nil {
 						return err
 					}
 				}
@@ -233,6 +232,11 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 		}
 		if len(problems) > 0 {
 			return problems
+		}
+		for _, b := range []*bulk{insRef, insFam, insStr, insPer} {
+			if err := b.flush(); err != nil {
+				return err
+			}
 		}
 		res.Batch = batch
 		if batch != 0 {
@@ -256,6 +260,21 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 		return nil, err
 	}
 	return res, nil
+}
+
+// domainsJSON is the referral's domain flags as a JSON object in protocol
+// order: {"income":1,"education":0,...}.
+func (r *Referral) domainsJSON(p *Protocol) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, d := range p.Eligibility.Domains {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:%d", d, boolInt(r.Weak[d]))
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 type famRef struct {

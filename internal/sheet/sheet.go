@@ -18,14 +18,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/rct-trials/rct/internal/dataerr"
-	"github.com/xuri/excelize/v2"
 )
 
 // Limits on what a workbook may unzip to. A zip bomb declares a larger size
 // and is refused before anything is extracted.
 const (
-	UnzipSizeLimit    = 2 << 30  // total uncompressed size of a workbook
-	UnzipXMLSizeLimit = 64 << 20 // larger worksheets are extracted to a temporary file, not memory
+	UnzipSizeLimit = 2 << 30 // total uncompressed size of a workbook
 )
 
 // Options choose what to read.
@@ -103,71 +101,64 @@ func (t *Table) openXLSX(path string, opt Options) error {
 		}
 		return dataerr.New(path, "not an XLSX workbook (an .xlsx file is a zip archive; this one is not): was a text or CSV file renamed?")
 	}
-	limit, xmlLimit := int64(UnzipSizeLimit), int64(UnzipXMLSizeLimit)
+	limit := int64(UnzipSizeLimit)
 	if opt.MaxUnzip > 0 {
-		limit, xmlLimit = opt.MaxUnzip, min(opt.MaxUnzip, xmlLimit)
+		limit = opt.MaxUnzip
 	}
-	f, err := excelize.OpenFile(path, excelize.Options{
-		RawCellValue:      true,
-		UnzipSizeLimit:    limit,
-		UnzipXMLSizeLimit: xmlLimit,
-	})
+	b, err := openBook(path, limit)
 	if err != nil {
-		if strings.Contains(err.Error(), "unzip size") {
-			return dataerr.New(path, "refused: the workbook unzips to more than %d MB (a zip bomb, or far larger than any trial sheet)", limit>>20)
-		}
-		return dataerr.New(path, "not a readable XLSX workbook: %v", err)
-	}
-	sheet, err := chooseSheet(f, opt)
-	if err != nil {
-		f.Close()
 		return &dataerr.Error{File: path, Err: err}
 	}
-	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
-		t.Date1904 = *props.Date1904
-	}
-	rows, err := f.Rows(sheet)
+	sh, err := chooseSheet(b.sheets, opt)
 	if err != nil {
-		f.Close()
-		return &dataerr.Error{File: path, Sheet: sheet, Err: err}
+		b.zr.Close()
+		return &dataerr.Error{File: path, Err: err}
 	}
-	t.Sheet = sheet
-	t.closer = func() error { rows.Close(); return f.Close() }
+	t.Date1904 = b.date1904
+	rows, err := b.rows(sh)
+	if err != nil {
+		b.zr.Close()
+		return &dataerr.Error{File: path, Sheet: sh.Name, Err: err}
+	}
+	t.Sheet = sh.Name
+	t.closer = func() error { rows.Close(); return b.zr.Close() }
 	t.next = func() ([]string, error) {
-		if !rows.Next() {
-			if err := rows.Error(); err != nil {
-				return nil, err
-			}
-			return nil, io.EOF
+		cells, n, err := rows.next()
+		if err != nil {
+			return nil, err
 		}
-		return rows.Columns()
+		t.row = n - 1 // raw adds one
+		return cells, nil
 	}
 	return nil
 }
 
-func chooseSheet(f *excelize.File, opt Options) (string, error) {
-	list := f.GetSheetList()
+func chooseSheet(list []bookSheet, opt Options) (bookSheet, error) {
+	names := make([]string, len(list))
+	for i, s := range list {
+		names[i] = s.Name
+	}
 	if opt.Sheet != "" {
 		for _, s := range list {
-			if s == opt.Sheet {
+			if s.Name == opt.Sheet {
 				return s, nil
 			}
 		}
-		return "", fmt.Errorf("no sheet %q (the workbook has %s)", opt.Sheet, quoteList(list))
+		return bookSheet{}, fmt.Errorf("no sheet %q (the workbook has %s)", opt.Sheet, quoteList(names))
 	}
 	if opt.Prefer != "" {
 		for _, s := range list {
-			if strings.EqualFold(s, opt.Prefer) {
+			if strings.EqualFold(s.Name, opt.Prefer) {
 				return s, nil
 			}
 		}
 	}
 	for _, s := range list {
-		if v, err := f.GetSheetVisible(s); err == nil && v {
+		if !s.Hidden {
 			return s, nil
 		}
 	}
-	return "", errors.New("the workbook has no visible sheet")
+	return bookSheet{}, errors.New("the workbook has no visible sheet")
 }
 
 func quoteList(l []string) string {

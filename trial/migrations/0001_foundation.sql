@@ -35,18 +35,16 @@ CREATE TABLE referrals (
     batch          INTEGER NOT NULL REFERENCES import_batches(id),
     source_row     INTEGER NOT NULL,
     content_sha256 TEXT NOT NULL,
-    weak_domains   INTEGER NOT NULL,
+    weak_domains   INTEGER NOT NULL,           -- how many domains of the index are weak
+    domains        TEXT NOT NULL,              -- JSON: {"income": 1, "education": 0, ...} (1 = weak)
     consent        INTEGER CHECK (consent IN (0, 1)),
     outcome        TEXT NOT NULL CHECK (outcome IN ('enrolled', 'not_eligible', 'declined', 'duplicate')),
     duplicate_of   INTEGER REFERENCES families(id)
 ) STRICT;
 
-CREATE TABLE referral_domains (
-    referral INTEGER NOT NULL REFERENCES referrals(id),
-    domain   TEXT NOT NULL,
-    weak     INTEGER NOT NULL CHECK (weak IN (0, 1)),
-    PRIMARY KEY (referral, domain)
-) STRICT;
+-- Foreign-key columns are indexed: SQLite looks children up by them.
+CREATE INDEX referrals_batch ON referrals(batch);
+CREATE INDEX referrals_duplicate_of ON referrals(duplicate_of);
 
 CREATE TABLE families (
     id          INTEGER PRIMARY KEY,

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/rct-trials/rct/simulate"
+	"github.com/rct-trials/rct/trial"
+)
+
+// BenchmarkEnroll runs `rct enroll` on a simulated referral workbook as a
+// child process (the whole CLI path: read, check, pseudonymise, one
+// transaction) and reports rows/s and the child's peak resident memory.
+func BenchmarkEnroll(b *testing.B) {
+	for _, families := range []int{1000, 37000} {
+		src := b.TempDir()
+		p, err := trial.ParseProtocol("example", trial.ExampleProtocol())
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := simulate.DefaultConfig()
+		cfg.Families = families
+		rows := simulate.Referrals(cfg, p)
+		os.WriteFile(filepath.Join(src, "trial.yaml"), trial.ExampleProtocol(), 0o644)
+		xlsx := filepath.Join(src, "referrals.xlsx")
+		if err := simulate.WriteReferralsXLSX(xlsx, p, rows); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("rows=%d", len(rows)), func(b *testing.B) {
+			var maxRSS int64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dir := b.TempDir()
+				c := rctCmd(&testing.T{}, dir, "init", "--protocol", filepath.Join(src, "trial.yaml"))
+				if out, err := c.CombinedOutput(); err != nil {
+					b.Fatalf("init: %v\n%s", err, out)
+				}
+				c = rctCmd(&testing.T{}, dir, "enroll", xlsx)
+				b.StartTimer()
+				if out, err := c.CombinedOutput(); err != nil {
+					b.Fatalf("enroll: %v\n%s", err, out)
+				}
+				if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > maxRSS {
+					maxRSS = ru.Maxrss
+				}
+			}
+			b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(maxRSS)/1024, "peak-RSS-MB")
+		})
+	}
+}

@@ -1,0 +1,65 @@
+package trial
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// bulk inserts rows many at a time (INSERT ... VALUES (...), (...), ...):
+// one statement per bulkRows rows instead of one per row.
+type bulk struct {
+	ctx  context.Context
+	tx   *sql.Tx
+	head string // INSERT INTO t (a, b, c)
+	cols int
+	args []any
+	n    int
+	full *sql.Stmt
+}
+
+const bulkRows = 200
+
+func newBulk(ctx context.Context, tx *sql.Tx, head string, cols int) *bulk {
+	return &bulk{ctx: ctx, tx: tx, head: head, cols: cols, args: make([]any, 0, cols*bulkRows)}
+}
+
+func (b *bulk) statement(rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", b.cols), ", ") + ")"
+	return b.head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+}
+
+// add queues one row, flushing when the batch is full.
+func (b *bulk) add(vals ...any) error {
+	b.args = append(b.args, vals...)
+	b.n++
+	if b.n < bulkRows {
+		return nil
+	}
+	if b.full == nil {
+		st, err := b.tx.PrepareContext(b.ctx, b.statement(bulkRows))
+		if err != nil {
+			return err
+		}
+		b.full = st
+	}
+	_, err := b.full.ExecContext(b.ctx, b.args...)
+	b.args, b.n = b.args[:0], 0
+	return err
+}
+
+// flush writes the queued rows and releases the statement.
+func (b *bulk) flush() error {
+	defer func() {
+		if b.full != nil {
+			b.full.Close()
+			b.full = nil
+		}
+	}()
+	if b.n == 0 {
+		return nil
+	}
+	_, err := b.tx.ExecContext(b.ctx, b.statement(b.n), b.args...)
+	b.args, b.n = b.args[:0], 0
+	return err
+}
