@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
@@ -66,6 +68,7 @@ type EnrollInput struct {
 func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollResult, error) {
 	res := &EnrollResult{File: in.File, SHA256: in.SHA256, RowsRead: in.RowsRead, Referrals: len(in.Referrals), Results: []ReferralResult{}}
 	key := in.Key.Key[:]
+	prep := prepare(p, in.Referrals, key)
 	errRollback := fmt.Errorf("dry run")
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		known := map[string][2]string{} // referral id → fingerprint, file
@@ -140,8 +143,8 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 
 		var problems dataerr.List
 		today := sheet.FormatDate(in.Actor.Today())
-		for _, r := range in.Referrals {
-			fp := r.Fingerprint(p, key)
+		for ri, r := range in.Referrals {
+			fp := prep[ri].fingerprint
 			rr := ReferralResult{ReferralID: r.ID, Row: r.Row}
 			if k, ok := known[r.ID]; ok {
 				if k[0] != fp {
@@ -160,17 +163,16 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 					return err
 				}
 			}
-			pseudo := make([]string, len(r.Persons))
+			pseudo, nameKey := prep[ri].pseudonyms, prep[ri].nameKeys
 			var dup *famRef
 			for i, q := range r.Persons {
 				if q.Number != nil {
-					pseudo[i] = ident.Pseudonym(key, *q.Number)
 					if f, ok := byNumber[pseudo[i]]; ok && dup == nil {
 						dup, rr.Reason = &f, fmt.Sprintf("%s (row %d) has the national number of a person in %s", q.Role, q.Row, f.code)
 					}
 				}
 				if !q.BirthDate.IsZero() && dup == nil {
-					if f, ok := byName[q.NameKey()+"|"+sheet.FormatDate(q.BirthDate)]; ok {
+					if f, ok := byName[nameKey[i]+"|"+sheet.FormatDate(q.BirthDate)]; ok {
 						dup, rr.Reason = &f, fmt.Sprintf("%s (row %d) has the name and birth date of a person in %s", q.Role, q.Row, f.code)
 					}
 				}
@@ -220,10 +222,10 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 					}
 					if !q.BirthDate.IsZero() {
 						bd = sheet.FormatDate(q.BirthDate)
-						byName[q.NameKey()+"|"+sheet.FormatDate(q.BirthDate)] = f
+						byName[nameKey[i]+"|"+sheet.FormatDate(q.BirthDate)] = f
 					}
 					perID++
-					if err := insPer.add(perID, famID, q.Role, num, q.FirstName, q.LastName, q.NameKey(), bd, nullIfEmpty(q.Postcode)); err != nil {
+					if err := insPer.add(perID, famID, q.Role, num, q.FirstName, q.LastName, nameKey[i], bd, nullIfEmpty(q.Postcode)); err != nil {
 						return err
 					}
 				}
@@ -275,6 +277,40 @@ func (r *Referral) domainsJSON(p *Protocol) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// prepared holds what Enroll derives from a referral before its
+// transaction: keyed fingerprint, pseudonyms and normalised names.
+type prepared struct {
+	fingerprint string
+	pseudonyms  []string // "" where a person has no national number
+	nameKeys    []string
+}
+
+// prepare derives them for all referrals, on every core.
+func prepare(p *Protocol, refs []*Referral, key []byte) []prepared {
+	out := make([]prepared, len(refs))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(refs); i += workers {
+				r := refs[i]
+				o := prepared{fingerprint: r.Fingerprint(p, key), pseudonyms: make([]string, len(r.Persons)), nameKeys: make([]string, len(r.Persons))}
+				for j, q := range r.Persons {
+					if q.Number != nil {
+						o.pseudonyms[j] = ident.Pseudonym(key, *q.Number)
+					}
+					o.nameKeys[j] = q.NameKey()
+				}
+				out[i] = o
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
 }
 
 type famRef struct {

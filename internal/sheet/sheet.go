@@ -121,14 +121,58 @@ func (t *Table) openXLSX(path string, opt Options) error {
 		return &dataerr.Error{File: path, Sheet: sh.Name, Err: err}
 	}
 	t.Sheet = sh.Name
-	t.closer = func() error { rows.Close(); return b.zr.Close() }
-	t.next = func() ([]string, error) {
-		cells, n, err := rows.next()
-		if err != nil {
-			return nil, err
+	// Rows are scanned in a goroutine, a batch at a time, while the caller
+	// checks the previous batch: the two cores share the work.
+	type msg struct {
+		cells []string
+		n     int
+		err   error
+	}
+	ch := make(chan []msg, 8)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		batch := make([]msg, 0, 256)
+		for {
+			cells, n, err := rows.next()
+			batch = append(batch, msg{cells, n, err})
+			if err == nil && len(batch) < cap(batch) {
+				continue
+			}
+			select {
+			case ch <- batch:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+			batch = make([]msg, 0, 256)
 		}
-		t.row = n - 1 // raw adds one
-		return cells, nil
+	}()
+	t.closer = func() error {
+		close(stop)
+		<-done
+		rows.Close()
+		return b.zr.Close()
+	}
+	var cur []msg
+	t.next = func() ([]string, error) {
+		for len(cur) == 0 {
+			var ok bool
+			if cur, ok = <-ch; !ok {
+				return nil, io.EOF
+			}
+		}
+		m := cur[0]
+		cur = cur[1:]
+		if m.err != nil {
+			cur = nil
+			return nil, m.err
+		}
+		t.row = m.n - 1 // raw adds one
+		return m.cells, nil
 	}
 	return nil
 }

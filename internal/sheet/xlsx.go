@@ -270,7 +270,7 @@ func (r *rowReader) next() ([]string, int, error) {
 			switch tok.kind {
 			case tokOpen, tokEmpty:
 				col++
-				if s, ok := attr(tok.raw, "r"); ok {
+				if s, ok := attrRaw(tok.raw, "r"); ok {
 					c, err := columnOf(s)
 					if err != nil {
 						return nil, 0, fmt.Errorf("row %d: %v", r.row, err)
@@ -280,7 +280,10 @@ func (r *rowReader) next() ([]string, int, error) {
 					}
 					col = c
 				}
-				typ, _ = attr(tok.raw, "t")
+				typ = ""
+				if t, ok := attrRaw(tok.raw, "t"); ok {
+					typ = cellType(t)
+				}
 				val, hasV = val[:0], false
 			case tokClose:
 				if !hasV || col < 1 {
@@ -340,8 +343,25 @@ func (r *rowReader) cellValue(typ string, val []byte) (string, error) {
 	return decodeText(val), nil
 }
 
+// cellType names a cell's t attribute without allocating for the usual ones.
+func cellType(t []byte) string {
+	switch string(t) {
+	case "s":
+		return "s"
+	case "n":
+		return "n"
+	case "b":
+		return "b"
+	case "str":
+		return "str"
+	case "inlineStr":
+		return "inlineStr"
+	}
+	return decodeText(t)
+}
+
 // columnOf returns the 1-based column of a cell reference such as "AB12".
-func columnOf(ref string) (int, error) {
+func columnOf(ref []byte) (int, error) {
 	col, i := 0, 0
 	for ; i < len(ref); i++ {
 		c := ref[i]
@@ -390,11 +410,14 @@ type token struct {
 }
 
 type scanner struct {
-	r       *bufio.Reader
-	buf     []byte
-	tag     []byte
-	text    []byte
-	pending *token
+	r    *bufio.Reader
+	buf  []byte
+	tag  []byte
+	text []byte
+	// A tag read after text is kept here and returned next.
+	pend              token
+	hasPend           bool
+	pendRaw, pendText []byte
 }
 
 func newScanner(r io.Reader) *scanner {
@@ -422,10 +445,9 @@ func (s *scanner) readTo(delim byte) ([]byte, error) {
 // next returns the next token. Comments, processing instructions and
 // declarations are skipped; CDATA sections are text.
 func (s *scanner) next() (token, error) {
-	if s.pending != nil {
-		t := *s.pending
-		s.pending = nil
-		return t, nil
+	if s.hasPend {
+		s.hasPend = false
+		return s.pend, nil
 	}
 	for {
 		b, err := s.readTo('<')
@@ -452,10 +474,10 @@ func (s *scanner) next() (token, error) {
 		if len(text) > 1 {
 			// Text before the tag: return it first, keep the tag.
 			if !skip {
-				t := tok
-				t.raw = append([]byte(nil), tok.raw...)
-				t.text = append([]byte(nil), tok.text...)
-				s.pending = &t
+				s.pendRaw = append(s.pendRaw[:0], tok.raw...)
+				s.pendText = append(s.pendText[:0], tok.text...)
+				s.pend, s.hasPend = tok, true
+				s.pend.raw, s.pend.text = s.pendRaw, s.pendText
 			}
 			return token{kind: tokText, text: text[:len(text)-1]}, nil
 		}
@@ -567,34 +589,43 @@ func internName(b []byte) string {
 
 // attr returns the value of attribute name in a tag's bytes.
 func attr(tag []byte, name string) (string, bool) {
+	v, ok := attrRaw(tag, name)
+	if !ok {
+		return "", false
+	}
+	return decodeText(v), true
+}
+
+// attrRaw returns the undecoded bytes of attribute name, valid as long as tag.
+func attrRaw(tag []byte, name string) ([]byte, bool) {
 	i := bytes.IndexAny(tag, " \t\r\n")
 	if i < 0 {
-		return "", false
+		return nil, false
 	}
 	t := tag[i:]
 	for len(t) > 0 {
 		t = bytes.TrimLeft(t, " \t\r\n")
 		eq := bytes.IndexByte(t, '=')
 		if eq < 0 {
-			return "", false
+			return nil, false
 		}
 		key := bytes.TrimSpace(t[:eq])
 		t = bytes.TrimLeft(t[eq+1:], " \t\r\n")
 		if len(t) == 0 || (t[0] != '"' && t[0] != '\'') {
-			return "", false
+			return nil, false
 		}
 		q := t[0]
 		end := bytes.IndexByte(t[1:], q)
 		if end < 0 {
-			return "", false
+			return nil, false
 		}
 		val := t[1 : 1+end]
 		t = t[2+end:]
 		if string(key) == name {
-			return decodeText(val), true
+			return val, true
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // decodeText resolves XML entities and the _xHHHH_ escapes of OOXML.
