@@ -1,0 +1,41 @@
+# rct — make targets. `make demo` runs the demo, `make test` the tests.
+GO      ?= go
+BIN     := bin/rct
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+DEMO    := demo
+
+.PHONY: build test demo bench fuzz clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rct
+
+# gofmt and go vet clean, then every test (the kill -9 and sqlite3-shell tests included).
+test:
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# The demo: a simulated MISSION-like trial through the commands that exist.
+demo: build
+	rm -rf $(DEMO)
+	$(BIN) simulate --families 140 --seed 1 -o $(DEMO)
+	cd $(DEMO) && ../$(BIN) protocol check trial.yaml
+	cd $(DEMO) && ../$(BIN) init --protocol trial.yaml
+	cd $(DEMO) && ../$(BIN) enroll referrals.xlsx
+	cd $(DEMO) && ../$(BIN) status
+	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, trial.pseudo.key."
+
+# The figures of BENCHMARKS.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# A short run of every fuzz target (go test -fuzz takes one at a time).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseNumber -fuzztime 30s ./linkage/ident
+	$(GO) test -run '^$$' -fuzz FuzzParseDate -fuzztime 30s ./internal/sheet
+	$(GO) test -run '^$$' -fuzz FuzzScanner -fuzztime 30s ./internal/sheet
+	$(GO) test -run '^$$' -fuzz FuzzReaderMatchesExcelize -fuzztime 30s ./internal/sheet
+	$(GO) test -run '^$$' -fuzz FuzzParseProtocol -fuzztime 30s ./trial
+
+clean:
+	rm -rf bin $(DEMO)
