@@ -19,7 +19,9 @@ type Status struct {
 	Eligible       int    `json:"eligible"` // meeting the criteria, consenting or not
 	Enrolled       int    `json:"enrolled"`
 	Randomized     int    `json:"randomized"`
-	Unblinded      int    `json:"unblinded"`
+	Withdrawn      int    `json:"withdrawn"`
+	Unblinded      int    `json:"unblinded"`       // families whose arm was revealed
+	TrialUnblinded bool   `json:"trial_unblinded"` // the whole trial was unblinded
 }
 
 // Status returns the trial's counts.
@@ -60,8 +62,15 @@ func (db *DB) Status(ctx context.Context) (*Status, error) {
 	if started, err := RandomizationStarted(ctx, db.sql); err != nil {
 		return nil, err
 	} else if started {
-		if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM allocations`).Scan(&s.Randomized); err != nil {
+		err := db.sql.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM allocations),
+			(SELECT count(DISTINCT family) FROM chain WHERE kind = 'withdraw'),
+			(SELECT count(DISTINCT family) FROM chain WHERE kind = 'unblind_family'),
+			(SELECT count(*) FROM chain WHERE kind = 'unblind_trial') > 0`).Scan(&s.Randomized, &s.Withdrawn, &s.Unblinded, &s.TrialUnblinded)
+		if err != nil {
 			return nil, err
+		}
+		if s.TrialUnblinded {
+			s.Unblinded = s.Randomized
 		}
 	}
 	return s, nil

@@ -38,6 +38,7 @@ func newStatusCmd(f *factory) *cobra.Command {
 				{"excluded: declined", s.Declined},
 				{"enrolled", s.Enrolled},
 				{"randomized", s.Randomized},
+				{"withdrawn after randomization", s.Withdrawn},
 				{"unblinded", s.Unblinded},
 			} {
 				t.Row(r.k, fmt.Sprint(r.v))
@@ -46,6 +47,9 @@ func newStatusCmd(f *factory) *cobra.Command {
 				return err
 			}
 			f.IO.Printf("Trial %s, protocol amendment %d.\n", s.TrialID, s.Amendment)
+			if s.TrialUnblinded {
+				f.IO.Printf("The trial has been unblinded.\n")
+			}
 			return nil
 		},
 	}

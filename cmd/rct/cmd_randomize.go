@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rct-trials/rct/randomize"
+	"github.com/rct-trials/rct/trial"
+	"github.com/spf13/cobra"
+)
+
+// RandomizeOptions are the inputs of `rct randomize`.
+type RandomizeOptions struct {
+	Families []string
+	Pending  bool
+	Key      string
+	ShowArm  bool
+	Protocol string
+	JSON     bool
+}
+
+func newRandomizeCmd(f *factory) *cobra.Command {
+	var o RandomizeOptions
+	cmd := &cobra.Command{
+		Use:   "randomize (--family CODE... | --pending) --key trial.key",
+		Short: "Allocate enrolled families, concealed and reproducibly",
+		Long: `Allocate enrolled families to groups, each the moment it is ready, never
+again. The allocation key (--key) holds the seed of the sequence: without it
+nobody can predict or re-create an allocation. Before allocating, the audit
+chain is verified and every earlier allocation re-derived from the seed.
+
+The output names group codes (A, B, ...). --show-arm also names the arms; that
+showing is recorded in the audit chain. When the protocol says after_baseline,
+--pending allocates only families whose baseline survey is in.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(o.Families) == 0 && !o.Pending {
+				return usagef("name the families with --family CODE, or give --pending")
+			}
+			if len(o.Families) > 0 && o.Pending {
+				return usagef("give --family or --pending, not both")
+			}
+			return runRandomize(cmd.Context(), f, cmd, o)
+		},
+	}
+	cmd.Flags().StringSliceVar(&o.Families, "family", nil, "study code(s) to randomize, in this order")
+	cmd.Flags().BoolVar(&o.Pending, "pending", false, "randomize every enrolled family not yet randomized, in order of enrolment")
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file")
+	cmd.Flags().BoolVar(&o.ShowArm, "show-arm", false, "also print the arms (recorded in the audit chain)")
+	cmd.Flags().StringVar(&o.Protocol, "protocol", "", "protocol file to check against the one in force")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
+	cmd.AddCommand(newRandomizeCheckCmd(f), newRandomizeSimulateCmd(f))
+	return cmd
+}
+
+// allocationKey reads --key and checks it belongs to the database. The key
+// is never looked for implicitly: holding it is what unblinds.
+func allocationKey(ctx context.Context, db *trial.DB, path, why string) (*trial.AllocationKey, error) {
+	if path == "" {
+		return nil, &trial.KeyError{File: "--key", Err: fmt.Errorf("%s needs the allocation key: give --key FILE", why)}
+	}
+	return db.VerifyAllocationKey(ctx, path)
+}
+
+func runRandomize(ctx context.Context, f *factory, cmd *cobra.Command, o RandomizeOptions) error {
+	db, p, err := openTrial(ctx, f, cmd, o.Protocol)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	key, err := allocationKey(ctx, db, o.Key, "randomizing")
+	if err != nil {
+		return err
+	}
+	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Families: o.Families, Pending: o.Pending, Key: key, Actor: f.actor(), ShowArms: o.ShowArm})
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		if res == nil {
+			res = []trial.AllocationResult{}
+		}
+		return f.IO.JSON(res)
+	}
+	head := []string{"slot", "study_code", "group", "stratum", "date"}
+	if o.ShowArm {
+		head = append(head, "arm")
+	}
+	t := f.IO.NewTable(head...)
+	for _, r := range res {
+		row := []string{strconv.Itoa(r.Slot), r.StudyCode, r.Group, r.Stratum, r.Date}
+		if o.ShowArm {
+			row = append(row, r.Arm)
+		}
+		t.Row(row...)
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	f.IO.Printf("Randomized %d families.\n", len(res))
+	return nil
+}
+
+func newRandomizeCheckCmd(f *factory) *cobra.Command {
+	var asJSON bool
+	var protocol string
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Counts by group overall, per stratum and per factor margin; the largest imbalance",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, p, err := openTrial(ctx, f, cmd, protocol)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			b, err := db.RandomizationBalance(ctx, p)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return f.IO.JSON(b)
+			}
+			t := f.IO.NewTable(append([]string{"level", "where"}, b.Groups...)...)
+			row := func(level, where string, m map[string]int) {
+				cells := []string{level, where}
+				for _, g := range b.Groups {
+					cells = append(cells, strconv.Itoa(m[g]))
+				}
+				t.Row(cells...)
+			}
+			row("overall", "all", b.Overall)
+			for _, k := range sortedKeys(b.Margins) {
+				row("margin", k, b.Margins[k])
+			}
+			for _, k := range sortedKeys(b.Strata) {
+				row("stratum", k, b.Strata[k])
+			}
+			if err := t.Flush(); err != nil {
+				return err
+			}
+			f.IO.Printf("Largest imbalance: %g (%s).\n", b.MaxImbalance, b.Where)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().StringVar(&protocol, "protocol", "", "protocol file to check against the one in force")
+	return cmd
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SimulateDesignOptions are the inputs of `rct randomize simulate`.
+type SimulateDesignOptions struct {
+	Method   string
+	N        int
+	Reps     int
+	Seed     uint64
+	Protocol string
+	JSON     bool
+}
+
+func newRandomizeSimulateCmd(f *factory) *cobra.Command {
+	var o SimulateDesignOptions
+	cmd := &cobra.Command{
+		Use:   "simulate [--method M|all] [--n 112] [--reps 10000]",
+		Short: "Before launch: how each method balances, and how guessable it is",
+		Long: `Simulate the protocol's design (or --method, or all methods) over --reps trials
+of --n families whose strata are drawn uniformly, and report the final
+imbalance (mean, median, 95th percentile, maximum), the largest imbalance
+within a stratum, the expected share of allocations guessed right by someone
+who knows the past allocations (convergence strategy), and the share of
+deterministic allocations. Parameters a method needs and the protocol lacks
+take defaults: blocks of 1, 2 and 3 times the ratio's sum; minimization with
+p = 0.8 and the range; big stick with a bound of 3. Needs no key and no
+database when --protocol is given.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.N < 1 || o.Reps < 1 {
+				return usagef("--n and --reps must be positive")
+			}
+			return runRandomizeSimulate(cmd.Context(), f, cmd, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Method, "method", "", "method to simulate (default: the protocol's), or all")
+	cmd.Flags().IntVar(&o.N, "n", 112, "families per simulated trial")
+	cmd.Flags().IntVar(&o.Reps, "reps", 10000, "simulated trials")
+	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "seed of the simulation (not the trial's)")
+	cmd.Flags().StringVar(&o.Protocol, "protocol", "", "protocol file (default: the trial database's)")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func runRandomizeSimulate(ctx context.Context, f *factory, cmd *cobra.Command, o SimulateDesignOptions) error {
+	var p *trial.Protocol
+	var err error
+	if o.Protocol != "" {
+		p, err = readProtocol(o.Protocol)
+	} else {
+		var db *trial.DB
+		db, p, err = openTrial(ctx, f, cmd, "")
+		if db != nil {
+			defer db.Close()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var groups []trial.Group
+	for i, r := range p.Ratio() {
+		groups = append(groups, trial.Group{Code: string(rune('A' + i)), Index: i, Ratio: r})
+	}
+	base := p.Design(groups)
+	methods := []string{base.Method}
+	switch o.Method {
+	case "":
+	case "all":
+		methods = randomize.Methods
+	default:
+		methods = []string{o.Method}
+	}
+	seed := sha256.Sum256([]byte("rct randomize simulate\x00" + strconv.FormatUint(o.Seed, 10)))
+	var out []randomize.Summary
+	for _, m := range methods {
+		d := withDefaults(base, m, o.N)
+		if err := d.Validate(); err != nil {
+			if o.Method == "all" {
+				f.IO.Printf("%s: skipped (%v)\n", m, strings.TrimPrefix(err.Error(), "randomize: "))
+				continue
+			}
+			return usagef("%s: %v", m, strings.TrimPrefix(err.Error(), "randomize: "))
+		}
+		s, err := randomize.Simulate(d, o.N, o.Reps, seed)
+		if err != nil {
+			return err
+		}
+		out = append(out, s)
+	}
+	if o.JSON {
+		return f.IO.JSON(out)
+	}
+	t := f.IO.NewTable("method", "imbalance_mean", "p50", "p95", "max", "stratum_imbalance_mean", "stratum_max", "correct_guess", "deterministic")
+	for _, s := range out {
+		t.Row(s.Method, fmt.Sprintf("%.2f", s.ImbalanceMean), fmt.Sprintf("%.0f", s.ImbalanceP50), fmt.Sprintf("%.0f", s.ImbalanceP95),
+			fmt.Sprintf("%.0f", s.ImbalanceMax), fmt.Sprintf("%.2f", s.StratumImbalanceMean), fmt.Sprintf("%.0f", s.StratumImbalanceMax),
+			fmt.Sprintf("%.3f", s.CorrectGuess), fmt.Sprintf("%.3f", s.Deterministic))
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	f.IO.Printf("%d simulated trials of %d families each; strata drawn uniformly.\n", o.Reps, o.N)
+	return nil
+}
+
+// withDefaults sets method m on d, filling parameters the protocol lacks.
+func withDefaults(d randomize.Design, m string, n int) randomize.Design {
+	sum := 0
+	for _, r := range d.Ratio {
+		sum += r
+	}
+	if d.Method != m {
+		d.BlockSizes, d.P, d.Imbalance, d.MaxImbalance, d.SampleSize = nil, 0, "", 0, 0
+	}
+	d.Method = m
+	switch m {
+	case randomize.Blocks, randomize.StratifiedBlocks:
+		if len(d.BlockSizes) == 0 {
+			d.BlockSizes = []int{sum, 2 * sum, 3 * sum}
+		}
+	case randomize.Minimization:
+		if d.P == 0 {
+			d.P = 0.8
+		}
+		if d.Imbalance == "" {
+			d.Imbalance = "range"
+		}
+	case randomize.BigStick:
+		if d.MaxImbalance == 0 {
+			d.MaxImbalance = 3
+		}
+	case randomize.Complete:
+		d.SampleSize = n
+	}
+	return d
+}
+

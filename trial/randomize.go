@@ -1,0 +1,297 @@
+package trial
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/randomize"
+)
+
+// Design returns the allocation design of the protocol over the given
+// groups (ratio parts in group order) with the strata as factors.
+func (p *Protocol) Design(groups []Group) randomize.Design {
+	r := p.Randomization
+	d := randomize.Design{Method: r.Method, BlockSizes: r.BlockSizes, SampleSize: r.SampleSize,
+		P: r.P, Imbalance: r.Imbalance, MaxImbalance: r.MaxImbalance}
+	for _, g := range groups {
+		d.Ratio = append(d.Ratio, g.Ratio)
+	}
+	weighted := false
+	for _, v := range r.Strata {
+		d.Levels = append(d.Levels, len(v.Values))
+		w := v.Weight
+		if w == 0 {
+			w = 1
+		} else {
+			weighted = true
+		}
+		d.Weights = append(d.Weights, w)
+	}
+	if !weighted {
+		d.Weights = nil
+	}
+	return d
+}
+
+// profile turns a family's strata ("household=single_parent;language=dutch")
+// into level indices, in protocol order.
+func (p *Protocol) profile(stratum string) ([]int, error) {
+	vals := map[string]string{}
+	if stratum != "" {
+		for _, kv := range strings.Split(stratum, ";") {
+			k, v, _ := strings.Cut(kv, "=")
+			vals[k] = v
+		}
+	}
+	out := make([]int, len(p.Randomization.Strata))
+	for i, v := range p.Randomization.Strata {
+		x, ok := vals[v.ID]
+		if !ok {
+			return nil, fmt.Errorf("no value for stratification variable %s", v.ID)
+		}
+		j := slices.Index(v.Values, x)
+		if j < 0 {
+			return nil, fmt.Errorf("%s: %q is not one of %s", v.ID, x, strings.Join(v.Values, ", "))
+		}
+		out[i] = j
+	}
+	return out, nil
+}
+
+// AllocationResult is one family's allocation.
+type AllocationResult struct {
+	Slot          int    `json:"slot"`
+	StudyCode     string `json:"study_code"`
+	Group         string `json:"group"`
+	Arm           string `json:"arm,omitempty"` // only with the key and when asked
+	Stratum       string `json:"stratum"`
+	Date          string `json:"date"`
+	Deterministic bool   `json:"deterministic"`
+}
+
+// RandomizeInput says which families to randomize.
+type RandomizeInput struct {
+	Families []string // study codes; or
+	Pending  bool     // every enrolled family not yet randomized, in order of enrolment
+	Key      *AllocationKey
+	Actor    Actor
+	Rand     io.Reader // for drawing the group ↔ arm mapping at the first randomization
+	// ShowArms fills in the arms of the families allocated; the showing is
+	// recorded in the audit chain.
+	ShowArms bool
+}
+
+// Randomize allocates families in one transaction. It first verifies the
+// audit chain and re-derives every earlier allocation from the seed; a
+// chain that does not verify is refused. Families are given the next slots
+// in order: by the order of Families, or of enrolment with Pending.
+func (db *DB) Randomize(ctx context.Context, p *Protocol, in RandomizeInput) ([]AllocationResult, error) {
+	if in.Rand == nil {
+		in.Rand = rand.Reader
+	}
+	var out []AllocationResult
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		groups, err := readGroups(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if len(groups) == 0 {
+			if groups, err = createGroups(ctx, tx, p, in.Key, in.Rand); err != nil {
+				return err
+			}
+		}
+		seq, slot, err := db.replay(ctx, tx, p, groups, in.Key)
+		if err != nil {
+			return err
+		}
+		fams, err := db.candidates(ctx, tx, p, in)
+		if err != nil {
+			return err
+		}
+		today := sheet.FormatDate(in.Actor.Today())
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO allocations (slot, family, group_code, stratum, deterministic, allocated_on, chain_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, f := range fams {
+			prof, err := p.profile(f.stratum)
+			if err != nil {
+				return dataerr.New(db.Path, "family %s: %v", f.code, err)
+			}
+			a, err := seq.Next(prof)
+			if errors.Is(err, randomize.ErrSampleSizeReached) {
+				return dataerr.New(db.Path, "family %s: the planned sample size (%d) is reached: the complete design allocates no more families", f.code, p.Randomization.SampleSize)
+			}
+			if err != nil {
+				return err
+			}
+			slot++
+			g := groups[a.Group]
+			id := f.id
+			cs, err := appendChain(ctx, tx, in.Key, &id, ChainBody{Kind: KindAllocate, Family: f.code, Slot: slot, Group: g.Code,
+				Stratum: f.stratum, Deterministic: a.Deterministic, Date: today, Version: randomize.Version, At: in.Actor.stamp(), By: in.Actor.Name})
+			if err != nil {
+				return err
+			}
+			if _, err := ins.ExecContext(ctx, slot, f.id, g.Code, f.stratum, boolInt(a.Deterministic), today, cs); err != nil {
+				return err
+			}
+			out = append(out, AllocationResult{Slot: slot, StudyCode: f.code, Group: g.Code, Stratum: f.stratum, Date: today, Deterministic: a.Deterministic})
+		}
+		if in.ShowArms && len(out) > 0 {
+			arms, err := unseal(ctx, tx, in.Key)
+			if err != nil {
+				return dataerr.New(db.Path, "%v", err)
+			}
+			for i := range out {
+				out[i].Arm = arms[out[i].Group]
+			}
+			if _, err := appendChain(ctx, tx, in.Key, nil, ChainBody{Kind: KindExport, Reason: fmt.Sprintf("arms shown at randomization of %d families", len(out)), At: in.Actor.stamp(), By: in.Actor.Name}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type famStratum struct {
+	id      int64
+	code    string
+	stratum string
+}
+
+// stratumOf is the canonical stratum text of a family, in protocol order.
+const stratumSQL = `SELECT f.id, f.study_code, COALESCE((SELECT group_concat(variable || '=' || value, ';') FROM
+	(SELECT variable, value FROM family_strata s WHERE s.family = f.id ORDER BY variable)), '') FROM families f`
+
+func (p *Protocol) canonicalStratum(raw string) string {
+	vals := map[string]string{}
+	if raw != "" {
+		for _, kv := range strings.Split(raw, ";") {
+			k, v, _ := strings.Cut(kv, "=")
+			vals[k] = v
+		}
+	}
+	var parts []string
+	for _, v := range p.Randomization.Strata {
+		if x, ok := vals[v.ID]; ok {
+			parts = append(parts, v.ID+"="+x)
+		}
+	}
+	return strings.Join(parts, ";")
+}
+
+// candidates returns the families to randomize, checked.
+func (db *DB) candidates(ctx context.Context, tx *sql.Tx, p *Protocol, in RandomizeInput) ([]famStratum, error) {
+	rows, err := tx.QueryContext(ctx, stratumSQL+` LEFT JOIN allocations a ON a.family = f.id WHERE a.slot IS NULL ORDER BY f.id`)
+	if err != nil {
+		return nil, err
+	}
+	pending := map[string]famStratum{}
+	var order []famStratum
+	for rows.Next() {
+		var f famStratum
+		if err := rows.Scan(&f.id, &f.code, &f.stratum); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		f.stratum = p.canonicalStratum(f.stratum)
+		pending[f.code] = f
+		order = append(order, f)
+	}
+	rows.Close()
+	var out []famStratum
+	var problems dataerr.List
+	bad := func(code, format string, args ...any) {
+		problems = append(problems, &dataerr.Error{File: db.Path, Err: fmt.Errorf("family %s: %s", code, fmt.Sprintf(format, args...))})
+	}
+	if in.Pending {
+		out = order
+	} else {
+		seen := map[string]bool{}
+		for _, code := range in.Families {
+			if seen[code] {
+				bad(code, "named twice")
+				continue
+			}
+			seen[code] = true
+			f, ok := pending[code]
+			if !ok {
+				var slot int
+				err := tx.QueryRowContext(ctx, `SELECT a.slot FROM allocations a JOIN families f ON f.id = a.family WHERE f.study_code = ?`, code).Scan(&slot)
+				switch {
+				case err == nil:
+					bad(code, "already randomized (slot %d); a family is never randomized again", slot)
+				case err == sql.ErrNoRows:
+					bad(code, "no enrolled family has this study code (referrals that were not eligible, declined or duplicates get none)")
+				default:
+					return nil, err
+				}
+				continue
+			}
+			out = append(out, f)
+		}
+	}
+	var kept []famStratum
+	for _, f := range out {
+		if _, err := p.profile(f.stratum); err != nil {
+			bad(f.code, "cannot be randomized: %v", err)
+			continue
+		}
+		if p.Randomization.AfterBaseline {
+			done, err := baselineIn(ctx, tx, p, f.id)
+			if err != nil {
+				return nil, err
+			}
+			if !done {
+				if in.Pending {
+					continue // waits for its baseline survey
+				}
+				bad(f.code, "its baseline survey (%s) is not in yet, and the protocol randomizes only after baseline", p.Waves[0].ID)
+				continue
+			}
+		}
+		kept = append(kept, f)
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return kept, nil
+}
+
+// baselineIn reports whether the family's first-wave survey is imported.
+// Until survey import exists, no family's baseline is in.
+func baselineIn(ctx context.Context, tx *sql.Tx, p *Protocol, family int64) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'survey_responses'`).Scan(&n); err != nil || n == 0 {
+		return false, err
+	}
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM survey_responses WHERE family = ? AND wave = ?`, family, p.Waves[0].ID).Scan(&n)
+	return n > 0, err
+}
+
+// replay verifies the chain (with the key) and returns a sequencer that has
+// re-derived every recorded allocation, the chain and the last slot.
+func (db *DB) replay(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey) (*randomize.Sequencer, int, error) {
+	rep, err := db.verify(ctx, q, p, groups, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(rep.Problems) > 0 {
+		return nil, 0, dataerr.New(db.Path, "the audit chain does not verify, so no family is randomized: %s (run `rct audit verify --key ...`)", rep.Problems[0])
+	}
+	return rep.seq, rep.Allocations, nil
+}

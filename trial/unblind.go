@@ -1,0 +1,257 @@
+package trial
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sort"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/randomize"
+)
+
+// Unblinding is what an unblinding reveals.
+type Unblinding struct {
+	Family string            `json:"family,omitempty"` // empty for the whole trial
+	Group  string            `json:"group,omitempty"`
+	Arm    string            `json:"arm,omitempty"`
+	Label  string            `json:"label,omitempty"`
+	Groups map[string]string `json:"groups,omitempty"` // whole trial: group code → arm id
+	Reason string            `json:"reason"`
+	Seq    int               `json:"chain_seq"`
+}
+
+// Unblind reveals one family's arm (emergency unblinding), or with family
+// "" the arm of every group (end of trial). Each is an audit-chain entry
+// with who, when and why.
+func (db *DB) Unblind(ctx context.Context, p *Protocol, key *AllocationKey, family, reason string, a Actor) (*Unblinding, error) {
+	if reason == "" {
+		return nil, errors.New("unblind: give the reason (--reason)")
+	}
+	var out *Unblinding
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
+			return err
+		}
+		arms, err := unseal(ctx, tx, key)
+		if err != nil {
+			return dataerr.New(db.Path, "%v", err)
+		}
+		labels := armLabels(p, arms)
+		if family == "" {
+			seq, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindUnblindTrial, Reason: reason, At: a.stamp(), By: a.Name})
+			if err != nil {
+				return err
+			}
+			out = &Unblinding{Groups: arms, Reason: reason, Seq: seq}
+			return nil
+		}
+		var id int64
+		var group string
+		err = tx.QueryRowContext(ctx, `SELECT f.id, a.group_code FROM families f JOIN allocations a ON a.family = f.id WHERE f.study_code = ?`, family).Scan(&id, &group)
+		if err == sql.ErrNoRows {
+			return dataerr.New(db.Path, "family %s: not randomized (or no such study code): nothing to unblind", family)
+		}
+		if err != nil {
+			return err
+		}
+		seq, err := appendChain(ctx, tx, key, &id, ChainBody{Kind: KindUnblindFamily, Family: family, Reason: reason, At: a.stamp(), By: a.Name})
+		if err != nil {
+			return err
+		}
+		out = &Unblinding{Family: family, Group: group, Arm: arms[group], Label: labels[group].Label, Reason: reason, Seq: seq}
+		return nil
+	})
+	return out, err
+}
+
+// verifyForAppend refuses to extend a chain that does not verify.
+func (db *DB) verifyForAppend(ctx context.Context, tx *sql.Tx, p *Protocol, key *AllocationKey) error {
+	groups, err := readGroups(ctx, tx)
+	if err != nil {
+		return err
+	}
+	_, _, err = db.replay(ctx, tx, p, groups, key)
+	return err
+}
+
+// Withdraw records that a randomized family withdrew. The family keeps its
+// allocation: it is analysed in its arm (intention to treat).
+func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, family, reason string, a Actor) (int, error) {
+	if reason == "" {
+		return 0, errors.New("withdraw: give the reason (--reason)")
+	}
+	var seq int
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
+			return err
+		}
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT f.id FROM families f JOIN allocations a ON a.family = f.id WHERE f.study_code = ?`, family).Scan(&id)
+		if err == sql.ErrNoRows {
+			return dataerr.New(db.Path, "family %s: not randomized (or no such study code); an enrolled family that leaves before randomization is not a withdrawal", family)
+		}
+		if err != nil {
+			return err
+		}
+		seq, err = appendChain(ctx, tx, key, &id, ChainBody{Kind: KindWithdraw, Family: family, Reason: reason, At: a.stamp(), By: a.Name})
+		return err
+	})
+	return seq, err
+}
+
+// AllocationRow is a line of the allocation list.
+type AllocationRow struct {
+	Slot      int    `json:"slot"`
+	StudyCode string `json:"study_code"`
+	Group     string `json:"group"`
+	Arm       string `json:"arm,omitempty"`
+	ArmLabel  string `json:"arm_label,omitempty"`
+	Stratum   string `json:"stratum"`
+	Date      string `json:"date"`
+	Withdrawn bool   `json:"withdrawn"`
+}
+
+// AllocationList returns every allocation in slot order. With the key the
+// arms are filled in and the export is recorded in the audit chain (who,
+// when); without it only group codes are given.
+func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKey, a Actor) ([]AllocationRow, error) {
+	var arms map[string]string
+	out := []AllocationRow{}
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		if key != nil {
+			if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
+				return err
+			}
+			var err error
+			if arms, err = unseal(ctx, tx, key); err != nil {
+				return dataerr.New(db.Path, "%v", err)
+			}
+			if _, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindExport, Reason: "allocation list with arms", At: a.stamp(), By: a.Name}); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT a.slot, f.study_code, a.group_code, a.stratum, a.allocated_on,
+			EXISTS (SELECT 1 FROM chain c WHERE c.family = f.id AND c.kind = 'withdraw')
+			FROM allocations a JOIN families f ON f.id = a.family ORDER BY a.slot`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		labels := armLabels(p, arms)
+		for rows.Next() {
+			var r AllocationRow
+			if err := rows.Scan(&r.Slot, &r.StudyCode, &r.Group, &r.Stratum, &r.Date, &r.Withdrawn); err != nil {
+				return err
+			}
+			if arms != nil {
+				r.Arm, r.ArmLabel = arms[r.Group], labels[r.Group].Label
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Reveal returns the seed, for publication at the end of the trial, once
+// the trial has been unblinded. Anyone can then check it against the
+// commitment and re-derive every allocation.
+func (db *DB) Reveal(ctx context.Context, p *Protocol, key *AllocationKey, a Actor) error {
+	return db.Write(ctx, func(tx *sql.Tx) error {
+		if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM chain WHERE kind = 'unblind_trial'`).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return &KeyError{"allocation key", errors.New("the seed is revealed only after the trial is unblinded (`rct unblind --trial --reason ...`): it would predict every future allocation")}
+		}
+		_, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindReveal, Reason: "seed revealed", At: a.stamp(), By: a.Name})
+		return err
+	})
+}
+
+// Balance counts allocations by group overall, per stratum and per
+// factor margin. It needs no key.
+type Balance struct {
+	Groups       []string                  `json:"groups"`
+	Overall      map[string]int            `json:"overall"`
+	Strata       map[string]map[string]int `json:"strata"`  // stratum → group → n
+	Margins      map[string]map[string]int `json:"margins"` // variable=value → group → n
+	MaxImbalance float64                   `json:"max_imbalance"`
+	Where        string                    `json:"max_imbalance_in"`
+}
+
+// RandomizationBalance returns the current balance.
+func (db *DB) RandomizationBalance(ctx context.Context, p *Protocol) (*Balance, error) {
+	groups, err := db.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := &Balance{Groups: []string{}, Overall: map[string]int{}, Strata: map[string]map[string]int{}, Margins: map[string]map[string]int{}}
+	ratio := map[string]int{}
+	for _, g := range groups {
+		b.Groups = append(b.Groups, g.Code)
+		ratio[g.Code] = g.Ratio
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT group_code, stratum FROM allocations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	add := func(m map[string]map[string]int, k, g string) {
+		if m[k] == nil {
+			m[k] = map[string]int{}
+		}
+		m[k][g]++
+	}
+	for rows.Next() {
+		var g, st string
+		if err := rows.Scan(&g, &st); err != nil {
+			return nil, err
+		}
+		b.Overall[g]++
+		add(b.Strata, st, g)
+		if st != "" {
+			for _, kv := range splitStratum(st) {
+				add(b.Margins, kv, g)
+			}
+		}
+	}
+	imb := func(m map[string]int) float64 {
+		n, r := make([]int, len(groups)), make([]int, len(groups))
+		for i, g := range groups {
+			n[i], r[i] = m[g.Code], g.Ratio
+		}
+		return randomize.Imbalance(n, r)
+	}
+	if len(groups) > 0 {
+		b.MaxImbalance, b.Where = imb(b.Overall), "overall"
+		keys := make([]string, 0, len(b.Strata))
+		for k := range b.Strata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if v := imb(b.Strata[k]); v > b.MaxImbalance {
+				b.MaxImbalance, b.Where = v, "stratum "+k
+			}
+		}
+	}
+	return b, rows.Err()
+}
+
+func splitStratum(st string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(st); i++ {
+		if i == len(st) || st[i] == ';' {
+			out = append(out, st[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}
