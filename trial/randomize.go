@@ -196,7 +196,15 @@ func (p *Protocol) canonicalStratum(raw string) string {
 
 // candidates returns the families to randomize, checked.
 func (db *DB) candidates(ctx context.Context, tx *sql.Tx, p *Protocol, in RandomizeInput) ([]famStratum, error) {
-	rows, err := tx.QueryContext(ctx, stratumSQL+` LEFT JOIN allocations a ON a.family = f.id WHERE a.slot IS NULL ORDER BY f.id`)
+	query, args := stratumSQL+` LEFT JOIN allocations a ON a.family = f.id WHERE a.slot IS NULL`, []any{}
+	if !in.Pending {
+		// Only the named families: a trial of many families is not read whole.
+		query += ` AND f.study_code IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(in.Families)), ", ") + `)`
+		for _, c := range in.Families {
+			args = append(args, c)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, query+` ORDER BY f.id`, args...)
 	if err != nil {
 		return nil, err
 	}

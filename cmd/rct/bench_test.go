@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,4 +52,43 @@ func BenchmarkEnroll(b *testing.B) {
 			b.ReportMetric(float64(maxRSS)/1024, "peak-RSS-MB")
 		})
 	}
+}
+
+// BenchmarkRandomize measures durable allocations through the CLI path:
+// `rct randomize --pending` (one transaction, fsync at commit) over ~10,000
+// enrolled families, and one family per process, as families arrive.
+func BenchmarkRandomize(b *testing.B) {
+	dir := enrolledDir(b, 12_000)
+	pristine, err := os.ReadFile(filepath.Join(dir, "trial.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	restore := func() {
+		os.Remove(filepath.Join(dir, "trial.db-wal"))
+		os.Remove(filepath.Join(dir, "trial.db-shm"))
+		os.WriteFile(filepath.Join(dir, "trial.db"), pristine, 0o600)
+	}
+	b.Run("pending", func(b *testing.B) {
+		n := 0
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			restore()
+			b.StartTimer()
+			out, err := rctCmd(&testing.T{}, dir, "randomize", "--key", "trial.key", "--pending", "--json").Output()
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += bytes.Count(out, []byte(`"slot"`))
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "allocations/s")
+	})
+	b.Run("one-per-process", func(b *testing.B) {
+		restore()
+		for i := 0; i < b.N; i++ {
+			if out, err := rctCmd(&testing.T{}, dir, "randomize", "--key", "trial.key", "--family", trial.StudyCode("K", i+1)).CombinedOutput(); err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "allocations/s")
+	})
 }

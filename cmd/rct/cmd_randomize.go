@@ -295,4 +295,3 @@ func withDefaults(d randomize.Design, m string, n int) randomize.Design {
 	}
 	return d
 }
-

@@ -179,6 +179,54 @@ func TestKilledCommandsLeaveDatabaseWhole(t *testing.T) {
 		}
 	})
 
+	t.Run("randomize", func(t *testing.T) {
+		dir := enrolledDir(t, 2500)
+		pristine, err := os.ReadFile(filepath.Join(dir, "trial.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		restore := func() {
+			os.Remove(filepath.Join(dir, "trial.db-wal"))
+			os.Remove(filepath.Join(dir, "trial.db-shm"))
+			if err := os.WriteFile(filepath.Join(dir, "trial.db"), pristine, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		full := mustRun(t, dir, "randomize", "--key", "trial.key", "--pending")
+		db, _ := trial.Open(ctx, filepath.Join(dir, "trial.db"))
+		want := countRows(t, db, "allocations")
+		db.Close()
+		restore()
+		after := 0
+		for i := 0; i < 10; i++ {
+			at := rng.Float64() * 1.1
+			if i%2 == 1 {
+				at = 0.8 + 0.4*rng.Float64()
+			}
+			killAt(t, dir, time.Duration(at*float64(full)), "randomize", "--key", "trial.key", "--pending")
+			db, err := trial.Open(ctx, filepath.Join(dir, "trial.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			integrity(t, db)
+			n, c := countRows(t, db, "allocations"), countRows(t, db, "chain")
+			p, _, _ := db.Protocol(ctx)
+			rep, err := db.VerifyChain(ctx, p, nil)
+			db.Close()
+			if err != nil || len(rep.Problems) > 0 {
+				t.Fatalf("chain after a kill: %+v %v", rep, err)
+			}
+			if !(n == 0 && c == 0) && !(n == want && c == want) {
+				t.Fatalf("after a kill: %d allocations and %d chain entries; want 0 or %d", n, c, want)
+			}
+			if n == want {
+				after++
+				restore()
+			}
+		}
+		t.Logf("randomize of %d families takes %v; the database was as after the command %d of 10 times", want, full, after)
+	})
+
 	t.Run("amend", func(t *testing.T) {
 		dir := t.TempDir()
 		mustRun(t, dir, "init", "--protocol", filepath.Join(src, "trial.yaml"))
