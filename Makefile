@@ -22,8 +22,12 @@ demo: build
 	cd $(DEMO) && ../$(BIN) protocol check trial.yaml
 	cd $(DEMO) && ../$(BIN) init --protocol trial.yaml
 	cd $(DEMO) && ../$(BIN) enroll referrals.xlsx
+	cd $(DEMO) && ../$(BIN) randomize simulate --method all --reps 2000
+	cd $(DEMO) && ../$(BIN) randomize --pending --key trial.key > allocations.tsv
+	cd $(DEMO) && ../$(BIN) randomize check
+	cd $(DEMO) && ../$(BIN) audit verify --key trial.key
 	cd $(DEMO) && ../$(BIN) status
-	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, trial.pseudo.key."
+	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, trial.pseudo.key, allocations.tsv."
 
 # The figures of BENCHMARKS.md.
 bench:

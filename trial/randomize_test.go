@@ -314,3 +314,17 @@ func TestUnblindWithdrawExport(t *testing.T) {
 	}
 }
 
+
+func TestRandomizeMissingStratum(t *testing.T) {
+	tt, k := enrolledTrial(t, 3)
+	if _, err := tt.db.SQL().Exec(`DELETE FROM family_strata WHERE family = 2 AND variable = 'language'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := tt.randomize(t, k)
+	if err == nil || !dataerr.Is(err) || !strings.Contains(err.Error(), "family K-0002: cannot be randomized: no value for stratification variable language") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := tt.count(t, "allocations"); n != 0 {
+		t.Errorf("%d allocations written", n)
+	}
+}
