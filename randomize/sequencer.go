@@ -25,9 +25,9 @@ type Sequencer struct {
 	seed   [32]byte
 	counts []int // per group
 
-	src   *Source       // simple, complete, blocks, minimization, big stick
-	list  []int         // complete: the shuffled list; blocks: the current block
-	pos   int           // position in list
+	src   *Source // simple, complete, blocks, minimization, big stick
+	list  []int   // complete: the shuffled list; blocks: the current block
+	pos   int     // position in list
 	strat map[string]*blockState
 	// minimization: margins[f][level][group]
 	margins [][][]int

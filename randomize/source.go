@@ -64,4 +64,3 @@ func (s *Source) Shuffle(x []int) {
 		x[i], x[j] = x[j], x[i]
 	}
 }
-

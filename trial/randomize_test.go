@@ -314,7 +314,6 @@ func TestUnblindWithdrawExport(t *testing.T) {
 	}
 }
 
-
 func TestRandomizeMissingStratum(t *testing.T) {
 	tt, k := enrolledTrial(t, 3)
 	if _, err := tt.db.SQL().Exec(`DELETE FROM family_strata WHERE family = 2 AND variable = 'language'`); err != nil {
