@@ -106,5 +106,3 @@ func Lin(y, z []float64, covs []Column, o OLSOptions) (*Fit, error) {
 	}
 	return OLS(y, X, names, o)
 }
-
-

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-
 )
 
 // The reference numbers: ../shared/reference/estimatr/<case>/expected.json,
@@ -256,4 +255,3 @@ func TestEstimatrReference(t *testing.T) {
 		})
 	}
 }
-
