@@ -4,7 +4,7 @@ BIN     := bin/rct
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEMO    := demo
 
-.PHONY: build test demo bench fuzz clean
+.PHONY: build test demo bench bench-compare fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rct
@@ -32,6 +32,11 @@ demo: build
 # The figures of BENCHMARKS.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# OLS + HC2 on n = 1,000,000, k = 12 here and in R estimatr, side by side (R when installed).
+bench-compare:
+	$(GO) test -run '^$$' -bench 'OLS/n=1000000' -benchtime 3x ./analysis/
+	@if command -v Rscript >/dev/null 2>&1; then Rscript bench/estimatr_ols.R; else echo "Rscript not found: apt-get install r-base-core r-cran-estimatr"; fi
 
 # A short run of every fuzz target (go test -fuzz takes one at a time).
 fuzz:
