@@ -255,3 +255,41 @@ func TestEstimatrReference(t *testing.T) {
 		})
 	}
 }
+
+// TestFisherReference: extra.fisher_aid6 of each case,
+// fisher.test(table(z, aid6)) in R 4.2.2.
+func TestFisherReference(t *testing.T) {
+	for _, name := range []string{"trial112", "trial600", "clustered400"} {
+		d, _ := loadCase(t, name)
+		b, _ := os.ReadFile(filepath.Join("..", "..", "shared", "reference", "estimatr", name, "expected.json"))
+		var ref struct {
+			Extra struct {
+				Fisher struct {
+					Call      string  `json:"call"`
+					PValue    float64 `json:"p_value"`
+					OddsRatio float64 `json:"odds_ratio"`
+					ConfLow   float64 `json:"conf_low"`
+					ConfHigh  float64 `json:"conf_high"`
+				} `json:"fisher_aid6"`
+			} `json:"extra"`
+		}
+		json.Unmarshal(b, &ref)
+		var n [2][2]int
+		for i := 0; i < d.n; i++ {
+			n[int(d.num["z"][i])][int(d.num["aid6"][i])]++
+		}
+		got, err := FisherExact(n[0][0], n[0][1], n[1][0], n[1][1], 0.95)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := ref.Extra.Fisher
+		for _, c := range []struct {
+			k         string
+			got, want float64
+		}{{"p_value", got.PValue, w.PValue}, {"odds_ratio", got.OddsRatio, w.OddsRatio}, {"conf_low", got.ConfLow, w.ConfLow}, {"conf_high", got.ConfHigh, w.ConfHigh}} {
+			if !relClose(c.got, c.want, 1e-8) {
+				t.Errorf("%s %s: %s = %.15g, R gives %.15g", name, w.Call, c.k, c.got, c.want)
+			}
+		}
+	}
+}
