@@ -1,0 +1,77 @@
+package frame
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/rct-trials/rct/analysis"
+	"github.com/rct-trials/rct/randomize"
+)
+
+func trialDesign(n int) (randomize.Design, [][]int) {
+	d := randomize.Design{Method: randomize.StratifiedBlocks, Ratio: []int{1, 1}, BlockSizes: []int{2, 4, 6}, Levels: []int{2, 2}}
+	src := rand.New(rand.NewPCG(1, 1))
+	profiles := make([][]int, n)
+	for i := range profiles {
+		profiles[i] = []int{src.IntN(2), src.IntN(2)}
+	}
+	return d, profiles
+}
+
+// TestDesignDrawKeepsTheDesign: every drawn assignment is balanced within
+// each stratum up to half the largest block, as the design guarantees.
+func TestDesignDrawKeepsTheDesign(t *testing.T) {
+	d, profiles := trialDesign(112)
+	draw, err := DesignDraw(d, profiles, []bool{false, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := make([]float64, 112)
+	for b := 0; b < 200; b++ {
+		if err := draw(rand.New(rand.NewPCG(3, uint64(b))), z); err != nil {
+			t.Fatal(err)
+		}
+		diff := map[string]float64{}
+		for i, p := range profiles {
+			diff[randomize.StratumKey(p)] += 2*z[i] - 1
+		}
+		for k, v := range diff {
+			if math.Abs(v) > 3 {
+				t.Fatalf("draw %d: stratum %s imbalance %v", b, k, v)
+			}
+		}
+	}
+}
+
+// BenchmarkRI: 10,000 draws of stratified blocks × 30 outcomes, n = 112
+// (BENCHMARKS.md; target < 1 s).
+func BenchmarkRI(b *testing.B) {
+	n := 112
+	d, profiles := trialDesign(n)
+	draw, _ := DesignDraw(d, profiles, []bool{false, true})
+	z := make([]float64, n)
+	draw(rand.New(rand.NewPCG(0, 0)), z)
+	src := rand.New(rand.NewPCG(2, 2))
+	var stats []analysis.Statistic
+	for k := 0; k < 30; k++ {
+		y := make([]float64, n)
+		for i := range y {
+			y[i] = src.NormFloat64()
+		}
+		stats = append(stats, func(z []float64) (float64, error) {
+			var s, c [2]float64
+			for i, v := range y {
+				s[int(z[i])] += v
+				c[int(z[i])]++
+			}
+			return s[1]/c[1] - s[0]/c[0], nil
+		})
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := analysis.RandomizationTests(n, stats, draw, z, analysis.RIOptions{Draws: 10_000, Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
