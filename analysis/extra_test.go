@@ -1,0 +1,124 @@
+package analysis
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// extra.json is written by testdata/make_extra.R (R 4.2.2, estimatr
+// 1.0.0): the joint balance F of estimatr, and R transcriptions of Lee
+// bounds, the log risk ratio, Anderson's index and sharpened q-values, and
+// the Imbens-Manski interval. Tolerance 1e-8 relative.
+type extraRef struct {
+	Cases map[string]struct {
+		Lee           map[string]float64 `json:"lee_y12"`
+		RiskRatio     map[string]float64 `json:"risk_ratio_aid6"`
+		AndersonIndex struct {
+			Values   []*float64 `json:"values"`
+			Effect   float64    `json:"effect"`
+			StdError float64    `json:"std_error"`
+		} `json:"anderson_index"`
+	} `json:"cases"`
+	BKY struct {
+		P []float64 `json:"p"`
+		Q []float64 `json:"q"`
+	} `json:"bky"`
+	IM struct {
+		Input map[string]float64 `json:"input"`
+		CI    map[string]float64 `json:"ci"`
+	} `json:"imbens_manski"`
+}
+
+func TestExtraReference(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "extra.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref extraRef
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Cases map[string]struct {
+			JointBalance map[string]any `json:"joint_balance"`
+		} `json:"cases"`
+	}
+	json.Unmarshal(b, &raw)
+	near := func(what string, got, want float64) {
+		t.Helper()
+		if !relClose(got, want, 1e-8) {
+			t.Errorf("%s = %.15g, R gives %.15g", what, got, want)
+		}
+	}
+	if len(ref.Cases) != 3 {
+		t.Fatalf("%d cases", len(ref.Cases))
+	}
+	for name, c := range ref.Cases {
+		d, _ := loadCase(t, name)
+		// joint balance: treatment on baseline covariates and strata, HC2 Wald F
+		jb := raw.Cases[name].JointBalance
+		w, err := JointBalance(d.num["z"], append([]Column{d.col("y0"), d.col("aid0")}, Dummies("s", d.str["stratum"])...), HC2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		near(name+" "+jb["call"].(string)+" F", w.F, jb["f"].(float64))
+		near(name+" joint balance df2", w.DF2, jb["df2"].(float64))
+		near(name+" joint balance p", w.PValue, jb["p_value"].(float64))
+		// Lee bounds on y12 (missing = lost to follow-up)
+		lb, err := Lee(d.num["y12"], d.num["z"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		near(name+" Lee lower", lb.Lower, c.Lee["lower"])
+		near(name+" Lee upper", lb.Upper, c.Lee["upper"])
+		near(name+" Lee trim", lb.Trim, c.Lee["trim"])
+		// risk ratio of aid6
+		rr, err := RiskRatio(d.num["aid6"], d.num["z"], 0.05)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range map[string]float64{"estimate": rr.Estimate, "std_error": rr.StdError, "conf_low": rr.ConfLow, "conf_high": rr.ConfHigh, "p_value": rr.PValue} {
+			near(name+" risk ratio "+k, v, c.RiskRatio[k])
+		}
+		// Anderson index of (y6, aid6, y12) and its effect (lm_robust HC2)
+		idx, err := AndersonIndex([]Column{d.col("y6"), d.col("aid6"), d.col("y12")}, nil, d.num["z"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range c.AndersonIndex.Values {
+			if v == nil {
+				if !math.IsNaN(idx[i]) {
+					t.Errorf("%s index[%d] = %v, R gives NA", name, i, idx[i])
+				}
+				continue
+			}
+			near(name+" index value", idx[i], *v)
+		}
+		X, names, _ := Matrix(true, d.col("z"))
+		f, err := OLS(idx, X, names, OLSOptions{SE: HC2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := f.Term("z")
+		near(name+" index effect", r.Estimate, c.AndersonIndex.Effect)
+		near(name+" index effect se", r.StdError, c.AndersonIndex.StdError)
+	}
+	q, err := SharpenedQ(ref.BKY.P)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range q {
+		near("sharpened q", q[i], ref.BKY.Q[i])
+	}
+	in := ref.IM.Input
+	lo, hi, err := ImbensManski(in["L"], in["U"], in["sL"], in["sU"], 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(lo-ref.IM.CI["lower"]) > 1e-6 || math.Abs(hi-ref.IM.CI["upper"]) > 1e-6 {
+		t.Errorf("Imbens-Manski [%v, %v], R gives [%v, %v]", lo, hi, ref.IM.CI["lower"], ref.IM.CI["upper"])
+	}
+}
