@@ -122,3 +122,40 @@ func TestExtraReference(t *testing.T) {
 		t.Errorf("Imbens-Manski [%v, %v], R gives [%v, %v]", lo, hi, ref.IM.CI["lower"], ref.IM.CI["upper"])
 	}
 }
+
+func TestHeterogeneityReference(t *testing.T) {
+	b, _ := os.ReadFile(filepath.Join("testdata", "extra.json"))
+	var ref struct {
+		Het map[string]map[string]any `json:"heterogeneity"`
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Het) != 2 {
+		t.Fatalf("%d cases", len(ref.Het))
+	}
+	for name, want := range ref.Het {
+		d, _ := loadCase(t, name)
+		h, err := Heterogeneity(d.num["y6"], d.num["z"], d.str["stratum"], HC2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, got := range map[string]float64{"f": h.Interaction.F, "df2": h.Interaction.DF2, "p_value": h.Interaction.PValue} {
+			if !relClose(got, want[k].(float64), 1e-8) {
+				t.Errorf("%s %s %s = %.15g, R gives %.15g", name, want["call"], k, got, want[k])
+			}
+		}
+		for _, e := range h.Effects {
+			if e.Subgroup == "s2" && (!relClose(e.Estimate, want["s2_estimate"].(float64), 1e-8) || !relClose(e.StdError, want["s2_std_error"].(float64), 1e-8)) {
+				t.Errorf("%s effect in s2: %v (%v), R gives %v (%v)", name, e.Estimate, e.StdError, want["s2_estimate"], want["s2_std_error"])
+			}
+		}
+		dr, err := Dose(d.num["y6"], d.num["y0"], d.num["z"], HC2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !relClose(dr.Estimate, want["dose_estimate"].(float64), 1e-8) || !relClose(dr.StdError, want["dose_std_error"].(float64), 1e-8) || !dr.NonExperimental {
+			t.Errorf("%s dose: %+v, R gives %v (%v)", name, dr, want["dose_estimate"], want["dose_std_error"])
+		}
+	}
+}

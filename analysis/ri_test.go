@@ -171,3 +171,21 @@ func TestStepDown(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatePowerAgreesWithAnalytic: with complete randomization and no
+// attrition the simulated power is within Monte-Carlo error of
+// power.t.test's (the Welch test is close to the pooled one at n = 112).
+func TestSimulatePowerAgreesWithAnalytic(t *testing.T) {
+	p, se, err := SimulatePower(completeDraw(112), PowerSimOptions{N: 112, Effect: 150, SD: 300, Reps: 4000, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PowerT(56, 150, 300, 0.05)
+	if math.Abs(p-want) > 4*se+0.005 {
+		t.Errorf("simulated power %.3f ± %.3f, analytic %.3f", p, se, want)
+	}
+	lost, _, _ := SimulatePower(completeDraw(112), PowerSimOptions{N: 112, Effect: 150, SD: 300, Attrition: 0.3, Reps: 4000, Seed: 1})
+	if lost >= p {
+		t.Errorf("30%% attrition does not lower power: %.3f vs %.3f", lost, p)
+	}
+}

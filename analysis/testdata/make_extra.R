@@ -81,6 +81,24 @@ for (case in c("trial112", "trial600", "clustered400")) {
     anderson_index = list(outcomes = "y6, aid6, y12", values = idx,
                           effect = unname(coef(ie)["z"]), std_error = unname(ie$std.error["z"])))
 }
+# Heterogeneity by stratum (Wald F on the z × stratum interactions, HC2),
+# the effect within stratum s2, and a dose-response slope within the
+# treated (y0 standing in for a dose).
+out$heterogeneity <- list()
+for (case in c("trial112", "trial600")) {
+  d <- read.csv(file.path("..", "shared", "reference", "estimatr", case, "data.csv"))
+  f <- lm_robust(y6 ~ z * factor(stratum), data = d, se_type = "HC2")
+  ints <- grep("^z:", names(coef(f)), value = TRUE)
+  b <- coef(f)[ints]
+  F <- as.numeric(t(b) %*% solve(vcov(f)[ints, ints]) %*% b) / length(b)
+  sub <- lm_robust(y6 ~ z, data = d[d$stratum == "s2", ], se_type = "HC2")
+  dose <- lm_robust(y6 ~ y0, data = d[d$z == 1, ], se_type = "HC2")
+  out$heterogeneity[[case]] <- list(call = "lm_robust(y6 ~ z * factor(stratum), se_type = 'HC2'), Wald F on the z: terms",
+    f = F, df2 = f$df.residual, p_value = pf(F, length(b), f$df.residual, lower.tail = FALSE),
+    s2_estimate = unname(coef(sub)["z"]), s2_std_error = unname(sub$std.error["z"]),
+    dose_estimate = unname(coef(dose)["y0"]), dose_std_error = unname(dose$std.error["y0"]))
+}
+
 p <- c(0.003331, 0.003383, 0.008222, 0.017429, 0.141361, 0.191903, 0.739242, 0.774458)
 out$bky <- list(p = p, q = bky(p))
 out$imbens_manski <- list(input = list(L = 10, U = 60, sL = 20, sU = 25), ci = as.list(imbens_manski(10, 60, 20, 25)))
