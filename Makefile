@@ -26,6 +26,8 @@ demo: build
 	cd $(DEMO) && ../$(BIN) randomize --pending --key trial.key > allocations.tsv
 	cd $(DEMO) && ../$(BIN) randomize check
 	cd $(DEMO) && ../$(BIN) audit verify --key trial.key
+	cd $(DEMO) && ../$(BIN) balance --draws 2000
+	cd $(DEMO) && ../$(BIN) power --simulate --n 112 --delta 150 --sd 300 --attrition 0.2
 	cd $(DEMO) && ../$(BIN) status
 	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, trial.pseudo.key, allocations.tsv."
 

@@ -1,0 +1,52 @@
+package trial
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// RandomizedFamily is what the analysis frame needs of a randomized family
+// before outcomes: its group code (never its arm), strata and referral
+// domains.
+type RandomizedFamily struct {
+	Slot      int
+	StudyCode string
+	Group     string
+	Stratum   string          // as randomized: household=single_parent;language=dutch
+	Profile   []int           // level index of each stratification variable
+	Domains   map[string]bool // weak on each eligibility domain
+	Weak      int
+	Withdrawn bool
+}
+
+// Randomized returns every randomized family in order of randomization.
+func (db *DB) Randomized(ctx context.Context, p *Protocol) ([]RandomizedFamily, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT a.slot, f.study_code, a.group_code, a.stratum, r.domains, r.weak_domains,
+		EXISTS (SELECT 1 FROM chain c WHERE c.family = f.id AND c.kind = 'withdraw')
+		FROM allocations a JOIN families f ON f.id = a.family JOIN referrals r ON r.id = f.referral ORDER BY a.slot`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RandomizedFamily
+	for rows.Next() {
+		var f RandomizedFamily
+		var dom string
+		if err := rows.Scan(&f.Slot, &f.StudyCode, &f.Group, &f.Stratum, &dom, &f.Weak, &f.Withdrawn); err != nil {
+			return nil, err
+		}
+		var d map[string]int
+		if err := json.Unmarshal([]byte(dom), &d); err != nil {
+			return nil, err
+		}
+		f.Domains = map[string]bool{}
+		for k, v := range d {
+			f.Domains[k] = v == 1
+		}
+		if f.Profile, err = p.profile(f.Stratum); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
