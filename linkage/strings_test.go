@@ -59,7 +59,7 @@ func FuzzComparators(f *testing.F) {
 			t.Fatalf("Jaro not symmetric")
 		}
 		lv, osa := Levenshtein(a, b), OSA(a, b)
-		if osa > lv || lv != Levenshtein(b, a) || (a == b) != (lv == 0) {
+		if osa > lv || lv != Levenshtein(b, a) || (string([]rune(a)) == string([]rune(b))) != (lv == 0) {
 			t.Fatalf("lv %d osa %d", lv, osa)
 		}
 	})
