@@ -1,0 +1,567 @@
+package linkage
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+)
+
+// Date is a calendar date whose parts may be unknown (0), as registers
+// write "00" for an unknown day or month.
+type Date struct{ Y, M, D int }
+
+// Known reports whether every part is known.
+func (d Date) Known() bool { return d.Y > 0 && d.M > 0 && d.D > 0 }
+
+func (d Date) digits() string {
+	return fmt.Sprintf("%04d%02d%02d", d.Y, d.M, d.D)
+}
+
+// Person is a person as a register or the trial knows them, with names
+// normalised by ident.NormalizeName.
+type Person struct {
+	Last, First string
+	Birth       Date
+	Postcode    string
+}
+
+// Fields compared, and their levels. A level of -1 means the field is
+// missing on either side: it adds nothing to the match weight.
+const (
+	FieldLast = iota
+	FieldFirst
+	FieldBirth
+	FieldPostcode
+	NFields
+)
+
+// Name levels: exact, Jaro-Winkler ≥ 0.94, ≥ 0.88, other.
+// Birth-date levels: exact, day and month swapped, one digit off, within a
+// year, other. Postcode levels: exact, other.
+var (
+	FieldNames = [NFields]string{"last_name", "first_name", "birth_date", "postcode"}
+	Levels     = [NFields]int{4, 4, 5, 2}
+	LevelNames = [NFields][]string{
+		{"exact", "jw>=0.94", "jw>=0.88", "other"},
+		{"exact", "jw>=0.94", "jw>=0.88", "other"},
+		{"exact", "day-month swapped", "one digit off", "within a year", "other"},
+		{"exact", "other"},
+	}
+)
+
+// Pattern is the comparison of two persons: one level per field.
+type Pattern [NFields]int8
+
+// Compare returns the comparison pattern of a and b.
+func Compare(a, b *Person) Pattern {
+	var p Pattern
+	p[FieldLast] = nameLevel(a.Last, b.Last)
+	p[FieldFirst] = nameLevel(a.First, b.First)
+	p[FieldBirth] = dateLevel(a.Birth, b.Birth)
+	p[FieldPostcode] = -1
+	if a.Postcode != "" && b.Postcode != "" {
+		p[FieldPostcode] = 1
+		if a.Postcode == b.Postcode {
+			p[FieldPostcode] = 0
+		}
+	}
+	return p
+}
+
+func nameLevel(a, b string) int8 {
+	if a == "" || b == "" {
+		return -1
+	}
+	if a == b {
+		return 0
+	}
+	switch jw := JaroWinkler(a, b); {
+	case jw >= 0.94:
+		return 1
+	case jw >= 0.88:
+		return 2
+	}
+	return 3
+}
+
+func dateLevel(a, b Date) int8 {
+	if !a.Known() || !b.Known() {
+		// 00 parts are unknown: compare what is known only when the year
+		// is, and then only as "within a year" or not.
+		if a.Y == 0 || b.Y == 0 {
+			return -1
+		}
+		if abs(a.Y-b.Y) <= 1 {
+			return 3
+		}
+		return 4
+	}
+	switch {
+	case a == b:
+		return 0
+	case a.Y == b.Y && a.M == b.D && a.D == b.M:
+		return 1
+	case Levenshtein(a.digits(), b.digits()) == 1:
+		return 2
+	}
+	ta := float64(a.Y)*365.25 + float64(a.M)*30.44 + float64(a.D)
+	tb := float64(b.Y)*365.25 + float64(b.M)*30.44 + float64(b.D)
+	if math.Abs(ta-tb) <= 366 {
+		return 3
+	}
+	return 4
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Model holds the Fellegi-Sunter probabilities: M[f][l] = P(level l | match),
+// U[f][l] = P(level l | non-match), and Lambda, the share of matches among
+// the compared pairs.
+type Model struct {
+	M, U   [NFields][]float64
+	Lambda float64
+	// TF, when set, gives the share of persons with each last name: an
+	// exact agreement on a common name (Peeters, Mohamed) weighs less than
+	// on a rare one.
+	TF map[string]float64
+}
+
+// Weight is the match weight Σ log2(m/u) over the fields present, with the
+// exact last-name agreement's u replaced by the name's frequency when TF
+// is set.
+func (m *Model) Weight(p Pattern, lastName string) float64 {
+	w := 0.0
+	for f := 0; f < NFields; f++ {
+		l := p[f]
+		if l < 0 {
+			continue
+		}
+		u := m.U[f][l]
+		if f == FieldLast && l == 0 && m.TF != nil {
+			if tf, ok := m.TF[lastName]; ok && tf > 0 {
+				u = tf
+			}
+		}
+		w += math.Log2(m.M[f][l] / u)
+	}
+	return w
+}
+
+// Probability turns a match weight into the posterior probability of a
+// match: λ2^w / (λ2^w + 1 − λ).
+func (m *Model) Probability(w float64) float64 {
+	a := m.Lambda * math.Exp2(w)
+	return a / (a + 1 - m.Lambda)
+}
+
+// floor keeps probabilities away from 0 so that weights stay finite.
+const floor = 1e-6
+
+func normalise(x []float64) {
+	s := 0.0
+	for i := range x {
+		x[i] = math.Max(x[i], floor)
+		s += x[i]
+	}
+	for i := range x {
+		x[i] /= s
+	}
+}
+
+// EstimateU estimates the u probabilities from random pairs of a register
+// person and a trial person, almost all of them non-matches.
+func EstimateU(reg, trial []Person, samples int, src *rand.Rand) [NFields][]float64 {
+	var u [NFields][]float64
+	var n [NFields]float64
+	for f := 0; f < NFields; f++ {
+		u[f] = make([]float64, Levels[f])
+	}
+	for s := 0; s < samples; s++ {
+		p := Compare(&reg[src.IntN(len(reg))], &trial[src.IntN(len(trial))])
+		for f := 0; f < NFields; f++ {
+			if p[f] >= 0 {
+				u[f][p[f]]++
+				n[f]++
+			}
+		}
+	}
+	for f := 0; f < NFields; f++ {
+		normalise(u[f])
+	}
+	return u
+}
+
+// EM estimates m and λ from the patterns of the candidate pairs by the
+// expectation-maximisation algorithm of the two-class mixture with
+// conditionally independent fields, u held fixed (from random pairs).
+// Patterns are counted first, so the cost does not grow with the pairs.
+func EM(patterns []Pattern, u [NFields][]float64, iterations int) Model {
+	count := map[Pattern]float64{}
+	for _, p := range patterns {
+		count[p]++
+	}
+	m := Model{U: u, Lambda: 0.1}
+	for f := 0; f < NFields; f++ {
+		m.M[f] = make([]float64, Levels[f])
+		// Start from: matches agree.
+		for l := range m.M[f] {
+			m.M[f][l] = 0.05 / float64(Levels[f]-1)
+		}
+		m.M[f][0] = 0.95
+	}
+	keys := make([]Pattern, 0, len(count))
+	for p := range count {
+		keys = append(keys, p)
+	}
+	sort.Slice(keys, func(i, j int) bool { return patternLess(keys[i], keys[j]) })
+	total := float64(len(patterns))
+	for it := 0; it < iterations; it++ {
+		var mNew [NFields][]float64
+		for f := 0; f < NFields; f++ {
+			mNew[f] = make([]float64, Levels[f])
+		}
+		sumG := 0.0
+		for _, p := range keys {
+			c := count[p]
+			pm, pu := m.Lambda, 1-m.Lambda
+			for f := 0; f < NFields; f++ {
+				if p[f] >= 0 {
+					pm *= m.M[f][p[f]]
+					pu *= m.U[f][p[f]]
+				}
+			}
+			g := pm / (pm + pu)
+			sumG += c * g
+			for f := 0; f < NFields; f++ {
+				if p[f] >= 0 {
+					mNew[f][p[f]] += c * g
+				}
+			}
+		}
+		m.Lambda = math.Min(math.Max(sumG/total, floor), 1-floor)
+		for f := 0; f < NFields; f++ {
+			normalise(mNew[f])
+			m.M[f] = mNew[f]
+		}
+	}
+	return m
+}
+
+func patternLess(a, b Pattern) bool {
+	for f := 0; f < NFields; f++ {
+		if a[f] != b[f] {
+			return a[f] < b[f]
+		}
+	}
+	return false
+}
+
+// Estimate fits the model as Splink does: u from random pairs, m by EM on
+// each blocking rule's pairs with the rule's own fields left out (so that
+// agreement forced by the block is not taken for evidence of a match), the
+// m of a field averaged over the rules that leave it free; λ is the
+// largest expected share of matches any rule finds, over all candidate
+// pairs.
+func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *rand.Rand) (Model, [][2]int, BlockReport) {
+	u := EstimateU(reg, trial, uSamples, src)
+	pairs, rep := Candidates(reg, trial, rules)
+	m := Model{U: u}
+	var sum [NFields][]float64
+	var nrules [NFields]int
+	for f := 0; f < NFields; f++ {
+		sum[f] = make([]float64, Levels[f])
+	}
+	matches := 0.0
+	for _, r := range rules {
+		rp, _ := Candidates(reg, trial, []Rule{r})
+		if len(rp) == 0 {
+			continue
+		}
+		patterns := make([]Pattern, len(rp))
+		for k, p := range rp {
+			patterns[k] = Compare(&reg[p[0]], &trial[p[1]])
+			for _, f := range r.Uses {
+				patterns[k][f] = -1
+			}
+		}
+		fit := EM(patterns, u, iterations)
+		matches = math.Max(matches, fit.Lambda*float64(len(rp)))
+		for f := 0; f < NFields; f++ {
+			if slicesContains(r.Uses, f) {
+				continue
+			}
+			for l := range sum[f] {
+				sum[f][l] += fit.M[f][l]
+			}
+			nrules[f]++
+		}
+	}
+	for f := 0; f < NFields; f++ {
+		m.M[f] = make([]float64, Levels[f])
+		if nrules[f] == 0 {
+			// No rule leaves the field free: assume matches agree.
+			m.M[f][0] = 0.95
+			for l := 1; l < Levels[f]; l++ {
+				m.M[f][l] = 0.05 / float64(Levels[f]-1)
+			}
+			continue
+		}
+		for l := range m.M[f] {
+			m.M[f][l] = sum[f][l] / float64(nrules[f])
+		}
+		normalise(m.M[f])
+	}
+	m.Lambda = floor
+	if len(pairs) > 0 {
+		m.Lambda = math.Min(math.Max(matches/float64(len(pairs)), floor), 1-floor)
+	}
+	return m, pairs, rep
+}
+
+func slicesContains(x []int, v int) bool {
+	for _, y := range x {
+		if y == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Rule is a blocking rule: only pairs with the same non-empty key are
+// compared. Uses lists the fields the key is made of: within the rule's
+// block they agree more than at random, so the rule's pairs do not
+// estimate those fields' m probabilities.
+type Rule struct {
+	Name string
+	Key  func(*Person) string
+	Uses []int
+}
+
+// DefaultRules block on birth year with the first two letters of the last
+// name, and on the first three letters of last and first name (which
+// survives a wrong birth date).
+var DefaultRules = []Rule{
+	{"birth year + last name[:2]", func(p *Person) string {
+		if p.Birth.Y == 0 || len(p.Last) < 2 {
+			return ""
+		}
+		return strconv.Itoa(p.Birth.Y) + "|" + prefix(p.Last, 2)
+	}, []int{FieldBirth, FieldLast}},
+	{"last name[:3] + first name[:3]", func(p *Person) string {
+		if p.Last == "" || p.First == "" {
+			return ""
+		}
+		return prefix(p.Last, 3) + "|" + prefix(p.First, 3)
+	}, []int{FieldLast, FieldFirst}},
+	{"birth date + postcode", func(p *Person) string {
+		if !p.Birth.Known() || p.Postcode == "" {
+			return ""
+		}
+		return p.Birth.digits() + "|" + p.Postcode
+	}, []int{FieldBirth, FieldPostcode}},
+}
+
+func prefix(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		r = r[:n]
+	}
+	return string(r)
+}
+
+// BlockReport counts the pairs each rule makes and names the largest
+// blocks, so that a rule that compares too much is seen.
+type BlockReport struct {
+	Rules   []RuleCount `json:"rules"`
+	Pairs   int         `json:"pairs"` // distinct pairs over all rules
+	Largest []Block     `json:"largest_blocks"`
+}
+
+// RuleCount is one rule's pair count.
+type RuleCount struct {
+	Rule  string `json:"rule"`
+	Pairs int    `json:"pairs"`
+}
+
+// Block is one block's key and size.
+type Block struct {
+	Rule  string `json:"rule"`
+	Key   string `json:"key"`
+	Pairs int    `json:"pairs"`
+}
+
+// Candidates returns the distinct (register, trial) index pairs that share
+// a key under some rule.
+func Candidates(reg, trial []Person, rules []Rule) ([][2]int, BlockReport) {
+	var rep BlockReport
+	seen := map[[2]int]bool{}
+	var pairs [][2]int
+	for _, r := range rules {
+		idx := map[string][]int{}
+		for j := range trial {
+			if k := r.Key(&trial[j]); k != "" {
+				idx[k] = append(idx[k], j)
+			}
+		}
+		sizes := map[string]int{}
+		n := 0
+		for i := range reg {
+			k := r.Key(&reg[i])
+			if k == "" {
+				continue
+			}
+			for _, j := range idx[k] {
+				n++
+				sizes[k]++
+				p := [2]int{i, j}
+				if !seen[p] {
+					seen[p] = true
+					pairs = append(pairs, p)
+				}
+			}
+		}
+		rep.Rules = append(rep.Rules, RuleCount{r.Name, n})
+		for k, s := range sizes {
+			rep.Largest = append(rep.Largest, Block{r.Name, k, s})
+		}
+	}
+	sort.Slice(rep.Largest, func(a, b int) bool {
+		if rep.Largest[a].Pairs != rep.Largest[b].Pairs {
+			return rep.Largest[a].Pairs > rep.Largest[b].Pairs
+		}
+		return rep.Largest[a].Key < rep.Largest[b].Key
+	})
+	if len(rep.Largest) > 10 {
+		rep.Largest = rep.Largest[:10]
+	}
+	rep.Pairs = len(pairs)
+	return pairs, rep
+}
+
+// Decision is the outcome for one register person.
+type Decision struct {
+	Register    int     // index of the register person
+	Trial       int     // index of the trial person, -1 when none
+	Weight      float64 // match weight of the best pair
+	Probability float64
+	Class       string // link, review, none, ambiguous
+}
+
+// Classes of decisions.
+const (
+	ClassLink      = "link"
+	ClassReview    = "review"
+	ClassNone      = "none"
+	ClassAmbiguous = "ambiguous" // two trial persons are as likely: reported, not linked
+)
+
+// Assign scores the candidate pairs and links one to one: pairs in order
+// of weight, each register and each trial person used once. A register
+// person whose two best candidates are both above the lower threshold and
+// within one bit of each other is ambiguous. Probabilities at or above
+// upper link, between lower and upper go to clerical review.
+func Assign(reg, trial []Person, pairs [][2]int, m *Model, upper, lower float64) []Decision {
+	type scored struct {
+		i, j int
+		w, p float64
+	}
+	all := make([]scored, 0, len(pairs))
+	best := map[int][]scored{}
+	for _, pr := range pairs {
+		w := m.Weight(Compare(&reg[pr[0]], &trial[pr[1]]), reg[pr[0]].Last)
+		s := scored{pr[0], pr[1], w, m.Probability(w)}
+		all = append(all, s)
+		best[pr[0]] = append(best[pr[0]], s)
+	}
+	ambiguous := map[int]bool{}
+	for i, c := range best {
+		sort.Slice(c, func(a, b int) bool { return c[a].w > c[b].w })
+		if len(c) > 1 && c[1].p >= lower && c[0].w-c[1].w < 1 {
+			ambiguous[i] = true
+		}
+	}
+	sort.Slice(all, func(a, b int) bool {
+		if all[a].w != all[b].w {
+			return all[a].w > all[b].w
+		}
+		if all[a].i != all[b].i {
+			return all[a].i < all[b].i
+		}
+		return all[a].j < all[b].j
+	})
+	out := make([]Decision, len(reg))
+	for i := range out {
+		out[i] = Decision{Register: i, Trial: -1, Class: ClassNone, Weight: math.Inf(-1)}
+	}
+	usedR, usedT := map[int]bool{}, map[int]bool{}
+	for _, s := range all {
+		if usedR[s.i] || usedT[s.j] || s.p < lower {
+			continue
+		}
+		usedR[s.i] = true
+		if ambiguous[s.i] {
+			out[s.i] = Decision{Register: s.i, Trial: s.j, Weight: s.w, Probability: s.p, Class: ClassAmbiguous}
+			continue
+		}
+		usedT[s.j] = true
+		class := ClassReview
+		if s.p >= upper {
+			class = ClassLink
+		}
+		out[s.i] = Decision{Register: s.i, Trial: s.j, Weight: s.w, Probability: s.p, Class: class}
+	}
+	for i := range out {
+		if out[i].Class == ClassNone && len(best[i]) > 0 {
+			out[i].Weight, out[i].Probability = best[i][0].w, best[i][0].p
+		}
+	}
+	return out
+}
+
+// Evaluation compares decisions with a labelled sample.
+type Evaluation struct {
+	TruePositives  int     `json:"true_positives"`
+	FalsePositives int     `json:"false_positives"`
+	FalseNegatives int     `json:"false_negatives"`
+	Precision      float64 `json:"precision"`
+	Recall         float64 `json:"recall"`
+	F1             float64 `json:"f1"`
+}
+
+// Evaluate scores the links (class link) against truth: register index →
+// trial index of the true match (absent when the register person is not in
+// the trial).
+func Evaluate(decisions []Decision, truth map[int]int) Evaluation {
+	var e Evaluation
+	for _, d := range decisions {
+		t, in := truth[d.Register]
+		switch {
+		case d.Class == ClassLink && in && t == d.Trial:
+			e.TruePositives++
+		case d.Class == ClassLink:
+			e.FalsePositives++
+			if in {
+				e.FalseNegatives++
+			}
+		case in:
+			e.FalseNegatives++
+		}
+	}
+	if e.TruePositives+e.FalsePositives > 0 {
+		e.Precision = float64(e.TruePositives) / float64(e.TruePositives+e.FalsePositives)
+	}
+	if e.TruePositives+e.FalseNegatives > 0 {
+		e.Recall = float64(e.TruePositives) / float64(e.TruePositives+e.FalseNegatives)
+	}
+	if e.Precision+e.Recall > 0 {
+		e.F1 = 2 * e.Precision * e.Recall / (e.Precision + e.Recall)
+	}
+	return e
+}
