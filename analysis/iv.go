@@ -55,13 +55,7 @@ func IV2SLS(y []float64, X, Z *mat.Dense, names []string, o OLSOptions) (*Fit, e
 	if err := ch.InverseTo(&inv); err != nil {
 		return nil, err
 	}
-	se := o.SE
-	if se == "" {
-		se = HC2
-		if o.Clusters != nil {
-			se = CR2
-		}
-	}
+	se := o.seType()
 	V, df, G, err := sandwich(&Xhat, &inv, e, se, o.Clusters)
 	if err != nil {
 		return nil, err

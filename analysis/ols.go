@@ -30,6 +30,18 @@ type OLSOptions struct {
 	Alpha    float64  // default 0.05
 }
 
+// seType is the chosen standard-error type: HC2 by default, CR2 with
+// clusters, as estimatr.
+func (o OLSOptions) seType() string {
+	switch {
+	case o.SE != "":
+		return o.SE
+	case o.Clusters != nil:
+		return CR2
+	}
+	return HC2
+}
+
 // Fit is a fitted linear model.
 type Fit struct {
 	Terms     []Result `json:"terms"`
@@ -76,13 +88,7 @@ func OLS(y []float64, X *mat.Dense, names []string, o OLSOptions) (*Fit, error) 
 	if err != nil {
 		return nil, err
 	}
-	se := o.SE
-	if se == "" {
-		se = HC2
-		if o.Clusters != nil {
-			se = CR2
-		}
-	}
+	se := o.seType()
 	if !slices.Contains(SETypes, se) {
 		return nil, fmt.Errorf("analysis: unknown standard-error type %q", se)
 	}

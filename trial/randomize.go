@@ -41,6 +41,17 @@ func (p *Protocol) Design(groups []Group) randomize.Design {
 	return d
 }
 
+// PlannedGroups returns one group per arm in protocol order (A for the
+// first arm, ...), for simulations before any group is drawn. A trial's
+// real groups are drawn at random at the first randomization (Groups).
+func (p *Protocol) PlannedGroups() []Group {
+	var out []Group
+	for i, r := range p.Ratio() {
+		out = append(out, Group{Code: groupCode(i), Index: i, Ratio: r})
+	}
+	return out
+}
+
 // profile turns a family's strata ("household=single_parent;language=dutch")
 // into level indices, in protocol order.
 func (p *Protocol) profile(stratum string) ([]int, error) {

@@ -74,15 +74,11 @@ the first mismatch. Exit code 3 when the chain does not verify.`,
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, "")
+			db, p, k, err := openWithKey(ctx, f, cmd, rkey, "revealing the seed")
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			k, err := allocationKey(ctx, db, rkey, "revealing the seed")
-			if err != nil {
-				return err
-			}
 			if err := db.Reveal(ctx, p, k, f.actor()); err != nil {
 				return err
 			}
@@ -115,15 +111,11 @@ unblinding is recorded in the audit chain with who, when and why, and
 				return usagef("give the reason with --reason")
 			}
 			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, "")
+			db, p, k, err := openWithKey(ctx, f, cmd, key, "unblinding")
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			k, err := allocationKey(ctx, db, key, "unblinding")
-			if err != nil {
-				return err
-			}
 			u, err := db.Unblind(ctx, p, k, family, reason, f.actor())
 			if err != nil {
 				return err
@@ -171,15 +163,11 @@ func newWithdrawCmd(f *factory) *cobra.Command {
 				return usagef("give --family CODE and --reason TEXT")
 			}
 			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, "")
+			db, p, k, err := openWithKey(ctx, f, cmd, key, "recording a withdrawal in the audit chain")
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			k, err := allocationKey(ctx, db, key, "recording a withdrawal in the audit chain")
-			if err != nil {
-				return err
-			}
 			seq, err := db.Withdraw(ctx, p, k, family, reason, f.actor())
 			if err != nil {
 				return err

@@ -8,7 +8,6 @@ import (
 
 	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/frame"
-	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
 )
 
@@ -53,24 +52,12 @@ reports the share of trials where the difference in means rejects.`,
 				if !set("n") || !set("delta") || !set("sd") {
 					return usagef("--simulate needs --n (all families), --delta and --sd")
 				}
-				var p *trial.Protocol
-				var err error
-				if o.Protocol != "" {
-					p, err = readProtocol(o.Protocol)
-				} else {
-					var db *trial.DB
-					db, p, err = openTrial(cmd.Context(), f, cmd, "")
-					if db != nil {
-						defer db.Close()
-					}
-				}
+				p, closeDB, err := protocolFor(cmd.Context(), f, cmd, o.Protocol)
 				if err != nil {
 					return err
 				}
-				var groups []trial.Group
-				for i, r := range p.Ratio() {
-					groups = append(groups, trial.Group{Code: string(rune('A' + i)), Index: i, Ratio: r})
-				}
+				defer closeDB()
+				groups := p.PlannedGroups()
 				if len(groups) != 2 {
 					return usagef("--simulate compares two arms; the protocol has %d", len(groups))
 				}

@@ -67,15 +67,11 @@ func allocationKey(ctx context.Context, db *trial.DB, path, why string) (*trial.
 }
 
 func runRandomize(ctx context.Context, f *factory, cmd *cobra.Command, o RandomizeOptions) error {
-	db, p, err := openTrial(ctx, f, cmd, o.Protocol)
+	db, p, key, err := openWithKey(ctx, f, cmd, o.Key, "randomizing")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	key, err := allocationKey(ctx, db, o.Key, "randomizing")
-	if err != nil {
-		return err
-	}
 	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Families: o.Families, Pending: o.Pending, Key: key, Actor: f.actor(), ShowArms: o.ShowArm})
 	if err != nil {
 		return err
@@ -204,24 +200,12 @@ database when --protocol is given.`,
 }
 
 func runRandomizeSimulate(ctx context.Context, f *factory, cmd *cobra.Command, o SimulateDesignOptions) error {
-	var p *trial.Protocol
-	var err error
-	if o.Protocol != "" {
-		p, err = readProtocol(o.Protocol)
-	} else {
-		var db *trial.DB
-		db, p, err = openTrial(ctx, f, cmd, "")
-		if db != nil {
-			defer db.Close()
-		}
-	}
+	p, closeDB, err := protocolFor(ctx, f, cmd, o.Protocol)
 	if err != nil {
 		return err
 	}
-	var groups []trial.Group
-	for i, r := range p.Ratio() {
-		groups = append(groups, trial.Group{Code: string(rune('A' + i)), Index: i, Ratio: r})
-	}
+	defer closeDB()
+	groups := p.PlannedGroups()
 	base := p.Design(groups)
 	methods := []string{base.Method}
 	switch o.Method {

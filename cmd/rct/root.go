@@ -198,6 +198,37 @@ func openTrial(ctx context.Context, f *factory, cmd *cobra.Command, protocolFlag
 	return db, p, nil
 }
 
+// protocolFor reads the protocol from path when given (no database needed),
+// else from the trial database. close releases the database, if opened.
+func protocolFor(ctx context.Context, f *factory, cmd *cobra.Command, path string) (p *trial.Protocol, close func(), err error) {
+	close = func() {}
+	if path != "" {
+		p, err = readProtocol(path)
+		return p, close, err
+	}
+	db, p, err := openTrial(ctx, f, cmd, "")
+	if err != nil {
+		return nil, close, err
+	}
+	return p, func() { db.Close() }, nil
+}
+
+// openWithKey opens the trial and reads the allocation key, which the
+// command needs for why.
+func openWithKey(ctx context.Context, f *factory, cmd *cobra.Command, keyPath, why string) (*trial.DB, *trial.Protocol, *trial.AllocationKey, error) {
+	protocol, _ := cmd.Flags().GetString("protocol") // the commands that take --protocol check it
+	db, p, err := openTrial(ctx, f, cmd, protocol)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	k, err := allocationKey(ctx, db, keyPath, why)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	return db, p, k, nil
+}
+
 // siblingPath names a file beside the database: trial.db → trial.key.
 func siblingPath(db, suffix string) string {
 	base := strings.TrimSuffix(db, filepath.Ext(db))
