@@ -1,0 +1,93 @@
+package linkage
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/linkage/ident"
+	"github.com/rct-trials/rct/trial"
+)
+
+func ocmw(t *testing.T) trial.Register {
+	t.Helper()
+	p, err := trial.ParseProtocol("example", trial.ExampleProtocol())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := p.Register("ocmw")
+	return r
+}
+
+const ocmwHeader = "rijksregisternummer;voornaam;naam;geboortedatum;postcode;soort;begindatum;einddatum;bedrag;categorie\n"
+
+func write(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ocmw.csv")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestReadExtract(t *testing.T) {
+	key := make([]byte, 32)
+	path := write(t, ocmwHeader+
+		"85.07.30-033.28;Hélène;Van den Broucke;30/07/1985;8500;AFH;2017-04-01;;1.234,56;energie\n"+
+		"85073003328;Helene;Vandenbroucke;1985-07-30;8500;LL;01/05/2017;31/10/2017;1200;\n"+
+		"85073003329;Sara;Peeters;00/03/1990;8510;ACT;2017-06-01;;;\n"+
+		";Amina;El Amrani;1993-05-18;8510;AFH;43000;;250,5;huur\n")
+	ex, err := ReadExtract(path, ocmw(t), ReadOptions{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.RowsRead != 4 || len(ex.Persons) != 3 || ex.BadNumbers != 1 || ex.NoNumber != 1 {
+		t.Fatalf("rows %d persons %d bad %d none %d", ex.RowsRead, len(ex.Persons), ex.BadNumbers, ex.NoNumber)
+	}
+	n, _ := ident.ParseNumber("85073003328")
+	h := ex.Persons[0]
+	if h.Pseudonym != ident.Pseudonym(key, n) || len(h.Events) != 2 || h.Events[0].Event != "supplementary_aid" || h.Events[0].Amount != 1234.56 {
+		t.Errorf("first person %+v", h)
+	}
+	if h.Events[1].Event != "leefloon" || h.Events[1].End.Format("2006-01-02") != "2017-10-31" || !math.IsNaN(ex.Persons[1].Events[0].Amount) {
+		t.Errorf("events %+v", h.Events)
+	}
+	if s := ex.Persons[1]; s.Pseudonym != "" || s.Birth != (Date{1990, 3, 0}) {
+		t.Errorf("bad-number person %+v", s)
+	}
+	if a := ex.Persons[2]; a.Events[0].Amount != 250.5 || a.Events[0].Start.Format("2006-01-02") != "2017-09-22" {
+		t.Errorf("amina %+v", a.Events[0])
+	}
+	// No national number is kept anywhere in the result.
+	for _, p := range ex.Persons {
+		if strings.Contains(p.Pseudonym, "85073003328") {
+			t.Error("a national number in clear")
+		}
+	}
+}
+
+func TestReadExtractBad(t *testing.T) {
+	cases := []struct {
+		name, content, want, place string
+	}{
+		{"unmapped event", ocmwHeader + "85073003328;A;B;30/07/1985;8500;XYZ;2017-04-01;;;\n", `event code "XYZ" is not mapped`, "row 2 column F (soort)"},
+		{"bad start", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-13-01;;;\n", "impossible date", "row 2 column G (begindatum)"},
+		{"end before start", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-05-01;2017-04-01;;\n", "ends (2017-04-01) before it starts", "row 2 column H (einddatum)"},
+		{"bad amount", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-05-01;;veel;\n", `"veel" is not an amount`, "row 2 column I (bedrag)"},
+		{"wrong register", "insz;voornaam;achternaam;geboortedatum;status;van;tot\n1;A;B;1985-01-01;WZ;2017-01-01;\n", `missing column "rijksregisternummer"`, "row 1"},
+		{"empty", ocmwHeader, "no rows", ""},
+	}
+	for _, c := range cases {
+		_, err := ReadExtract(write(t, c.content), ocmw(t), ReadOptions{Key: make([]byte, 32)})
+		if err == nil || !dataerr.Is(err) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.place) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	_, err := ReadExtract(write(t, ocmwHeader+"85073003328;A;B;30/07/1985;8500;LL;2017-05-01;;;\n"), ocmw(t), ReadOptions{Key: make([]byte, 32), Pseudonymised: true})
+	if err == nil || !strings.Contains(err.Error(), "not a pseudonym") {
+		t.Errorf("pseudonymised: %v", err)
+	}
+}
