@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+
+	"github.com/rct-trials/rct/linkage/ident"
 )
 
 // Date is a calendar date whose parts may be unknown (0), as registers
@@ -565,3 +567,5 @@ func Evaluate(decisions []Decision, truth map[int]int) Evaluation {
 	}
 	return e
 }
+
+func normalize(s string) string { return ident.NormalizeName(s) }

@@ -1,0 +1,260 @@
+package linkage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/trial"
+)
+
+// LinkOptions set the thresholds of tier 1 and the import's provenance.
+type LinkOptions struct {
+	Upper, Lower float64 // posterior match probability: link at or above Upper, review from Lower
+	SHA256       string  // of the extract file
+	Actor        trial.Actor
+	Seed         uint64 // u sampling
+}
+
+// LinkResult counts what an import did.
+type LinkResult struct {
+	Register     string      `json:"register"`
+	File         string      `json:"file"`
+	Batch        int64       `json:"batch,omitempty"`
+	RowsRead     int         `json:"rows_read"`
+	Persons      int         `json:"register_persons"`
+	Tier0        int         `json:"linked_tier0"`
+	Tier1        int         `json:"linked_tier1"`
+	Review       int         `json:"review"`
+	Ambiguous    int         `json:"ambiguous"` // match two trial persons equally: reported, not linked
+	Discarded    int         `json:"discarded"` // not trial persons: not kept
+	BadNumbers   int         `json:"bad_national_numbers"`
+	NoNumber     int         `json:"rows_without_number"`
+	Events       int         `json:"events_stored"`
+	Duplicates   int         `json:"duplicate_events_skipped"`
+	Blocking     BlockReport `json:"blocking"`
+	AlreadyExact bool        `json:"already_imported,omitempty"`
+}
+
+type trialPerson struct {
+	id     int64
+	pseudo string
+	Person
+}
+
+// Link links an extract to the trial's persons and stores, in one
+// transaction, the links (tier 0 on pseudonyms; tier 1 by Fellegi-Sunter
+// for persons without a valid number) and their events. Register persons
+// that do not link are not kept.
+func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkResult, error) {
+	if o.Upper == 0 {
+		o.Upper = 0.99
+	}
+	if o.Lower == 0 {
+		o.Lower = 0.5
+	}
+	if o.Lower > o.Upper || o.Upper > 1 || o.Lower < 0 {
+		return nil, fmt.Errorf("linkage: thresholds lower %v, upper %v", o.Lower, o.Upper)
+	}
+	res := &LinkResult{Register: ex.Register, File: ex.File, RowsRead: ex.RowsRead, Persons: len(ex.Persons), BadNumbers: ex.BadNumbers, NoNumber: ex.NoNumber}
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM import_batches WHERE kind = ? AND file_sha256 = ?`, "register:"+ex.Register, o.SHA256).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			res.AlreadyExact = true
+			return nil
+		}
+		people, err := loadTrialPersons(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if len(people) == 0 {
+			return dataerr.New(ex.File, "no enrolled persons to link to: enrol families first")
+		}
+		byPseudo := map[string]int{}
+		for i, p := range people {
+			if p.pseudo != "" {
+				byPseudo[p.pseudo] = i
+			}
+		}
+		type link struct {
+			rp     *RegisterPerson
+			person int
+			tier   int
+			w, p   float64
+			status string
+		}
+		var links []link
+		used := map[int]bool{}
+		var rest []*RegisterPerson
+		for _, rp := range ex.Persons {
+			if rp.Pseudonym != "" {
+				if i, ok := byPseudo[rp.Pseudonym]; ok {
+					links = append(links, link{rp, i, 0, math.NaN(), 1, "linked"})
+					used[i] = true
+					res.Tier0++
+				} else {
+					res.Discarded++ // a valid number not in the trial: not a trial person
+				}
+				continue
+			}
+			rest = append(rest, rp)
+		}
+		if len(rest) > 0 {
+			var regP, trP []Person
+			var trIdx []int
+			for _, rp := range rest {
+				regP = append(regP, rp.Person)
+			}
+			for i, p := range people {
+				if !used[i] {
+					trP = append(trP, p.Person)
+					trIdx = append(trIdx, i)
+				}
+			}
+			if len(trP) > 0 {
+				m, pairs, rep := Estimate(regP, trP, DefaultRules, 100_000, 500, rand.New(rand.NewPCG(o.Seed, 1)))
+				m.TF = surnameFrequencies(trP)
+				res.Blocking = rep
+				for _, d := range Assign(regP, trP, pairs, &m, o.Upper, o.Lower) {
+					switch d.Class {
+					case ClassLink:
+						links = append(links, link{rest[d.Register], trIdx[d.Trial], 1, d.Weight, d.Probability, "linked"})
+						res.Tier1++
+					case ClassReview:
+						links = append(links, link{rest[d.Register], trIdx[d.Trial], 1, d.Weight, d.Probability, "review"})
+						res.Review++
+					case ClassAmbiguous:
+						res.Ambiguous++
+					default:
+						res.Discarded++
+					}
+				}
+			} else {
+				res.Discarded += len(rest)
+			}
+		}
+		r, err := tx.ExecContext(ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			"register:"+ex.Register, ex.File, o.SHA256, ex.RowsRead, o.Actor.Name, o.Actor.Now().UTC().Format(time.RFC3339))
+		if err != nil {
+			return err
+		}
+		batch, _ := r.LastInsertId()
+		res.Batch = batch
+		// Events already stored for a person (an extract that overlaps an
+		// earlier one) are not stored twice.
+		known := map[string]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT l.person, e.event, e.start_date, COALESCE(e.end_date, ''), COALESCE(e.amount, ''), COALESCE(e.category, '')
+			FROM register_events e JOIN register_links l ON l.id = e.link WHERE e.register = ?`, ex.Register)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var pid int64
+			var a, b, c, d, e string
+			rows.Scan(&pid, &a, &b, &c, &d, &e)
+			known[fmt.Sprint(pid, "|", a, "|", b, "|", c, "|", d, "|", e)] = true
+		}
+		rows.Close()
+		insL, err := tx.PrepareContext(ctx, `INSERT INTO register_links (batch, register, person, tier, weight, probability, status, first_name, last_name, birth_date, postcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insL.Close()
+		insE, err := tx.PrepareContext(ctx, `INSERT INTO register_events (link, register, event, start_date, end_date, amount, category, source_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer insE.Close()
+		for _, l := range links {
+			var w any
+			if !math.IsNaN(l.w) {
+				w = l.w
+			}
+			var fn, ln, bd, pc any
+			if l.status == "review" {
+				fn, ln, bd, pc = l.rp.FirstName, l.rp.LastName, l.rp.BirthText, l.rp.Postcode
+			}
+			x, err := insL.ExecContext(ctx, batch, ex.Register, people[l.person].id, l.tier, w, l.p, l.status, fn, ln, bd, pc)
+			if err != nil {
+				return err
+			}
+			lid, _ := x.LastInsertId()
+			for _, e := range l.rp.Events {
+				end, amount := any(nil), any(nil)
+				endS, amountS := "", ""
+				if !e.End.IsZero() {
+					endS = sheet.FormatDate(e.End)
+					end = endS
+				}
+				if !math.IsNaN(e.Amount) {
+					amount = e.Amount
+					amountS = fmt.Sprint(e.Amount)
+				}
+				k := fmt.Sprint(people[l.person].id, "|", e.Event, "|", sheet.FormatDate(e.Start), "|", endS, "|", amountS, "|", e.Category)
+				if known[k] {
+					res.Duplicates++
+					continue
+				}
+				known[k] = true
+				if _, err := insE.ExecContext(ctx, lid, ex.Register, e.Event, sheet.FormatDate(e.Start), end, amount, nullable(e.Category), e.Row); err != nil {
+					return err
+				}
+				res.Events++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func loadTrialPersons(ctx context.Context, tx *sql.Tx) ([]trialPerson, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, COALESCE(nrn_pseudonym, ''), first_name, last_name, COALESCE(birth_date, ''), COALESCE(postcode, '') FROM persons ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []trialPerson
+	for rows.Next() {
+		var p trialPerson
+		var first, last, birth string
+		if err := rows.Scan(&p.id, &p.pseudo, &first, &last, &birth, &p.Postcode); err != nil {
+			return nil, err
+		}
+		p.First, p.Last = normalize(first), normalize(last)
+		if birth != "" {
+			p.Birth = parsePartialDate(birth, false)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// surnameFrequencies is each last name's share among the trial persons.
+func surnameFrequencies(people []Person) map[string]float64 {
+	n := map[string]float64{}
+	for _, p := range people {
+		n[p.Last]++
+	}
+	for k := range n {
+		n[k] /= float64(len(people))
+	}
+	return n
+}
