@@ -120,6 +120,10 @@ type Register struct {
 	Label   string            `yaml:"label"`
 	Columns map[string]string `yaml:"columns"`
 	Events  map[string]string `yaml:"events"`
+	// Spells are the events that last from their start to their end date
+	// (a benefit, a status), running on while no end is given; other
+	// events are one-off (a payment on a day).
+	Spells []string `yaml:"spells"`
 }
 
 // RegisterFields are the fields a register's columns map may name;

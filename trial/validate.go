@@ -166,6 +166,11 @@ func (p *Protocol) validate(name string) dataerr.List {
 				c.at(path+".events."+code, "%q is not an event name (lower case, digits, _)", ev)
 			}
 		}
+		for j, sp := range r.Spells {
+			if !slices.Contains(mapValues(r.Events), sp) {
+				c.at(fmt.Sprintf("%s.spells[%d]", path, j), "%q is not one of the register's events", sp)
+			}
+		}
 	}
 	c.unique("registers", regIDs)
 
