@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -31,7 +32,7 @@ func BenchmarkOLS(b *testing.B) {
 		for j := range names {
 			names[j] = string(rune('a' + j))
 		}
-		b.Run("n="+itoa(n), func(b *testing.B) {
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				if _, err := OLS(y, X, names, OLSOptions{SE: HC2}); err != nil {
@@ -40,13 +41,4 @@ func BenchmarkOLS(b *testing.B) {
 			}
 		})
 	}
-}
-
-func itoa(n int) string {
-	s := ""
-	for n > 0 || s == "" {
-		s = string(rune('0'+n%10)) + s
-		n /= 10
-	}
-	return s
 }

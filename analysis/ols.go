@@ -179,7 +179,7 @@ func sandwich(X *mat.Dense, bread *mat.SymDense, e []float64, se string, cluster
 		return V, df, 0, nil
 	}
 	// Clustered.
-	groups, order := clusterRows(clusters)
+	groups := clusterRows(clusters)
 	G := len(groups)
 	if G < 2 {
 		return nil, nil, 0, fmt.Errorf("%w: cluster-robust standard errors need at least two clusters", ErrTooFew)
@@ -208,7 +208,6 @@ func sandwich(X *mat.Dense, bread *mat.SymDense, e []float64, se string, cluster
 		}
 		half.SetRow(g, row.RawVector().Data)
 	}
-	_ = order
 	var meat mat.SymDense
 	meat.SymOuterK(1, half.T())
 	V.Product(bread, &meat, bread)
@@ -243,7 +242,7 @@ func hatValues(X *mat.Dense, bread *mat.SymDense) []float64 {
 
 // clusterRows groups row indices by cluster, clusters in order of first
 // appearance.
-func clusterRows(c []string) ([][]int, map[string]int) {
+func clusterRows(c []string) [][]int {
 	idx := map[string]int{}
 	var groups [][]int
 	for i, v := range c {
@@ -255,7 +254,7 @@ func clusterRows(c []string) ([][]int, map[string]int) {
 		}
 		groups[g] = append(groups[g], i)
 	}
-	return groups, idx
+	return groups
 }
 
 // cr2State accumulates what the Satterthwaite degrees of freedom of CR2

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/linkage/ident"
 	"github.com/rct-trials/rct/trial"
 )
 
@@ -23,22 +24,22 @@ type LinkOptions struct {
 
 // LinkResult counts what an import did.
 type LinkResult struct {
-	Register     string      `json:"register"`
-	File         string      `json:"file"`
-	Batch        int64       `json:"batch,omitempty"`
-	RowsRead     int         `json:"rows_read"`
-	Persons      int         `json:"register_persons"`
-	Tier0        int         `json:"linked_tier0"`
-	Tier1        int         `json:"linked_tier1"`
-	Review       int         `json:"review"`
-	Ambiguous    int         `json:"ambiguous"` // match two trial persons equally: reported, not linked
-	Discarded    int         `json:"discarded"` // not trial persons: not kept
-	BadNumbers   int         `json:"bad_national_numbers"`
-	NoNumber     int         `json:"rows_without_number"`
-	Events       int         `json:"events_stored"`
-	Duplicates   int         `json:"duplicate_events_skipped"`
-	Blocking     BlockReport `json:"blocking"`
-	AlreadyExact bool        `json:"already_imported,omitempty"`
+	Register        string      `json:"register"`
+	File            string      `json:"file"`
+	Batch           int64       `json:"batch,omitempty"`
+	RowsRead        int         `json:"rows_read"`
+	Persons         int         `json:"register_persons"`
+	Tier0           int         `json:"linked_tier0"`
+	Tier1           int         `json:"linked_tier1"`
+	Review          int         `json:"review"`
+	Ambiguous       int         `json:"ambiguous"` // match two trial persons equally: reported, not linked
+	Discarded       int         `json:"discarded"` // not trial persons: not kept
+	BadNumbers      int         `json:"bad_national_numbers"`
+	NoNumber        int         `json:"rows_without_number"`
+	Events          int         `json:"events_stored"`
+	Duplicates      int         `json:"duplicate_events_skipped"`
+	Blocking        BlockReport `json:"blocking"`
+	AlreadyImported bool        `json:"already_imported,omitempty"`
 }
 
 type trialPerson struct {
@@ -68,7 +69,7 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 			return err
 		}
 		if n > 0 {
-			res.AlreadyExact = true
+			res.AlreadyImported = true
 			return nil
 		}
 		people, err := loadTrialPersons(ctx, tx)
@@ -238,7 +239,7 @@ func loadTrialPersons(ctx context.Context, tx *sql.Tx) ([]trialPerson, error) {
 		if err := rows.Scan(&p.id, &p.pseudo, &first, &last, &birth, &p.Postcode); err != nil {
 			return nil, err
 		}
-		p.First, p.Last = normalize(first), normalize(last)
+		p.First, p.Last = ident.NormalizeName(first), ident.NormalizeName(last)
 		if birth != "" {
 			p.Birth = parsePartialDate(birth, false)
 		}

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
-
-	"github.com/rct-trials/rct/linkage/ident"
 )
 
 // Date is a calendar date whose parts may be unknown (0), as registers
@@ -45,12 +44,6 @@ const (
 var (
 	FieldNames = [NFields]string{"last_name", "first_name", "birth_date", "postcode"}
 	Levels     = [NFields]int{4, 4, 5, 2}
-	LevelNames = [NFields][]string{
-		{"exact", "jw>=0.94", "jw>=0.88", "other"},
-		{"exact", "jw>=0.94", "jw>=0.88", "other"},
-		{"exact", "day-month swapped", "one digit off", "within a year", "other"},
-		{"exact", "other"},
-	}
 )
 
 // Pattern is the comparison of two persons: one level per field.
@@ -181,7 +174,6 @@ func normalise(x []float64) {
 // person and a trial person, almost all of them non-matches.
 func EstimateU(reg, trial []Person, samples int, src *rand.Rand) [NFields][]float64 {
 	var u [NFields][]float64
-	var n [NFields]float64
 	for f := 0; f < NFields; f++ {
 		u[f] = make([]float64, Levels[f])
 	}
@@ -190,7 +182,6 @@ func EstimateU(reg, trial []Person, samples int, src *rand.Rand) [NFields][]floa
 		for f := 0; f < NFields; f++ {
 			if p[f] >= 0 {
 				u[f][p[f]]++
-				n[f]++
 			}
 		}
 	}
@@ -296,7 +287,7 @@ func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *
 		fit := EM(patterns, u, iterations)
 		matches = math.Max(matches, fit.Lambda*float64(len(rp)))
 		for f := 0; f < NFields; f++ {
-			if slicesContains(r.Uses, f) {
+			if slices.Contains(r.Uses, f) {
 				continue
 			}
 			for l := range sum[f] {
@@ -325,15 +316,6 @@ func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *
 		m.Lambda = math.Min(math.Max(matches/float64(len(pairs)), floor), 1-floor)
 	}
 	return m, pairs, rep
-}
-
-func slicesContains(x []int, v int) bool {
-	for _, y := range x {
-		if y == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Rule is a blocking rule: only pairs with the same non-empty key are
@@ -567,5 +549,3 @@ func Evaluate(decisions []Decision, truth map[int]int) Evaluation {
 	}
 	return e
 }
-
-func normalize(s string) string { return ident.NormalizeName(s) }

@@ -72,7 +72,7 @@ func (db *DB) CheckProtocolFile(ctx context.Context, path string) error {
 		if !explicit && errors.Is(err, os.ErrNotExist) {
 			return nil // the database travels without its protocol file: it holds the text
 		}
-		return dataerr.New(path, "%v", unwrapPath(err))
+		return dataerr.File(path, err)
 	}
 	cur, v, err := db.Protocol(ctx)
 	if err != nil {
@@ -83,14 +83,6 @@ func (db *DB) CheckProtocolFile(ctx context.Context, path string) error {
 	}
 	return dataerr.New(path, "the protocol file differs from the protocol in force in %s (amendment %d, sha256 %s…): "+
 		"record the change with `rct protocol amend --protocol %s --reason \"...\"`, or restore the file", db.Path, v.Amendment, v.SHA256[:12], path)
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // RandomizationStarted reports whether any family has been allocated.

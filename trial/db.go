@@ -188,10 +188,3 @@ func (db *DB) Meta(ctx context.Context, key string) (string, error) {
 	}
 	return v, err
 }
-
-// Schema returns the applied schema version.
-func (db *DB) Schema(ctx context.Context) (int, error) {
-	var v int
-	err := db.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
-	return v, err
-}

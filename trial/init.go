@@ -248,7 +248,7 @@ func (db *DB) verifyKey(ctx context.Context, path, instance, metaKey, check stri
 	if err != nil {
 		return err
 	}
-	if !hmacEqual(want, check) {
+	if !hmacHexEqual(want, check) {
 		return &KeyError{path, errors.New("the key does not match this trial database: the file was altered")}
 	}
 	return nil
@@ -259,10 +259,4 @@ func short(s string) string {
 		return s[:8]
 	}
 	return s
-}
-
-func hmacEqual(a, b string) bool {
-	x, err1 := hex.DecodeString(a)
-	y, err2 := hex.DecodeString(b)
-	return err1 == nil && err2 == nil && len(x) == len(y) && subtleEqual(x, y)
 }

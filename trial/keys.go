@@ -168,5 +168,3 @@ func ReadPseudoKey(path string) (*PseudoKey, error) {
 	}
 	return k, nil
 }
-
-func subtleEqual(a, b []byte) bool { return hmac.Equal(a, b) }

@@ -55,13 +55,7 @@ func (p *Protocol) PlannedGroups() []Group {
 // profile turns a family's strata ("household=single_parent;language=dutch")
 // into level indices, in protocol order.
 func (p *Protocol) profile(stratum string) ([]int, error) {
-	vals := map[string]string{}
-	if stratum != "" {
-		for _, kv := range strings.Split(stratum, ";") {
-			k, v, _ := strings.Cut(kv, "=")
-			vals[k] = v
-		}
-	}
+	vals := parseStratum(stratum)
 	out := make([]int, len(p.Randomization.Strata))
 	for i, v := range p.Randomization.Strata {
 		x, ok := vals[v.ID]
@@ -188,14 +182,21 @@ type famStratum struct {
 const stratumSQL = `SELECT f.id, f.study_code, COALESCE((SELECT group_concat(variable || '=' || value, ';') FROM
 	(SELECT variable, value FROM family_strata s WHERE s.family = f.id ORDER BY variable)), '') FROM families f`
 
-func (p *Protocol) canonicalStratum(raw string) string {
+// parseStratum reads "household=single_parent;language=dutch".
+func parseStratum(s string) map[string]string {
 	vals := map[string]string{}
-	if raw != "" {
-		for _, kv := range strings.Split(raw, ";") {
+	if s != "" {
+		for _, kv := range strings.Split(s, ";") {
 			k, v, _ := strings.Cut(kv, "=")
 			vals[k] = v
 		}
 	}
+	return vals
+}
+
+// canonicalStratum writes a stratum with the variables in protocol order.
+func (p *Protocol) canonicalStratum(raw string) string {
+	vals := parseStratum(raw)
 	var parts []string
 	for _, v := range p.Randomization.Strata {
 		if x, ok := vals[v.ID]; ok {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ func enrolledTrial(t *testing.T, n int) (*testTrial, *AllocationKey) {
 	house := []string{"single_parent", "two_parents"}
 	lang := []string{"dutch", "other"}
 	for i := 0; i < n; i++ {
-		b.WriteString(strings.Join([]string{"F" + itoa(i), "2017-03-01", "mother", "", "Ann" + itoa(i), "Maes", "", "8500", "yes", "1", "1", "1", "0", "0", "0", house[i%2], lang[(i/2)%2]}, ",") + "\n")
+		b.WriteString(strings.Join([]string{"F" + strconv.Itoa(i), "2017-03-01", "mother", "", "Ann" + strconv.Itoa(i), "Maes", "", "8500", "yes", "1", "1", "1", "0", "0", "0", house[i%2], lang[(i/2)%2]}, ",") + "\n")
 	}
 	if _, err := tt.enroll(t, writeCSV(t, tt.dir, "many.csv", b.String())); err != nil {
 		t.Fatal(err)
@@ -32,17 +33,6 @@ func enrolledTrial(t *testing.T, n int) (*testTrial, *AllocationKey) {
 		t.Fatal(err)
 	}
 	return tt, k
-}
-
-func itoa(i int) string {
-	s := ""
-	for {
-		s = string(rune('0'+i%10)) + s
-		i /= 10
-		if i == 0 {
-			return s
-		}
-	}
 }
 
 func (tt *testTrial) randomize(t *testing.T, k *AllocationKey, families ...string) ([]AllocationResult, error) {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"sort"
 )
 
 // Group is a randomization group as the database knows it: a code and the
@@ -130,8 +129,7 @@ func unseal(ctx context.Context, q queryer, key *AllocationKey) (map[string]stri
 	return m.Arms, nil
 }
 
-// ArmOf maps group codes to arm labels, as "intervention (Outreaching case
-// management)".
+// armLabels maps group codes to the protocol's arms.
 func armLabels(p *Protocol, arms map[string]string) map[string]Arm {
 	out := map[string]Arm{}
 	for code, id := range arms {
@@ -141,14 +139,5 @@ func armLabels(p *Protocol, arms map[string]string) map[string]Arm {
 			}
 		}
 	}
-	return out
-}
-
-func sortedCodes(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sort"
+	"strings"
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/randomize"
@@ -216,7 +217,7 @@ func (db *DB) RandomizationBalance(ctx context.Context, p *Protocol) (*Balance, 
 		b.Overall[g]++
 		add(b.Strata, st, g)
 		if st != "" {
-			for _, kv := range splitStratum(st) {
+			for _, kv := range strings.Split(st, ";") {
 				add(b.Margins, kv, g)
 			}
 		}
@@ -242,16 +243,4 @@ func (db *DB) RandomizationBalance(ctx context.Context, p *Protocol) (*Balance, 
 		}
 	}
 	return b, rows.Err()
-}
-
-func splitStratum(st string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(st); i++ {
-		if i == len(st) || st[i] == ';' {
-			out = append(out, st[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }

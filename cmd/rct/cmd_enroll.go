@@ -121,7 +121,7 @@ func runEnroll(ctx context.Context, f *factory, cmd *cobra.Command, o EnrollOpti
 func fileSHA256(path string) (string, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return "", dataerr.New(path, "%v", unwrapPathErr(err))
+		return "", dataerr.File(path, err)
 	}
 	defer fh.Close()
 	h := sha256.New()

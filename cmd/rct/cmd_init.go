@@ -87,14 +87,7 @@ func runInit(ctx context.Context, f *factory, o InitOptions) error {
 func readProtocol(path string) (*trial.Protocol, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, dataerr.New(path, "%v", unwrapPathErr(err))
+		return nil, dataerr.File(path, err)
 	}
 	return trial.ParseProtocol(path, b)
-}
-
-func unwrapPathErr(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

@@ -70,7 +70,7 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 			if asJSON {
 				return f.IO.JSON(res)
 			}
-			if res.AlreadyExact {
+			if res.AlreadyImported {
 				f.IO.Printf("%s was imported before for register %s: nothing changed.\n", args[0], register)
 				return nil
 			}

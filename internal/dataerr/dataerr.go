@@ -7,6 +7,7 @@ package dataerr
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 )
 
@@ -120,4 +121,15 @@ func ColumnName(col int) string {
 		col /= 26
 	}
 	return string(b)
+}
+
+// File is the data error for a file that could not be opened or read. An
+// *os.PathError is unwrapped, so that the message names the path once:
+// "trial.yaml: no such file or directory".
+func File(path string, err error) *Error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &Error{File: path, Err: err}
 }

@@ -4,7 +4,6 @@
 package iostreams
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,12 +24,6 @@ type IO struct {
 // System returns the process's streams.
 func System() *IO {
 	return &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr)}
-}
-
-// Test returns streams writing to buffers, as when piped.
-func Test() (*IO, *bytes.Buffer, *bytes.Buffer) {
-	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	return &IO{In: strings.NewReader(""), Out: out, ErrOut: errOut}, out, errOut
 }
 
 func isTerminal(f *os.File) bool {

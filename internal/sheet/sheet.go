@@ -85,7 +85,7 @@ func Open(path string, opt Options) (*Table, error) {
 func (t *Table) openXLSX(path string, opt Options) error {
 	fh, err := os.Open(path)
 	if err != nil {
-		return dataerr.New(path, "%v", unwrapPathError(err))
+		return dataerr.File(path, err)
 	}
 	// Check the zip signature first: a text file renamed .xlsx gets a plain
 	// message rather than a zip library's.
@@ -216,7 +216,7 @@ func quoteList(l []string) string {
 func (t *Table) openCSV(path string) error {
 	fh, err := os.Open(path)
 	if err != nil {
-		return dataerr.New(path, "%v", unwrapPathError(err))
+		return dataerr.File(path, err)
 	}
 	br := bufio.NewReaderSize(fh, 1<<16)
 	// Skip a UTF-8 byte order mark (Excel writes one with "CSV UTF-8").
@@ -280,14 +280,6 @@ func sniffDelimiter(head []byte) rune {
 		}
 	}
 	return best
-}
-
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // Close releases the file.
