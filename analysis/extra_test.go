@@ -159,3 +159,26 @@ func TestHeterogeneityReference(t *testing.T) {
 		}
 	}
 }
+
+// TestLeeBootstrap: the bootstrap standard errors of the bounds are
+// positive, the same for a seed, and feed the Imbens-Manski interval,
+// which contains the bounds.
+func TestLeeBootstrap(t *testing.T) {
+	d, _ := loadCase(t, "trial112")
+	lb, err := Lee(d.num["y12"], d.num["z"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl, su, err := LeeBootstrap(d.num["y12"], d.num["z"], 200, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl2, su2, _ := LeeBootstrap(d.num["y12"], d.num["z"], 200, 1)
+	if sl <= 0 || su <= 0 || sl != sl2 || su != su2 {
+		t.Fatalf("bootstrap SEs %v %v (again %v %v)", sl, su, sl2, su2)
+	}
+	lo, hi, err := ImbensManski(lb.Lower, lb.Upper, sl, su, 0.05)
+	if err != nil || lo >= lb.Lower || hi <= lb.Upper {
+		t.Errorf("Imbens-Manski [%v, %v] around bounds [%v, %v]: %v", lo, hi, lb.Lower, lb.Upper, err)
+	}
+}

@@ -76,3 +76,56 @@ func LoadBaseline(ctx context.Context, db *trial.DB, p *trial.Protocol) (*Baseli
 	}
 	return b, nil
 }
+
+// BalanceReport is the baseline balance of the randomized groups.
+type BalanceReport struct {
+	Groups    [2]string             `json:"groups"` // z = 0, z = 1
+	Rows      []analysis.BalanceRow `json:"rows"`
+	Joint     *analysis.WaldTest    `json:"joint"`
+	JointRI   *float64              `json:"joint_ri_p_value"`
+	JointNote string                `json:"joint_note,omitempty"` // why a joint test is missing
+	Draws     int                   `json:"draws"`
+	Variables []string              `json:"joint_variables"`
+}
+
+// Balance describes every covariate by group and tests them jointly (HC2
+// Wald F of the group on the covariates that vary, without the count of
+// weak domains, which is their sum), with the randomization-inference
+// p-value of that F over draws of the trial's own design. When the
+// families are too few for the joint test, the note says so.
+func (b *Baseline) Balance(draws int, seed uint64) (*BalanceReport, error) {
+	rows, err := analysis.Balance(b.Z, b.Covs)
+	if err != nil {
+		return nil, err
+	}
+	res := &BalanceReport{Groups: [2]string{b.Groups[0].Code, b.Groups[1].Code}, Rows: rows, Draws: draws}
+	var joint []analysis.Column
+	for _, c := range b.Covs {
+		if c.Name != "weak_domains" && varies(c.Values) {
+			joint = append(joint, c)
+			res.Variables = append(res.Variables, c.Name)
+		}
+	}
+	w, err := analysis.JointBalance(b.Z, joint, analysis.HC2)
+	if err != nil {
+		res.JointNote = "no joint test: " + err.Error()
+		return res, nil
+	}
+	res.Joint = &w
+	ri, err := analysis.RandomizationTest(len(b.Z), analysis.JointBalanceStatistic(joint, analysis.HC2), b.Draw, b.Z, analysis.RIOptions{Draws: draws, Seed: seed})
+	if err != nil {
+		res.JointNote = "no randomization-inference p-value: " + err.Error()
+		return res, nil
+	}
+	res.JointRI = &ri.PValue
+	return res, nil
+}
+
+func varies(x []float64) bool {
+	for _, v := range x {
+		if v != x[0] {
+			return true
+		}
+	}
+	return false
+}

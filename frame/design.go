@@ -46,3 +46,21 @@ func DesignDraw(d randomize.Design, profiles [][]int, treated []bool) (analysis.
 		return nil
 	}, nil
 }
+
+// PlannedDraw is DesignDraw for a trial not yet run: n units whose factor
+// levels are drawn uniformly (from a stream fixed by seed), in two groups
+// of which the second is treated. For simulating power before launch.
+func PlannedDraw(d randomize.Design, n int, seed uint64) (analysis.Draw, error) {
+	if len(d.Ratio) != 2 {
+		return nil, fmt.Errorf("frame: a planned two-arm draw needs two groups, the design has %d", len(d.Ratio))
+	}
+	src := rand.New(rand.NewPCG(0x7063_6f77_6572, seed))
+	profiles := make([][]int, n)
+	for i := range profiles {
+		profiles[i] = make([]int, len(d.Levels))
+		for j, l := range d.Levels {
+			profiles[i][j] = src.IntN(l)
+		}
+	}
+	return DesignDraw(d, profiles, []bool{false, true})
+}

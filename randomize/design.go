@@ -112,3 +112,39 @@ func StratumKey(profile []int) string {
 	}
 	return b.String()
 }
+
+// WithMethod returns d with method m for n units, filling the parameters
+// m needs that d lacks: blocks of 1, 2 and 3 times the ratio's sum;
+// minimization with p = 0.8 and the range; a big-stick bound of 3; a
+// complete design planned for n units. Parameters of another method are
+// dropped. For comparing methods before launch.
+func (d Design) WithMethod(m string, n int) Design {
+	sum := 0
+	for _, r := range d.Ratio {
+		sum += r
+	}
+	if d.Method != m {
+		d.BlockSizes, d.P, d.Imbalance, d.MaxImbalance, d.SampleSize = nil, 0, "", 0, 0
+	}
+	d.Method = m
+	switch m {
+	case Blocks, StratifiedBlocks:
+		if len(d.BlockSizes) == 0 {
+			d.BlockSizes = []int{sum, 2 * sum, 3 * sum}
+		}
+	case Minimization:
+		if d.P == 0 {
+			d.P = 0.8
+		}
+		if d.Imbalance == "" {
+			d.Imbalance = "range"
+		}
+	case BigStick:
+		if d.MaxImbalance == 0 {
+			d.MaxImbalance = 3
+		}
+	case Complete:
+		d.SampleSize = n
+	}
+	return d
+}

@@ -279,11 +279,11 @@ func TestUnblindWithdrawExport(t *testing.T) {
 	if err := tt.db.Reveal(ctx, tt.p, k, tt.actor); !errors.Is(err, ErrKeyRefused) {
 		t.Errorf("reveal before unblinding: %v", err)
 	}
-	blind, err := tt.db.AllocationList(ctx, tt.p, nil, tt.actor)
+	blind, err := tt.db.AllocationList(ctx, tt.p, nil, "", tt.actor)
 	if err != nil || len(blind) != 6 || blind[0].Arm != "" || !blind[2].Withdrawn {
 		t.Errorf("keyless list %+v %v", blind, err)
 	}
-	list, _ := tt.db.AllocationList(ctx, tt.p, k, tt.actor)
+	list, _ := tt.db.AllocationList(ctx, tt.p, k, "", tt.actor)
 	if list[0].Arm == "" {
 		t.Error("keyed list has no arms")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -113,10 +114,26 @@ type AllocationRow struct {
 	Withdrawn bool   `json:"withdrawn"`
 }
 
+// ErrUnknownArm is returned for an arm id the protocol does not have.
+var ErrUnknownArm = errors.New("no such arm in the protocol")
+
 // AllocationList returns every allocation in slot order. With the key the
 // arms are filled in and the export is recorded in the audit chain (who,
-// when); without it only group codes are given.
-func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKey, a Actor) ([]AllocationRow, error) {
+// when); without it only group codes are given. A non-empty arm keeps that
+// arm's families only (the case managers' caseload) and needs the key.
+func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKey, arm string, a Actor) ([]AllocationRow, error) {
+	if arm != "" {
+		if key == nil {
+			return nil, &KeyError{"--key", errors.New("listing one arm needs the allocation key")}
+		}
+		known := false
+		for _, x := range p.Arms {
+			known = known || x.ID == arm
+		}
+		if !known {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownArm, arm)
+		}
+	}
 	var arms map[string]string
 	out := []AllocationRow{}
 	err := db.Write(ctx, func(tx *sql.Tx) error {
@@ -147,6 +164,9 @@ func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKe
 			}
 			if arms != nil {
 				r.Arm, r.ArmLabel = arms[r.Group], labels[r.Group].Label
+			}
+			if arm != "" && r.Arm != arm {
+				continue
 			}
 			out = append(out, r)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -32,11 +33,9 @@ the first mismatch. Exit code 3 when the chain does not verify.`,
 				return err
 			}
 			defer db.Close()
-			var k *trial.AllocationKey
-			if key != "" {
-				if k, err = db.VerifyAllocationKey(ctx, key); err != nil {
-					return err
-				}
+			k, err := optionalKey(ctx, db, key)
+			if err != nil {
+				return err
 			}
 			rep, err := db.VerifyChain(ctx, p, k)
 			if err != nil {
@@ -201,33 +200,19 @@ case managers' caseload: --arm intervention).`,
 				return err
 			}
 			defer db.Close()
-			var k *trial.AllocationKey
-			if key != "" {
-				if k, err = db.VerifyAllocationKey(ctx, key); err != nil {
-					return err
-				}
-			} else if arm != "" {
+			if arm != "" && key == "" {
 				return &trial.KeyError{File: "--key", Err: fmt.Errorf("--arm needs the allocation key")}
 			}
-			rows, err := db.AllocationList(ctx, p, k, f.actor())
+			k, err := optionalKey(ctx, db, key)
 			if err != nil {
 				return err
 			}
-			if arm != "" {
-				known := false
-				for _, a := range p.Arms {
-					known = known || a.ID == arm
-				}
-				if !known {
-					return usagef("no arm %q in the protocol", arm)
-				}
-				kept := rows[:0]
-				for _, r := range rows {
-					if r.Arm == arm {
-						kept = append(kept, r)
-					}
-				}
-				rows = kept
+			rows, err := db.AllocationList(ctx, p, k, arm, f.actor())
+			if errors.Is(err, trial.ErrUnknownArm) {
+				return usageError{err}
+			}
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				return f.IO.JSON(rows)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/frame"
 	"github.com/spf13/cobra"
 )
@@ -34,50 +33,16 @@ code: no key, no arms.`,
 			if err != nil {
 				return usageError{err}
 			}
-			rows, err := analysis.Balance(b.Z, b.Covs)
+			res, err := b.Balance(draws, seed)
 			if err != nil {
 				return err
-			}
-			// The joint test: covariates that vary, without the count of
-			// weak domains (the sum of the flags).
-			var joint []analysis.Column
-			for _, c := range b.Covs {
-				if c.Name != "weak_domains" && varies(c.Values) {
-					joint = append(joint, c)
-				}
-			}
-			type result struct {
-				Groups    [2]string             `json:"groups"` // z = 0, z = 1
-				Rows      []analysis.BalanceRow `json:"rows"`
-				Joint     *analysis.WaldTest    `json:"joint"`
-				JointRI   *float64              `json:"joint_ri_p_value"`
-				JointNote string                `json:"joint_note,omitempty"`
-				Draws     int                   `json:"draws"`
-				Variables []string              `json:"joint_variables"`
-			}
-			res := result{Groups: [2]string{b.Groups[0].Code, b.Groups[1].Code}, Rows: rows, Draws: draws}
-			for _, c := range joint {
-				res.Variables = append(res.Variables, c.Name)
-			}
-			if w, err := analysis.JointBalance(b.Z, joint, analysis.HC2); err != nil {
-				// Too few families for the covariates, or collinear ones: the
-				// table stands, the joint test cannot be computed.
-				res.JointNote = "no joint test: " + err.Error()
-			} else {
-				ri, err := analysis.RandomizationTest(len(b.Z), analysis.JointBalanceStatistic(joint, analysis.HC2), b.Draw, b.Z, analysis.RIOptions{Draws: draws, Seed: seed})
-				if err != nil {
-					res.JointNote = "no randomization-inference p-value: " + err.Error()
-				} else {
-					res.JointRI = &ri.PValue
-				}
-				res.Joint = &w
 			}
 			if asJSON {
 				return f.IO.JSON(res)
 			}
 			g0, g1 := res.Groups[0], res.Groups[1]
 			t := f.IO.NewTable("variable", "n_"+g0, "mean_"+g0, "sd_"+g0, "n_"+g1, "mean_"+g1, "sd_"+g1, "difference", "normalized", "p_value")
-			for _, r := range rows {
+			for _, r := range res.Rows {
 				t.Row(r.Variable, fmt.Sprint(r.N0), fmt.Sprintf("%.3f", r.Mean0), fmt.Sprintf("%.3f", r.SD0), fmt.Sprint(r.N1),
 					fmt.Sprintf("%.3f", r.Mean1), fmt.Sprintf("%.3f", r.SD1), fmt.Sprintf("%.3f", r.Diff), fmt.Sprintf("%.3f", r.NormDiff), fmt.Sprintf("%.3f", r.PValue))
 			}
@@ -101,13 +66,4 @@ code: no key, no arms.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the draws")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
-}
-
-func varies(x []float64) bool {
-	for _, v := range x {
-		if v != x[0] {
-			return true
-		}
-	}
-	return false
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/frame"
@@ -57,28 +54,12 @@ reports the share of trials where the difference in means rejects.`,
 					return err
 				}
 				defer closeDB()
-				groups := p.PlannedGroups()
-				if len(groups) != 2 {
-					return usagef("--simulate compares two arms; the protocol has %d", len(groups))
-				}
-				d := p.Design(groups)
-				if d.Method == "complete" {
-					d.SampleSize = int(o.N)
+				d := p.Design(p.PlannedGroups()).WithMethod(p.Randomization.Method, int(o.N))
+				draw, err := frame.PlannedDraw(d, int(o.N), o.Seed)
+				if err != nil {
+					return usageError{err}
 				}
 				n := int(o.N)
-				profiles := make([][]int, n)
-				seed := sha256.Sum256([]byte("rct power simulate"))
-				src := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), o.Seed))
-				for i := range profiles {
-					profiles[i] = make([]int, len(d.Levels))
-					for j, l := range d.Levels {
-						profiles[i][j] = src.IntN(l)
-					}
-				}
-				draw, err := frame.DesignDraw(d, profiles, []bool{false, true})
-				if err != nil {
-					return err
-				}
 				pw, se, err := analysis.SimulatePower(draw, analysis.PowerSimOptions{N: n, Effect: o.Delta, SD: o.SD, Attrition: o.Attrition, Alpha: o.Alpha, Reps: o.Reps, Seed: o.Seed})
 				if err != nil {
 					return err

@@ -66,6 +66,15 @@ func allocationKey(ctx context.Context, db *trial.DB, path, why string) (*trial.
 	return db.VerifyAllocationKey(ctx, path)
 }
 
+// optionalKey reads --key when given: commands that show more with the key
+// (arms, MACs) and work without it.
+func optionalKey(ctx context.Context, db *trial.DB, path string) (*trial.AllocationKey, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return db.VerifyAllocationKey(ctx, path)
+}
+
 func runRandomize(ctx context.Context, f *factory, cmd *cobra.Command, o RandomizeOptions) error {
 	db, p, key, err := openWithKey(ctx, f, cmd, o.Key, "randomizing")
 	if err != nil {
@@ -218,7 +227,7 @@ func runRandomizeSimulate(ctx context.Context, f *factory, cmd *cobra.Command, o
 	seed := sha256.Sum256([]byte("rct randomize simulate\x00" + strconv.FormatUint(o.Seed, 10)))
 	var out []randomize.Summary
 	for _, m := range methods {
-		d := withDefaults(base, m, o.N)
+		d := base.WithMethod(m, o.N)
 		if err := d.Validate(); err != nil {
 			if o.Method == "all" {
 				f.IO.Printf("%s: skipped (%v)\n", m, strings.TrimPrefix(err.Error(), "randomize: "))
@@ -246,36 +255,4 @@ func runRandomizeSimulate(ctx context.Context, f *factory, cmd *cobra.Command, o
 	}
 	f.IO.Printf("%d simulated trials of %d families each; strata drawn uniformly.\n", o.Reps, o.N)
 	return nil
-}
-
-// withDefaults sets method m on d, filling parameters the protocol lacks.
-func withDefaults(d randomize.Design, m string, n int) randomize.Design {
-	sum := 0
-	for _, r := range d.Ratio {
-		sum += r
-	}
-	if d.Method != m {
-		d.BlockSizes, d.P, d.Imbalance, d.MaxImbalance, d.SampleSize = nil, 0, "", 0, 0
-	}
-	d.Method = m
-	switch m {
-	case randomize.Blocks, randomize.StratifiedBlocks:
-		if len(d.BlockSizes) == 0 {
-			d.BlockSizes = []int{sum, 2 * sum, 3 * sum}
-		}
-	case randomize.Minimization:
-		if d.P == 0 {
-			d.P = 0.8
-		}
-		if d.Imbalance == "" {
-			d.Imbalance = "range"
-		}
-	case randomize.BigStick:
-		if d.MaxImbalance == 0 {
-			d.MaxImbalance = 3
-		}
-	case randomize.Complete:
-		d.SampleSize = n
-	}
-	return d
 }
