@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -130,7 +129,7 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 			}
 		}
 		if s := cell("amount"); s != "" {
-			v, err := parseAmount(s)
+			v, err := sheet.ParseNumber(s)
 			if err != nil {
 				at("amount", "%v", err)
 				continue
@@ -182,20 +181,6 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 		return nil, dataerr.New(path, "the extract has no rows below its header")
 	}
 	return ex, nil
-}
-
-// parseAmount reads 1234.56, 1234,56 or 1.234,56 (Belgian) amounts.
-func parseAmount(s string) (float64, error) {
-	s = strings.ReplaceAll(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "€")), " ", "")
-	if strings.Contains(s, ",") {
-		s = strings.ReplaceAll(s, ".", "")
-		s = strings.ReplaceAll(s, ",", ".")
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, fmt.Errorf("%q is not an amount", s)
-	}
-	return v, nil
 }
 
 // parsePartialDate reads a birth date whose day or month may be 00

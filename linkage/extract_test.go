@@ -76,7 +76,7 @@ func TestReadExtractBad(t *testing.T) {
 		{"unmapped event", ocmwHeader + "85073003328;A;B;30/07/1985;8500;XYZ;2017-04-01;;;\n", `event code "XYZ" is not mapped`, "row 2 column F (soort)"},
 		{"bad start", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-13-01;;;\n", "impossible date", "row 2 column G (begindatum)"},
 		{"end before start", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-05-01;2017-04-01;;\n", "ends (2017-04-01) before it starts", "row 2 column H (einddatum)"},
-		{"bad amount", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-05-01;;veel;\n", `"veel" is not an amount`, "row 2 column I (bedrag)"},
+		{"bad amount", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-05-01;;veel;\n", `"veel" is not a number`, "row 2 column I (bedrag)"},
 		{"wrong register", "insz;voornaam;achternaam;geboortedatum;status;van;tot\n1;A;B;1985-01-01;WZ;2017-01-01;\n", `missing column "rijksregisternummer"`, "row 1"},
 		{"empty", ocmwHeader, "no rows", ""},
 	}

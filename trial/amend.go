@@ -149,7 +149,7 @@ func (db *DB) Amend(ctx context.Context, name string, p *Protocol, reason string
 		if len(problems) > 0 {
 			return problems
 		}
-		out = ProtocolVersion{Amendment: out.Amendment + 1, SHA256: p.SHA256(), Reason: reason, RecordedBy: a.Name, RecordedAt: a.stamp()}
+		out = ProtocolVersion{Amendment: out.Amendment + 1, SHA256: p.SHA256(), Reason: reason, RecordedBy: a.Name, RecordedAt: a.Stamp()}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO protocol_versions VALUES (?, ?, ?, ?, ?, ?)`,
 			out.Amendment, out.SHA256, string(p.Text()), reason, a.Name, out.RecordedAt); err != nil {
 			return err

@@ -115,7 +115,7 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 		var batch int64
 		newBatch := func() error {
 			r, err := tx.ExecContext(ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES ('referrals', ?, ?, ?, ?, ?)`,
-				in.File, in.SHA256, in.RowsRead, in.Actor.Name, in.Actor.stamp())
+				in.File, in.SHA256, in.RowsRead, in.Actor.Name, in.Actor.Stamp())
 			if err != nil {
 				return err
 			}

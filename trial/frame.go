@@ -50,3 +50,33 @@ func (db *DB) Randomized(ctx context.Context, p *Protocol) ([]RandomizedFamily, 
 	}
 	return out, rows.Err()
 }
+
+// Member is an enrolled family as the survey schedule sees it: no group,
+// no arm.
+type Member struct {
+	ID           int64
+	StudyCode    string
+	EnrolledOn   string // yyyy-mm-dd
+	RandomizedOn string // yyyy-mm-dd; "" while not randomized
+	Withdrawn    bool
+}
+
+// Members returns every enrolled family in order of study code.
+func (db *DB) Members(ctx context.Context) ([]Member, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT f.id, f.study_code, f.enrolled_on, coalesce(a.allocated_on, ''),
+		EXISTS (SELECT 1 FROM chain c WHERE c.family = f.id AND c.kind = 'withdraw')
+		FROM families f LEFT JOIN allocations a ON a.family = f.id ORDER BY f.study_code`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Member
+	for rows.Next() {
+		var m Member
+		if err := rows.Scan(&m.ID, &m.StudyCode, &m.EnrolledOn, &m.RandomizedOn, &m.Withdrawn); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

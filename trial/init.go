@@ -24,7 +24,8 @@ type Actor struct {
 	Now  func() time.Time
 }
 
-func (a Actor) stamp() string { return a.Now().UTC().Format(time.RFC3339) }
+// Stamp is the actor's current time as recorded with events (RFC 3339, UTC).
+func (a Actor) Stamp() string { return a.Now().UTC().Format(time.RFC3339) }
 
 // Brussels is the time zone of calendar dates in a trial.
 var Brussels = mustZone("Europe/Brussels")
@@ -127,7 +128,7 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 			meta := map[string]string{
 				"trial_id":             o.Protocol.Trial.ID,
 				"instance":             ak.Instance,
-				"created_at":           o.Actor.stamp(),
+				"created_at":           o.Actor.Stamp(),
 				"created_by":           o.Actor.Name,
 				"protocol_file":        protoPath,
 				"seed_commitment":      ak.SeedCommitment(),
@@ -140,7 +141,7 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO protocol_versions VALUES (0, ?, ?, ?, ?, ?)`,
-				o.Protocol.SHA256(), string(o.Protocol.Text()), "initial protocol", o.Actor.Name, o.Actor.stamp()); err != nil {
+				o.Protocol.SHA256(), string(o.Protocol.Text()), "initial protocol", o.Actor.Name, o.Actor.Stamp()); err != nil {
 				return err
 			}
 			return logEvent(ctx, tx, o.Actor, "init", nil, map[string]string{
@@ -212,7 +213,7 @@ func logEvent(ctx context.Context, tx *sql.Tx, a Actor, kind string, family *int
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO events (at, actor, kind, family, detail) VALUES (?, ?, ?, ?, ?)`,
-		a.stamp(), a.Name, kind, family, string(b))
+		a.Stamp(), a.Name, kind, family, string(b))
 	return err
 }
 

@@ -143,7 +143,7 @@ func (db *DB) Randomize(ctx context.Context, p *Protocol, in RandomizeInput) ([]
 			g := groups[a.Group]
 			id := f.id
 			cs, err := appendChain(ctx, tx, in.Key, &id, ChainBody{Kind: KindAllocate, Family: f.code, Slot: slot, Group: g.Code,
-				Stratum: f.stratum, Deterministic: a.Deterministic, Date: today, Version: randomize.Version, At: in.Actor.stamp(), By: in.Actor.Name})
+				Stratum: f.stratum, Deterministic: a.Deterministic, Date: today, Version: randomize.Version, At: in.Actor.Stamp(), By: in.Actor.Name})
 			if err != nil {
 				return err
 			}
@@ -160,7 +160,7 @@ func (db *DB) Randomize(ctx context.Context, p *Protocol, in RandomizeInput) ([]
 			for i := range out {
 				out[i].Arm = arms[out[i].Group]
 			}
-			if _, err := appendChain(ctx, tx, in.Key, nil, ChainBody{Kind: KindExport, Reason: fmt.Sprintf("arms shown at randomization of %d families", len(out)), At: in.Actor.stamp(), By: in.Actor.Name}); err != nil {
+			if _, err := appendChain(ctx, tx, in.Key, nil, ChainBody{Kind: KindExport, Reason: fmt.Sprintf("arms shown at randomization of %d families", len(out)), At: in.Actor.Stamp(), By: in.Actor.Name}); err != nil {
 				return err
 			}
 		}

@@ -41,7 +41,7 @@ func (db *DB) Unblind(ctx context.Context, p *Protocol, key *AllocationKey, fami
 		}
 		labels := armLabels(p, arms)
 		if family == "" {
-			seq, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindUnblindTrial, Reason: reason, At: a.stamp(), By: a.Name})
+			seq, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindUnblindTrial, Reason: reason, At: a.Stamp(), By: a.Name})
 			if err != nil {
 				return err
 			}
@@ -57,7 +57,7 @@ func (db *DB) Unblind(ctx context.Context, p *Protocol, key *AllocationKey, fami
 		if err != nil {
 			return err
 		}
-		seq, err := appendChain(ctx, tx, key, &id, ChainBody{Kind: KindUnblindFamily, Family: family, Reason: reason, At: a.stamp(), By: a.Name})
+		seq, err := appendChain(ctx, tx, key, &id, ChainBody{Kind: KindUnblindFamily, Family: family, Reason: reason, At: a.Stamp(), By: a.Name})
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, fam
 		if err != nil {
 			return err
 		}
-		seq, err = appendChain(ctx, tx, key, &id, ChainBody{Kind: KindWithdraw, Family: family, Reason: reason, At: a.stamp(), By: a.Name})
+		seq, err = appendChain(ctx, tx, key, &id, ChainBody{Kind: KindWithdraw, Family: family, Reason: reason, At: a.Stamp(), By: a.Name})
 		return err
 	})
 	return seq, err
@@ -145,7 +145,7 @@ func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKe
 			if arms, err = unseal(ctx, tx, key); err != nil {
 				return dataerr.New(db.Path, "%v", err)
 			}
-			if _, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindExport, Reason: "allocation list with arms", At: a.stamp(), By: a.Name}); err != nil {
+			if _, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindExport, Reason: "allocation list with arms", At: a.Stamp(), By: a.Name}); err != nil {
 				return err
 			}
 		}
@@ -190,7 +190,7 @@ func (db *DB) Reveal(ctx context.Context, p *Protocol, key *AllocationKey, a Act
 		if n == 0 {
 			return &KeyError{"allocation key", errors.New("the seed is revealed only after the trial is unblinded (`rct unblind --trial --reason ...`): it would predict every future allocation")}
 		}
-		_, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindReveal, Reason: "seed revealed", At: a.stamp(), By: a.Name})
+		_, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindReveal, Reason: "seed revealed", At: a.Stamp(), By: a.Name})
 		return err
 	})
 }

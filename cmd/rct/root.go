@@ -14,6 +14,7 @@ import (
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/iostreams"
+	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
 )
@@ -120,7 +121,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitKey
 	case dataerr.Is(err):
 		return exitInvalid
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), survey.IsUsage(err):
 		return exitUsage
 	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"),
 		strings.HasPrefix(err.Error(), "unknown shorthand flag"):
@@ -148,7 +149,7 @@ The trial database is --db, else $RCT_DB, else trial.db in the working directory
 	root.PersistentFlags().String("db", "", "trial database (default $RCT_DB or trial.db)")
 	root.AddCommand(newInitCmd(f), newProtocolCmd(f), newEnrollCmd(f), newStatusCmd(f), newRandomizeCmd(f),
 		newAuditCmd(f), newUnblindCmd(f), newWithdrawCmd(f), newAllocationCmd(f), newEstimateCmd(f), newBalanceCmd(f), newPowerCmd(f),
-		newLinkCmd(f), newOutcomesCmd(f), newSimulateCmd(f))
+		newLinkCmd(f), newOutcomesCmd(f), newSimulateCmd(f), newCodebookCmd(f), newSurveyCmd(f), newCaselogCmd(f))
 	for _, c := range root.Commands() {
 		addExitHelp(c)
 	}

@@ -44,16 +44,20 @@ type Table struct {
 	HeaderRow int      // 1-based row of the header
 	Date1904  bool     // the workbook counts serial dates from 1904
 
-	cols   []int // 0-based source column of each header entry
+	cols     []int // 0-based source column of each header entry
+	formulas []int // 1-based source columns of the current row's formula cells
 	next   func() ([]string, error)
 	row    int // 1-based number of the row last returned by next
 	closer func() error
 }
 
 // Row is one non-blank row: Cells[i] is the trimmed text under Header[i].
+// Formula[i] is true when that cell holds a formula (its cached value, if
+// the writing program stored one, is in Cells[i]); nil when none does.
 type Row struct {
-	Num   int
-	Cells []string
+	Num     int
+	Cells   []string
+	Formula []bool
 }
 
 // Open reads the header of path (the first non-blank row) and returns the
@@ -124,9 +128,10 @@ func (t *Table) openXLSX(path string, opt Options) error {
 	// Rows are scanned in a goroutine, a batch at a time, while the caller
 	// checks the previous batch: the two cores share the work.
 	type msg struct {
-		cells []string
-		n     int
-		err   error
+		cells    []string
+		formulas []int
+		n        int
+		err      error
 	}
 	ch := make(chan []msg, 8)
 	stop, done := make(chan struct{}), make(chan struct{})
@@ -136,7 +141,7 @@ func (t *Table) openXLSX(path string, opt Options) error {
 		batch := make([]msg, 0, 256)
 		for {
 			cells, n, err := rows.next()
-			batch = append(batch, msg{cells, n, err})
+			batch = append(batch, msg{cells, rows.formulas, n, err})
 			if err == nil && len(batch) < cap(batch) {
 				continue
 			}
@@ -172,6 +177,7 @@ func (t *Table) openXLSX(path string, opt Options) error {
 			return nil, m.err
 		}
 		t.row = m.n - 1 // raw adds one
+		t.formulas = m.formulas
 		return m.cells, nil
 	}
 	return nil
@@ -369,8 +375,19 @@ func (t *Table) Next() (Row, error) {
 		if err != nil {
 			return Row{}, err
 		}
-		if blank(cells) {
+		if blank(cells) && len(t.formulas) == 0 {
 			continue
+		}
+		var formula []bool
+		for _, f := range t.formulas {
+			for i, c := range t.cols {
+				if c == f-1 {
+					if formula == nil {
+						formula = make([]bool, len(t.cols))
+					}
+					formula[i] = true
+				}
+			}
 		}
 		out := make([]string, len(t.cols))
 		used := make([]bool, len(cells))
@@ -386,7 +403,7 @@ func (t *Table) Next() (Row, error) {
 					Err: fmt.Errorf("value %q in a column without a header", Clean(v))}
 			}
 		}
-		return Row{Num: t.row, Cells: out}, nil
+		return Row{Num: t.row, Cells: out, Formula: formula}, nil
 	}
 }
 

@@ -85,3 +85,31 @@ func ParseBool(s string) (bool, error) {
 	}
 	return false, fmt.Errorf("%q is not a yes/no value (use 1 or 0, yes or no, ja or nee)", s)
 }
+
+// ParseNumber reads a number as spreadsheet users write it in a text cell:
+// 1234.56, 1234,56 (decimal comma), 1.234,56 (Belgian thousands), with an
+// optional € sign and spaces between thousands.
+func ParseNumber(s string) (float64, error) {
+	t := strings.TrimSpace(strings.TrimPrefix(Clean(s), "€"))
+	t = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "").Replace(t)
+	if strings.Contains(t, ",") {
+		t = strings.ReplaceAll(t, ".", "")
+		t = strings.ReplaceAll(t, ",", ".")
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) || strings.ContainsAny(t, "xXpP_") {
+		return 0, fmt.Errorf("%q is not a number", Clean(s))
+	}
+	return v, nil
+}
+
+// Defuse makes text safe to write into a CSV file that a spreadsheet
+// program will open: text starting with =, +, -, @, a tab or a carriage
+// return would be read as a formula, so it gets a leading apostrophe
+// (OWASP's advice against CSV injection).
+func Defuse(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -189,6 +189,8 @@ type rowReader struct {
 	inData bool
 	done   bool
 	row    int
+	// formulas holds the columns of the current row's formula cells
+	formulas []int
 }
 
 func (b *book) rows(sheet bookSheet) (*rowReader, error) {
@@ -200,12 +202,14 @@ func (b *book) rows(sheet bookSheet) (*rowReader, error) {
 }
 
 // next returns the cells of the next <row> and its number; io.EOF at the
-// end of the sheet data. Cells with no value are "".
+// end of the sheet data. Cells with no value are "". The 1-based columns of
+// cells holding a formula are in r.formulas until the next call.
 func (r *rowReader) next() ([]string, int, error) {
 	if r.done {
 		return nil, 0, io.EOF
 	}
 	var cells []string
+	r.formulas = nil
 	inRow := false
 	col, typ := 0, ""
 	var val []byte
@@ -313,6 +317,10 @@ func (r *rowReader) next() ([]string, int, error) {
 			inIS = tok.kind == tokOpen
 			if tok.kind != tokClose {
 				hasV = true
+			}
+		case "f":
+			if tok.kind != tokClose && inRow && (len(r.formulas) == 0 || r.formulas[len(r.formulas)-1] != col) {
+				r.formulas = append(r.formulas, col)
 			}
 		case "rPh":
 			inRPh = tok.kind == tokOpen

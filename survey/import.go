@@ -1,0 +1,808 @@
+package survey
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/trial"
+)
+
+// Issue is one finding of an import, at one cell (or row, or file).
+type Issue struct {
+	File      string `json:"file"`
+	Sheet     string `json:"sheet"`
+	Row       int    `json:"row"`    // 0: the whole file
+	Column    string `json:"column"` // spreadsheet letter; "" for a whole row
+	StudyCode string `json:"study_code"`
+	Variable  string `json:"variable"`
+	Value     string `json:"value"`
+	Rule      string `json:"rule"`
+	Severity  string `json:"severity"`
+	Message   string `json:"message"`
+}
+
+// Error returns the issue as a data error (file, sheet, row, column).
+func (i Issue) Error() *dataerr.Error {
+	e := &dataerr.Error{File: i.File, Sheet: i.Sheet, Row: i.Row, Column: i.Variable, Err: errors.New(i.Message)}
+	if i.Column != "" {
+		e.Col = columnNumber(i.Column)
+	}
+	if i.StudyCode != "" {
+		e.Err = fmt.Errorf("%s: %s", i.StudyCode, i.Message)
+	}
+	return e
+}
+
+func columnNumber(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*26 + int(c-'A'+1)
+	}
+	return n
+}
+
+// ImportOptions say what to import and how.
+type ImportOptions struct {
+	Form            string // a wave id or CaseLog
+	Files           []string
+	DryRun          bool
+	OverwriteBlanks bool // a blank cell blanks a stored value (as a new version)
+	Actor           trial.Actor
+	// Caseload is, for the activity log, the study codes of the families
+	// the case managers guide (the intervention arm, read with the key).
+	Caseload map[string]bool
+	MaxUnzip int64 // tests
+}
+
+// FileResult says what one file brought.
+type FileResult struct {
+	File     string `json:"file"`
+	SHA256   string `json:"sha256"`
+	Sheet    string `json:"sheet,omitempty"`
+	Rows     int    `json:"rows"`
+	Batch    int64  `json:"batch,omitempty"` // 0: nothing changed, no batch recorded
+	Errors   int    `json:"errors"`
+	Warnings int    `json:"warnings"`
+}
+
+// ImportResult counts what an import did (or would do, with DryRun).
+type ImportResult struct {
+	Form         string       `json:"form"`
+	Codebook     int          `json:"codebook_version"`
+	Files        []FileResult `json:"files"`
+	Rows         int          `json:"rows"`              // rows with answers
+	NotAnswered  int          `json:"rows_not_answered"` // pre-filled rows without any answer: not interviewed
+	NewResponses int          `json:"new_responses"`
+	NewValues    int          `json:"new_values"`
+	Changed      int          `json:"changed_values"` // stored as a new version; the old one is kept
+	Unchanged    int          `json:"unchanged_values"`
+	BlanksKept   int          `json:"blank_cells_kept_stored_value"`
+	Blanked      int          `json:"values_blanked"`
+	Errors       int          `json:"errors"`
+	Warnings     int          `json:"warnings"`
+	Issues       []Issue      `json:"issues"`
+	DryRun       bool         `json:"dry_run"`
+}
+
+// ImportError is returned when an import found errors: nothing was written.
+type ImportError struct{ Result *ImportResult }
+
+func (e *ImportError) Error() string {
+	var l dataerr.List
+	for _, i := range e.Result.Issues {
+		if i.Severity == SevError {
+			l = append(l, i.Error())
+		}
+	}
+	more := ""
+	if len(l) > maxErrorsShown {
+		more = fmt.Sprintf("\n... and %d more errors (all of them are in the findings listed on stdout and in --report)", len(l)-maxErrorsShown)
+		l = l[:maxErrorsShown]
+	}
+	return fmt.Sprintf("%d errors in %d files: nothing was imported\n%s%s", e.Result.Errors, len(e.Result.Files), l.Error(), more)
+}
+
+const maxErrorsShown = 10
+
+// Unwrap makes the error a data error (exit code 3).
+func (e *ImportError) Unwrap() error { return dataerr.List{} }
+
+// record is one row of a file: a family (and month) and its answers.
+type record struct {
+	file, sheet string
+	row         int
+	family      int64
+	code        string
+	period      string
+	values      map[string]string // canonical text of non-blank cells
+	blanks      []string          // variables whose cell is blank
+	cols        map[string]string // variable → column letter
+	fileIdx     int
+}
+
+// importer holds what an import needs besides the files.
+type importer struct {
+	o       ImportOptions
+	p       *trial.Protocol
+	cb      *Codebook
+	version int
+	today   time.Time
+	members map[string]trial.Member
+	slots   map[int64]Slot
+	res     *ImportResult
+	vars    []*Variable // the form's variables, with the system ones first
+	seen    map[string]*record
+}
+
+// Import checks the files of one form against the codebook in force and
+// the trial, every cell again, and stores the answers in one transaction:
+// a changed value is a new version with its batch (file SHA-256, who,
+// when); blank cells leave stored values alone. Any error rejects the whole
+// import; warnings are imported and recorded.
+func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOptions) (*ImportResult, error) {
+	cb, version, err := Current(ctx, db, p)
+	if err != nil {
+		return nil, err
+	}
+	if o.Form != CaseLog {
+		if _, _, ok := wave(p, o.Form); !ok {
+			return nil, unknownWave(p, o.Form)
+		}
+	}
+	im := &importer{o: o, p: p, cb: cb, version: version, today: o.Actor.Today(),
+		members: map[string]trial.Member{}, slots: map[int64]Slot{}, seen: map[string]*record{},
+		res: &ImportResult{Form: o.Form, Codebook: version, DryRun: o.DryRun, Issues: []Issue{}}}
+	ms, err := db.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		im.members[m.StudyCode] = m
+	}
+	if o.Form != CaseLog {
+		slots, err := Schedule(ctx, db, p, o.Form, im.today)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range slots {
+			im.slots[s.Family] = s
+		}
+		im.vars = append(im.vars, systemVars...)
+	}
+	im.vars = append(im.vars, cb.Form(o.Form)...)
+	if len(cb.Form(o.Form)) == 0 {
+		return nil, fmt.Errorf("the codebook (version %d) asks no question in %s", version, o.Form)
+	}
+	var records []*record
+	for i, path := range o.Files {
+		fr := FileResult{File: path}
+		sum, err := fileSHA256(path)
+		if err != nil {
+			return nil, dataerr.File(path, err)
+		}
+		fr.SHA256 = sum
+		im.res.Files = append(im.res.Files, fr)
+		recs := im.readFile(i, path)
+		records = append(records, recs...)
+		im.res.Files[i].Rows = len(recs)
+		im.res.Rows += len(recs)
+	}
+	kind := "survey"
+	if o.Form == CaseLog {
+		kind = "caselog"
+	}
+	err = db.Write(ctx, func(tx *sql.Tx) error {
+		stored, err := loadCurrent(ctx, tx, o.Form)
+		if err != nil {
+			return err
+		}
+		changes := im.check(records, stored)
+		im.count()
+		if im.res.Errors > 0 {
+			return &ImportError{im.res}
+		}
+		if o.DryRun {
+			return errDryRun
+		}
+		return im.store(ctx, tx, kind, changes)
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return im.res, err
+}
+
+var errDryRun = errors.New("dry run")
+
+// systemVars are the columns every wave's sheet has before the questions.
+var systemVars = []*Variable{
+	{Name: "interview_date", Kind: Date, Type: Date, Required: true, Label: Text{"en": "Date of the interview"}},
+	{Name: "interviewer", Kind: TextType, Type: TextType, Label: Text{"en": "Interviewer"}},
+}
+
+func fileSHA256(path string) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (im *importer) issue(i Issue) {
+	im.res.Issues = append(im.res.Issues, i)
+}
+
+// fileIssue records a problem with a whole file (or a dataerr from reading it).
+func (im *importer) fileIssue(path, sheetName, rule string, err error) {
+	i := Issue{File: path, Sheet: sheetName, Rule: rule, Severity: SevError, Message: err.Error()}
+	var de *dataerr.Error
+	if errors.As(err, &de) {
+		i.Sheet, i.Row, i.Message = de.Sheet, de.Row, de.Err.Error()
+		if de.Col > 0 {
+			i.Column = dataerr.ColumnName(de.Col)
+		}
+		i.Variable = de.Column
+	}
+	im.issue(i)
+}
+
+// readFile reads one file into records, recording what is wrong with it.
+func (im *importer) readFile(idx int, path string) []*record {
+	isXLSX := strings.EqualFold(filepath.Ext(path), ".xlsx") || strings.EqualFold(filepath.Ext(path), ".xlsm")
+	opt := sheet.Options{MaxUnzip: im.o.MaxUnzip}
+	if isXLSX {
+		if !im.checkMeta(path) {
+			return nil
+		}
+		opt.Sheet = im.o.Form
+	}
+	t, err := sheet.Open(path, opt)
+	if err != nil {
+		rule := RuleFileRejected
+		if isXLSX && strings.Contains(err.Error(), "no sheet") {
+			rule = RuleSheet
+			err = fmt.Errorf("%v: the answers of %s must be on sheet %q (was it renamed?)", err, im.o.Form, im.o.Form)
+		}
+		im.fileIssue(path, "", rule, err)
+		return nil
+	}
+	defer t.Close()
+	im.res.Files[idx].Sheet = t.Sheet
+	// Header: the key columns, the system columns, the form's variables;
+	// informational columns of the template are skipped.
+	keyCols := []string{"study_code"}
+	if im.o.Form == CaseLog {
+		keyCols = append(keyCols, "month")
+	}
+	colOf := map[string]int{}
+	headerBad := false
+	for i, h := range t.Header {
+		colOf[h] = i
+		switch {
+		case slices.Contains(keyCols, h), slices.Contains(waveKeyColumns, h) && im.o.Form != CaseLog:
+		case slices.ContainsFunc(im.vars, func(v *Variable) bool { return v.Name == h }):
+		default:
+			msg := fmt.Sprintf("column %q is not a question of %s", h, im.o.Form)
+			if v := im.cb.Variable(h); v != nil {
+				msg = fmt.Sprintf("column %q is asked in %s, not in %s: is this the file of another wave?", h, strings.Join(v.Waves, ", "), im.o.Form)
+			}
+			e := t.At(t.HeaderRow, i, "%s", msg)
+			im.issue(Issue{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Column: dataerr.ColumnName(e.Col), Variable: h, Value: h, Rule: RuleColumn, Severity: SevError, Message: msg})
+			headerBad = true
+		}
+	}
+	for _, k := range keyCols {
+		if _, ok := colOf[k]; !ok {
+			im.issue(Issue{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Variable: k, Rule: RuleColumn, Severity: SevError,
+				Message: fmt.Sprintf("no column %q in the header (row %d): %s", k, t.HeaderRow, strings.Join(t.Header, ", "))})
+			headerBad = true
+		}
+	}
+	if headerBad {
+		return nil
+	}
+	for _, v := range im.vars {
+		if _, ok := colOf[v.Name]; !ok {
+			im.issue(Issue{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Variable: v.Name, Rule: RuleColumn, Severity: SevWarning,
+				Message: fmt.Sprintf("no column %q: its stored answers are left as they are", v.Name)})
+		}
+	}
+	var out []*record
+	for {
+		row, err := t.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			im.fileIssue(path, t.Sheet, RuleFileRejected, err)
+			return nil
+		}
+		if r := im.readRow(idx, t, row, colOf); r != nil {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 && im.errorsIn(path) == 0 {
+		im.issue(Issue{File: path, Sheet: t.Sheet, Rule: RuleFileRejected, Severity: SevWarning, Message: "no rows with answers below the header"})
+	}
+	return out
+}
+
+func (im *importer) errorsIn(path string) int {
+	n := 0
+	for _, i := range im.res.Issues {
+		if i.File == path && i.Severity == SevError {
+			n++
+		}
+	}
+	return n
+}
+
+// checkMeta checks a template's _meta sheet: written by rct for this
+// trial, form and codebook version. A workbook without one (made by hand)
+// is read against the codebook in force, with a warning.
+func (im *importer) checkMeta(path string) bool {
+	t, err := sheet.Open(path, sheet.Options{Sheet: MetaSheet, MaxUnzip: im.o.MaxUnzip})
+	if err != nil {
+		if strings.Contains(err.Error(), "no sheet") {
+			im.issue(Issue{File: path, Rule: RuleMeta, Severity: SevWarning,
+				Message: fmt.Sprintf("not an rct template (no %s sheet): checked against codebook version %d", MetaSheet, im.version)})
+			return true
+		}
+		im.fileIssue(path, "", RuleFileRejected, err)
+		return false
+	}
+	t.Close()
+	meta, err := readMeta(path, im.o.MaxUnzip)
+	if err != nil {
+		im.fileIssue(path, MetaSheet, RuleMeta, err)
+		return false
+	}
+	bad := func(format string, args ...any) bool {
+		im.issue(Issue{File: path, Sheet: MetaSheet, Rule: RuleMeta, Severity: SevError, Message: fmt.Sprintf(format, args...)})
+		return false
+	}
+	switch {
+	case meta["format"] != "rct survey template":
+		return bad("the %s sheet is not an rct template's", MetaSheet)
+	case meta["template_version"] != TemplateVersion:
+		return bad("template layout %q; this rct reads layout %s: write a new template", meta["template_version"], TemplateVersion)
+	case meta["trial"] != im.p.Trial.ID:
+		return bad("the template is of trial %q, not %s", meta["trial"], im.p.Trial.ID)
+	case meta["form"] != im.o.Form:
+		return bad("the template is of %s, not %s: import it with --wave %s", meta["form"], im.o.Form, meta["form"])
+	case meta["codebook_sha256"] != im.cb.SHA256():
+		return bad("the template was written with codebook version %s (%s); the codebook in force is version %d (%s): write a new template and copy the answers into it",
+			meta["codebook_version"], meta["codebook_label"], im.version, im.cb.Codebook.Version)
+	}
+	return true
+}
+
+// readMeta reads the key/value rows of a template's _meta sheet.
+func readMeta(path string, maxUnzip int64) (Meta, error) {
+	t, err := sheet.Open(path, sheet.Options{Sheet: MetaSheet, MaxUnzip: maxUnzip})
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	if t.Col("key") != 0 || t.Col("value") != 1 {
+		return nil, &dataerr.Error{File: path, Sheet: MetaSheet, Row: t.HeaderRow, Err: errors.New("the header is not key, value")}
+	}
+	meta := Meta{}
+	for {
+		row, err := t.Next()
+		if err == io.EOF {
+			return meta, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(row.Cells) >= 2 {
+			meta[row.Cells[0]] = row.Cells[1]
+		}
+	}
+}
+
+// readRow turns one row into a record; cell problems are recorded.
+func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[string]int) *record {
+	path := t.File
+	cell := func(name string) string {
+		if i, ok := colOf[name]; ok {
+			return row.Cells[i]
+		}
+		return ""
+	}
+	letter := func(name string) string {
+		if i, ok := colOf[name]; ok {
+			return dataerr.ColumnName(t.At(row.Num, i, "").Col)
+		}
+		return ""
+	}
+	r := &record{file: path, sheet: t.Sheet, row: row.Num, values: map[string]string{}, cols: map[string]string{}, fileIdx: idx}
+	r.code = strings.ToUpper(sheet.Clean(cell("study_code")))
+	add := func(variable, value, rule, sev, format string, args ...any) {
+		im.issue(Issue{File: path, Sheet: t.Sheet, Row: row.Num, Column: letter(variable), StudyCode: r.code, Variable: variable,
+			Value: value, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
+	}
+	// A pre-filled row nobody answered is a family not (yet) interviewed.
+	answered := false
+	for _, v := range im.vars {
+		if i, has := colOf[v.Name]; has && v.Name != "interviewer" && (row.Cells[i] != "" || row.Formula != nil && row.Formula[i]) {
+			answered = true
+		}
+	}
+	if !answered {
+		im.res.NotAnswered++
+		return nil
+	}
+	ok := true
+	for i, f := range row.Formula {
+		if f {
+			add(t.Header[i], row.Cells[i], RuleFormula, SevError, "the cell holds a formula: type the answer as a value (paste as values only)")
+			ok = false
+		}
+	}
+	if r.code == "" {
+		add("study_code", "", RuleUnknownCode, SevError, "no study code on a row with answers")
+		return nil
+	}
+	m, known := im.members[r.code]
+	if !known {
+		add("study_code", r.code, RuleUnknownCode, SevError, "study code %s is not a family of trial %s", r.code, im.p.Trial.ID)
+		return nil
+	}
+	r.family = m.ID
+	if m.Withdrawn {
+		add("study_code", r.code, RuleWithdrawn, SevError, "the family withdrew from the trial: its answers are not recorded")
+		ok = false
+	}
+	if im.o.Form == CaseLog {
+		month, err := parseMonth(cell("month"), t.Date1904)
+		switch {
+		case err != nil:
+			add("month", cell("month"), RuleMonth, SevError, "%v", err)
+			ok = false
+		case !im.o.Caseload[r.code]:
+			add("study_code", r.code, RuleNotCaseload, SevError, "the family is not in the case managers' caseload")
+			ok = false
+		case m.RandomizedOn == "" || month < m.RandomizedOn[:7]:
+			add("month", month, RuleMonth, SevError, "month %s is before the family was randomized (%s)", month, m.RandomizedOn)
+			ok = false
+		case month > im.today.Format("2006-01"):
+			add("month", month, RuleMonth, SevError, "month %s has not begun", month)
+			ok = false
+		}
+		r.period = month
+	} else {
+		s, scheduled := im.slots[m.ID]
+		switch {
+		case !scheduled:
+			add("study_code", r.code, RuleNotDue, SevError, "the family is not due for %s: it has not been randomized", im.o.Form)
+			ok = false
+		case im.today.Format("2006-01-02") < s.Opens:
+			add("study_code", r.code, RuleNotDue, SevError, "the family is not due for %s yet: its window opens on %s", im.o.Form, s.Opens)
+			ok = false
+		}
+	}
+	key := fmt.Sprintf("%d|%s", r.family, r.period)
+	if prev, dup := im.seen[key]; dup {
+		where := fmt.Sprintf("row %d", prev.row)
+		if prev.file != path {
+			where = fmt.Sprintf("%s row %d", prev.file, prev.row)
+		}
+		what := r.code
+		if r.period != "" {
+			what += " " + r.period
+		}
+		add("study_code", r.code, RuleDuplicate, SevError, "%s appears twice (also %s)", what, where)
+		return nil
+	}
+	im.seen[key] = r
+	for _, v := range im.vars {
+		i, has := colOf[v.Name]
+		if !has {
+			continue
+		}
+		r.cols[v.Name] = letter(v.Name)
+		text := row.Cells[i]
+		if text == "" {
+			if row.Formula == nil || !row.Formula[i] {
+				r.blanks = append(r.blanks, v.Name)
+			}
+			continue
+		}
+		val, probs := im.cb.parseCell(v, text, t.Date1904, im.today)
+		for _, p := range probs {
+			add(v.Name, text, p.rule, p.severity, "%s", p.msg)
+		}
+		if val != "" && !hasError(probs) {
+			r.values[v.Name] = val
+		} else {
+			ok = false
+		}
+	}
+	if !ok {
+		return nil
+	}
+	if im.o.Form != CaseLog {
+		if d := r.values["interview_date"]; d != "" {
+			s := im.slots[r.family]
+			if d < s.Opens || d > s.Closes {
+				add("interview_date", d, RuleOutOfWindow, SevWarning, "interviewed on %s, outside the window of %s (%s to %s)", d, im.o.Form, s.Opens, s.Closes)
+			}
+		}
+	}
+	return r
+}
+
+func hasError(ps []problem) bool {
+	for _, p := range ps {
+		if p.severity == SevError {
+			return true
+		}
+	}
+	return false
+}
+
+// parseMonth reads the month of an activity-log row: yyyy-mm, mm/yyyy or
+// any date (a spreadsheet turns "2017-03" into 1 March 2017).
+func parseMonth(s string, date1904 bool) (string, error) {
+	s = sheet.Clean(s)
+	if s == "" {
+		return "", errors.New("no month (write yyyy-mm)")
+	}
+	for _, layout := range []string{"2006-01", "1/2006", "01/2006", "2006/01"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Format("2006-01"), nil
+		}
+	}
+	if t, err := sheet.ParseDate(s, date1904); err == nil {
+		return t.Format("2006-01"), nil
+	}
+	return "", fmt.Errorf("%q is not a month (write yyyy-mm)", s)
+}
+
+// change is what a record does to one stored value.
+type change struct {
+	rec      *record
+	variable string
+	value    *string // nil: blanked
+}
+
+// check completes the records with the stored answers and checks what
+// needs the whole record: required answers, relevance and constraints. It
+// returns the values that change.
+func (im *importer) check(records []*record, stored map[string]map[string]string) []change {
+	var out []change
+	for _, r := range records {
+		key := fmt.Sprintf("%d|%s", r.family, r.period)
+		old := stored[key]
+		merged := map[string]string{}
+		for k, v := range old {
+			merged[k] = v
+		}
+		for k, v := range r.values {
+			merged[k] = v
+		}
+		if im.o.OverwriteBlanks {
+			for _, b := range r.blanks {
+				delete(merged, b)
+			}
+		}
+		env := func(self string) Env {
+			return func(name string) (string, bool) {
+				if name == "." {
+					name = self
+				}
+				v, ok := merged[name]
+				if !ok {
+					return "", false
+				}
+				if _, miss := im.cb.IsMissing(v); miss {
+					return "", false
+				}
+				return v, true
+			}
+		}
+		add := func(v *Variable, value, rule, sev, format string, args ...any) {
+			im.issue(Issue{File: r.file, Sheet: r.sheet, Row: r.row, Column: r.cols[v.Name], StudyCode: r.code, Variable: v.Name,
+				Value: value, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
+		}
+		for _, v := range im.vars {
+			val, answered := merged[v.Name]
+			relevant := v.relevant == nil || Eval(v.relevant, env(v.Name))
+			_, isNew := r.values[v.Name]
+			switch {
+			case relevant && v.Required && !answered:
+				add(v, "", RuleRequired, SevError, "no answer, but %s is required%s", v.Name, when(v))
+			case !relevant && answered && isNew:
+				add(v, val, RuleRelevance, SevWarning, "answered although not asked (%s is false)", v.Relevant)
+			}
+			if answered && v.constraint != nil {
+				if _, miss := im.cb.IsMissing(val); !miss && !Eval(v.constraint, env(v.Name)) {
+					add(v, val, RuleConstraint, SevError, "%s (%s)", v.ConstraintMessage.In(im.cb.Languages[0], im.cb.Languages), v.Constraint)
+				}
+			}
+		}
+		for _, v := range im.vars {
+			nv, has := r.values[v.Name]
+			ov, stored := old[v.Name]
+			switch {
+			case has && stored && nv == ov:
+				im.res.Unchanged++
+			case has:
+				x := nv
+				out = append(out, change{r, v.Name, &x})
+				if stored {
+					im.res.Changed++
+				} else {
+					im.res.NewValues++
+				}
+			case slices.Contains(r.blanks, v.Name) && stored:
+				if im.o.OverwriteBlanks {
+					out = append(out, change{r, v.Name, nil})
+					im.res.Blanked++
+				} else {
+					im.res.BlanksKept++
+				}
+			}
+		}
+	}
+	return out
+}
+
+func when(v *Variable) string {
+	if v.Relevant == "" {
+		return ""
+	}
+	return " when " + v.Relevant
+}
+
+func (im *importer) count() {
+	im.res.Errors, im.res.Warnings = 0, 0
+	for i := range im.res.Files {
+		im.res.Files[i].Errors, im.res.Files[i].Warnings = 0, 0
+	}
+	for _, is := range im.res.Issues {
+		for i := range im.res.Files {
+			if im.res.Files[i].File == is.File {
+				if is.Severity == SevError {
+					im.res.Files[i].Errors++
+				} else {
+					im.res.Files[i].Warnings++
+				}
+			}
+		}
+		if is.Severity == SevError {
+			im.res.Errors++
+		} else {
+			im.res.Warnings++
+		}
+	}
+}
+
+// loadCurrent returns the current value of every stored answer of a form,
+// by "family|period" and variable (blanked values are absent).
+func loadCurrent(ctx context.Context, tx *sql.Tx, form string) (map[string]map[string]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT family, period, variable, value FROM survey_values v
+		WHERE wave = ? AND version = (SELECT max(version) FROM survey_values w
+			WHERE w.family = v.family AND w.wave = v.wave AND w.period = v.period AND w.variable = v.variable)`, form)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]string{}
+	for rows.Next() {
+		var fam int64
+		var period, variable string
+		var value sql.NullString
+		if err := rows.Scan(&fam, &period, &variable, &value); err != nil {
+			return nil, err
+		}
+		if !value.Valid {
+			continue
+		}
+		k := fmt.Sprintf("%d|%s", fam, period)
+		if out[k] == nil {
+			out[k] = map[string]string{}
+		}
+		out[k][variable] = value.String
+	}
+	return out, rows.Err()
+}
+
+// store writes the changes: one batch per file that changes anything.
+func (im *importer) store(ctx context.Context, tx *sql.Tx, kind string, changes []change) error {
+	batches := map[int]int64{}
+	batchOf := func(fi int) (int64, error) {
+		if b, ok := batches[fi]; ok {
+			return b, nil
+		}
+		f := im.res.Files[fi]
+		r, err := tx.ExecContext(ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			kind, f.File, f.SHA256, f.Rows, im.o.Actor.Name, im.o.Actor.Stamp())
+		if err != nil {
+			return 0, err
+		}
+		b, _ := r.LastInsertId()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_batches (batch, form, codebook, sheet) VALUES (?, ?, ?, ?)`, b, im.o.Form, im.version, f.Sheet); err != nil {
+			return 0, err
+		}
+		batches[fi] = b
+		im.res.Files[fi].Batch = b
+		return b, nil
+	}
+	insResp, err := tx.PrepareContext(ctx, `INSERT INTO survey_responses (family, wave, period, first_batch) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer insResp.Close()
+	insVal, err := tx.PrepareContext(ctx, `INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)
+		VALUES (?, ?, ?, ?, coalesce((SELECT max(version) FROM survey_values WHERE family = ? AND wave = ? AND period = ? AND variable = ?), 0) + 1, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insVal.Close()
+	for _, c := range changes {
+		b, err := batchOf(c.rec.fileIdx)
+		if err != nil {
+			return err
+		}
+		r, err := insResp.ExecContext(ctx, c.rec.family, im.o.Form, c.rec.period, b)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			im.res.NewResponses++
+		}
+		var v any
+		if c.value != nil {
+			v = *c.value
+		}
+		if _, err := insVal.ExecContext(ctx, c.rec.family, im.o.Form, c.rec.period, c.variable, c.rec.family, im.o.Form, c.rec.period, c.variable, v, b, c.rec.row); err != nil {
+			return err
+		}
+	}
+	// Warnings go with the batch of their file, when it changed anything.
+	fileIdx := map[string]int{}
+	for i, f := range im.res.Files {
+		fileIdx[f.File] = i
+	}
+	byCode := map[string]int64{}
+	for code, m := range im.members {
+		byCode[code] = m.ID
+	}
+	for _, is := range im.res.Issues {
+		b, ok := batches[fileIdx[is.File]]
+		if is.Severity != SevWarning || !ok || is.StudyCode == "" {
+			continue
+		}
+		period := ""
+		for _, r := range im.seen {
+			if r.file == is.File && r.row == is.Row {
+				period = r.period
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_warnings (batch, family, wave, period, variable, sheet, row, col, value, rule, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			b, byCode[is.StudyCode], im.o.Form, period, is.Variable, is.Sheet, is.Row, is.Column, is.Value, is.Rule, is.Message); err != nil {
+			return err
+		}
+	}
+	return nil
+}

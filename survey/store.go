@@ -1,0 +1,265 @@
+package survey
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/trial"
+)
+
+// ErrNoCodebook is returned when the trial has no codebook installed.
+var ErrNoCodebook = errors.New("the trial has no codebook: install one with `rct codebook install FILE`")
+
+// Waves returns the protocol's wave ids.
+func Waves(p *trial.Protocol) []string {
+	var out []string
+	for _, w := range p.Waves {
+		out = append(out, w.ID)
+	}
+	return out
+}
+
+// CheckProtocol checks that every survey outcome of the protocol names a
+// variable of the codebook asked at the outcome's waves (and baseline wave).
+func (cb *Codebook) CheckProtocol(name string, p *trial.Protocol) error {
+	var errs dataerr.List
+	for _, o := range p.Outcomes {
+		if o.Source.Survey == "" {
+			continue
+		}
+		v := cb.Variable(o.Source.Survey)
+		if v == nil {
+			errs = append(errs, dataerr.New(name, "outcome %s of the protocol reads survey variable %q, which the codebook does not define", o.ID, o.Source.Survey))
+			continue
+		}
+		waves := slices.Clone(o.Source.Waves)
+		if o.Baseline != nil && o.Baseline.Wave != "" {
+			waves = append(waves, o.Baseline.Wave)
+		}
+		for _, w := range waves {
+			if !slices.Contains(v.Waves, w) {
+				errs = append(errs, &dataerr.Error{File: name, Line: v.line, Err: fmt.Errorf("variable %s is not asked in %s, where outcome %s of the protocol reads it", v.Name, w, o.ID)})
+			}
+		}
+		if v.Kind == TextType || v.Kind == Date || v.Kind == SelectMultiple {
+			errs = append(errs, &dataerr.Error{File: name, Line: v.line, Err: fmt.Errorf("variable %s (%s) cannot be outcome %s: outcomes are numbers or select_one codes", v.Name, v.Type, o.ID)})
+		}
+	}
+	return errs.Err()
+}
+
+// Install puts cb in force as the trial's next codebook version. Installing
+// the codebook already in force changes nothing (changed is false).
+func Install(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *Codebook, name, reason string, a trial.Actor) (version int, changed bool, err error) {
+	if err := cb.CheckProtocol(name, p); err != nil {
+		return 0, false, err
+	}
+	err = db.Write(ctx, func(tx *sql.Tx) error {
+		var cur string
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0),
+			coalesce((SELECT sha256 FROM codebooks ORDER BY version DESC LIMIT 1), '') FROM codebooks`).Scan(&version, &cur); err != nil {
+			return err
+		}
+		if cur == cb.SHA256() {
+			return nil
+		}
+		if version > 0 && reason == "" {
+			return fmt.Errorf("%w: a new codebook version needs --reason", errUsage)
+		}
+		if reason == "" {
+			reason = "first codebook"
+		}
+		version++
+		changed = true
+		_, err := tx.ExecContext(ctx, `INSERT INTO codebooks (version, label, sha256, text, installed_by, installed_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			version, cb.Codebook.Version, cb.SHA256(), string(cb.text), a.Name, a.Stamp(), reason)
+		return err
+	})
+	return version, changed, err
+}
+
+// errUsage marks a mistake in how a command was called.
+var errUsage = errors.New("usage")
+
+// IsUsage reports whether err is a usage mistake (exit code 2).
+func IsUsage(err error) bool { return errors.Is(err, errUsage) }
+
+// Current returns the codebook in force and its version.
+func Current(ctx context.Context, db *trial.DB, p *trial.Protocol) (*Codebook, int, error) {
+	var text string
+	var version int
+	err := db.SQL().QueryRowContext(ctx, `SELECT version, text FROM codebooks ORDER BY version DESC LIMIT 1`).Scan(&version, &text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, ErrNoCodebook
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	cb, err := ParseCodebook(fmt.Sprintf("codebook version %d", version), []byte(text), Waves(p))
+	if err != nil {
+		return nil, 0, fmt.Errorf("the codebook in force no longer fits the protocol: %w", err)
+	}
+	return cb, version, nil
+}
+
+// Wave statuses of a family.
+const (
+	StatusCompleted     = "completed"               // interviewed within the window
+	StatusCompletedLate = "completed_out_of_window" // interviewed outside the window
+	StatusDue           = "due"                     // the window is open
+	StatusOverdue       = "overdue"                 // the window closed without an interview
+	StatusUpcoming      = "upcoming"                // the window is not open yet
+	StatusWithdrawn     = "withdrawn"               // the family withdrew
+)
+
+// Slot is one family's place in one wave. It carries no arm or group.
+type Slot struct {
+	Family      int64  `json:"-"`
+	StudyCode   string `json:"study_code"`
+	Wave        string `json:"wave"`
+	Due         string `json:"due_date"`
+	Opens       string `json:"window_opens"`
+	Closes      string `json:"window_closes"`
+	Status      string `json:"status"`
+	Interviewed string `json:"interview_date,omitempty"`
+}
+
+func wave(p *trial.Protocol, id string) (trial.Wave, int, bool) {
+	for i, w := range p.Waves {
+		if w.ID == id {
+			return w, i, true
+		}
+	}
+	return trial.Wave{}, 0, false
+}
+
+// ErrUnknownWave is returned for a wave the protocol does not have.
+var ErrUnknownWave = errors.New("unknown wave")
+
+func unknownWave(p *trial.Protocol, id string) error {
+	return fmt.Errorf("%w %q: the protocol's waves are %v (%w)", ErrUnknownWave, id, Waves(p), errUsage)
+}
+
+// Schedule returns every family's slot in a wave on day today, in order of
+// due date and study code. A family is scheduled once randomized (its due
+// date is the randomization date plus the wave's offset); when the protocol
+// randomizes after baseline, the first wave counts from enrolment instead.
+func Schedule(ctx context.Context, db *trial.DB, p *trial.Protocol, waveID string, today time.Time) ([]Slot, error) {
+	w, idx, ok := wave(p, waveID)
+	if !ok {
+		return nil, unknownWave(p, waveID)
+	}
+	members, err := db.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done, err := interviewDates(ctx, db, waveID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Slot
+	for _, m := range members {
+		base := m.RandomizedOn
+		if idx == 0 && p.Randomization.AfterBaseline {
+			base = m.EnrolledOn
+		}
+		if base == "" {
+			continue
+		}
+		b, err := time.Parse("2006-01-02", base)
+		if err != nil {
+			return nil, fmt.Errorf("family %s: date %q in the database: %v", m.StudyCode, base, err)
+		}
+		due := w.Offset.AddTo(b)
+		opens, closes := due.AddDate(0, 0, -int(w.Window.Before.Days())), due.AddDate(0, 0, int(w.Window.After.Days()))
+		s := Slot{Family: m.ID, StudyCode: m.StudyCode, Wave: waveID, Due: day(due), Opens: day(opens), Closes: day(closes)}
+		d, interviewed := done[m.ID]
+		switch {
+		case interviewed:
+			s.Interviewed = d
+			s.Status = StatusCompleted
+			if d != "" && (d < s.Opens || d > s.Closes) {
+				s.Status = StatusCompletedLate
+			}
+		case m.Withdrawn:
+			s.Status = StatusWithdrawn
+		case today.Before(opens):
+			s.Status = StatusUpcoming
+		case today.After(closes):
+			s.Status = StatusOverdue
+		default:
+			s.Status = StatusDue
+		}
+		out = append(out, s)
+	}
+	slices.SortStableFunc(out, func(a, b Slot) int {
+		if a.Due != b.Due {
+			if a.Due < b.Due {
+				return -1
+			}
+			return 1
+		}
+		if a.StudyCode < b.StudyCode {
+			return -1
+		}
+		return 1
+	})
+	return out, nil
+}
+
+func day(t time.Time) string { return t.Format("2006-01-02") }
+
+// interviewDates returns, for each family with a response to the wave, its
+// current interview date ("" if none recorded).
+func interviewDates(ctx context.Context, db *trial.DB, waveID string) (map[int64]string, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT r.family, coalesce((SELECT v.value FROM survey_values v
+		WHERE v.family = r.family AND v.wave = r.wave AND v.period = r.period AND v.variable = 'interview_date'
+		ORDER BY v.version DESC LIMIT 1), '') FROM survey_responses r WHERE r.wave = ? AND r.period = ''`, waveID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var f int64
+		var d string
+		if err := rows.Scan(&f, &d); err != nil {
+			return nil, err
+		}
+		out[f] = d
+	}
+	return out, rows.Err()
+}
+
+// WaveStatus counts a wave's slots by status.
+type WaveStatus struct {
+	Wave   string         `json:"wave"`
+	Label  string         `json:"label"`
+	Counts map[string]int `json:"counts"`
+	Total  int            `json:"scheduled"`
+}
+
+// Status counts every wave's slots by status on day today.
+func Status(ctx context.Context, db *trial.DB, p *trial.Protocol, today time.Time) ([]WaveStatus, error) {
+	out := []WaveStatus{}
+	for _, w := range p.Waves {
+		slots, err := Schedule(ctx, db, p, w.ID, today)
+		if err != nil {
+			return nil, err
+		}
+		ws := WaveStatus{Wave: w.ID, Label: w.Label, Counts: map[string]int{}, Total: len(slots)}
+		for _, s := range []string{StatusCompleted, StatusCompletedLate, StatusDue, StatusOverdue, StatusUpcoming, StatusWithdrawn} {
+			ws.Counts[s] = 0
+		}
+		for _, s := range slots {
+			ws.Counts[s.Status]++
+		}
+		out = append(out, ws)
+	}
+	return out, nil
+}

@@ -1,0 +1,388 @@
+package survey
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// TemplateVersion is the layout version of the templates rct writes; the
+// import refuses a template of another layout.
+const TemplateVersion = "1"
+
+// Sheet names of a template besides the form's own sheet.
+const (
+	MetaSheet     = "_meta"    // very hidden: what the template is for
+	ListsSheet    = "_lists"   // hidden: the drop-down lists
+	CodebookSheet = "codebook" // visible: the questions, for the interviewer
+)
+
+// Prefilled columns of a wave's sheet (locked) and the columns every
+// interviewer fills before the questions.
+var (
+	waveKeyColumns    = []string{"study_code", "due_date", "window_opens", "window_closes"}
+	waveSystemColumns = []string{"interview_date", "interviewer"}
+	caseKeyColumns    = []string{"study_code", "month"}
+)
+
+// TemplateRow is one pre-filled row: a family due for a wave (with its due
+// date and window), or a family and month of the activity log.
+type TemplateRow struct {
+	StudyCode          string
+	Due, Opens, Closes string // waves
+	Month              string // caselog: yyyy-mm
+	Interviewer        string
+}
+
+// TemplateOptions say which template to write.
+type TemplateOptions struct {
+	Form            string // a wave id or CaseLog
+	FormLabel       string
+	Lang            string // label language; "" is the codebook's first
+	TrialID         string
+	CodebookVersion int // the version number in the trial database
+	Interviewer     string
+	Today           time.Time
+	Rows            []TemplateRow
+}
+
+// Meta is what a template's _meta sheet records.
+type Meta map[string]string
+
+// columns returns the header of a form's sheet: key columns, system columns
+// and the form's variables.
+func (cb *Codebook) columns(form string) (keys, system []string, vars []*Variable) {
+	if form == CaseLog {
+		return caseKeyColumns, nil, cb.Form(form)
+	}
+	return waveKeyColumns, waveSystemColumns, cb.Form(form)
+}
+
+// WriteTemplate writes the XLSX template of a form: one row per family
+// (study code and dates pre-filled and locked), a column per question with
+// its drop-down or range check and a prompt with its label, a visible
+// codebook sheet, a hidden _lists sheet and a very hidden _meta sheet. It
+// carries study codes only: no arm, no group.
+func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
+	lang := o.Lang
+	if lang == "" {
+		lang = cb.Languages[0]
+	}
+	keys, system, vars := cb.columns(o.Form)
+	if len(vars) == 0 {
+		return fmt.Errorf("the codebook asks no question in %s", o.Form)
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	sh := o.Form
+	if err := f.SetSheetName("Sheet1", sh); err != nil {
+		return err
+	}
+	header, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9D9D9"}},
+		Protection: &excelize.Protection{Locked: true}})
+	locked, _ := f.NewStyle(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F2F2F2"}}, Protection: &excelize.Protection{Locked: true}})
+	dateFmt := "dd/mm/yyyy"
+	lockedDate, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F2F2F2"}}, Protection: &excelize.Protection{Locked: true}})
+	input, _ := f.NewStyle(&excelize.Style{Protection: &excelize.Protection{Locked: false}})
+	inputText, _ := f.NewStyle(&excelize.Style{NumFmt: 49, Protection: &excelize.Protection{Locked: false}})
+	inputDate, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt, Protection: &excelize.Protection{Locked: false}})
+
+	last := max(len(o.Rows)+1, 2) // the rows Excel checks
+	cols := append(append(append([]string{}, keys...), system...), names(vars)...)
+	for i, c := range cols {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
+		if err := f.SetCellStr(sh, cell, c); err != nil {
+			return err
+		}
+	}
+	colName := func(i int) string { s, _ := excelize.ColumnNumberToName(i + 1); return s }
+	if err := f.SetCellStyle(sh, "A1", colName(len(cols)-1)+"1", header); err != nil {
+		return err
+	}
+	// Pre-filled rows.
+	for r, row := range o.Rows {
+		vals := []string{row.StudyCode}
+		if o.Form == CaseLog {
+			vals = append(vals, row.Month)
+		} else {
+			vals = append(vals, row.Due, row.Opens, row.Closes)
+		}
+		for i, v := range vals {
+			cell, _ := excelize.CoordinatesToCellName(i+1, r+2)
+			var err error
+			if t, perr := time.Parse("2006-01-02", v); perr == nil {
+				err = f.SetCellValue(sh, cell, t)
+			} else {
+				err = f.SetCellStr(sh, cell, v)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		iv := row.Interviewer
+		if iv == "" {
+			iv = o.Interviewer
+		}
+		if o.Form != CaseLog && iv != "" {
+			cell, _ := excelize.CoordinatesToCellName(len(keys)+2, r+2)
+			if err := f.SetCellStr(sh, cell, iv); err != nil {
+				return err
+			}
+		}
+	}
+	// Column styles: key columns locked, the rest open for input.
+	for i, c := range cols {
+		style := input
+		switch {
+		case i < len(keys) && (c == "study_code" || c == "month"):
+			style = locked
+		case i < len(keys):
+			style = lockedDate
+		case c == "interview_date":
+			style = inputDate
+		case c == "interviewer":
+			style = inputText
+		default:
+			v := vars[i-len(keys)-len(system)]
+			switch v.Kind {
+			case Date:
+				style = inputDate
+			case TextType, SelectMultiple:
+				style = inputText
+			}
+		}
+		if err := f.SetColStyle(sh, colName(i), style); err != nil {
+			return err
+		}
+		width := 14.0
+		if i >= len(keys)+len(system) {
+			width = 18
+		}
+		if err := f.SetColWidth(sh, colName(i), colName(i), width); err != nil {
+			return err
+		}
+	}
+	// Lists: labels in the template's language, then the missing codes.
+	if err := cb.writeLists(f, lang); err != nil {
+		return err
+	}
+	rows := func(i int) string { return fmt.Sprintf("%s2:%s%d", colName(i), colName(i), last) }
+	for i, c := range cols[len(keys):] {
+		ci := i + len(keys)
+		dv := excelize.NewDataValidation(true)
+		dv.SetSqref(rows(ci))
+		top := colName(ci) + "2"
+		switch {
+		case c == "interview_date":
+			dv.Type, dv.Operator, dv.Formula1 = "date", "between", xmlEscape(fmt.Sprintf("DATE(%d,1,1)", o.Today.Year()-5))
+			dv.Formula2 = "TODAY()"
+			dv.SetInput("interview_date", map[string]string{"nl": "Datum van het interview (dd/mm/jjjj)", "en": "Date of the interview (dd/mm/yyyy)"}[lang])
+			dv.SetError(excelize.DataValidationErrorStyleStop, "interview_date", "dd/mm/yyyy, not in the future")
+		case c == "interviewer":
+			continue
+		default:
+			v := vars[ci-len(keys)-len(system)]
+			if !cb.validation(dv, v, lang, top) {
+				dv.Type = ""
+			}
+			prompt := v.Label.In(lang, cb.Languages)
+			if h := v.Hint.In(lang, cb.Languages); h != "" {
+				prompt += " — " + h
+			}
+			if v.Kind == SelectMultiple {
+				prompt += " (" + cb.codes(v.List) + "; " + map[string]string{"nl": "meerdere codes gescheiden door ;", "en": "several codes separated by ;"}[lang] + ")"
+			}
+			dv.SetInput(clip(v.Name, 32), clip(prompt, 255))
+			dv.ShowInputMessage = true
+		}
+		if err := f.AddDataValidation(sh, dv); err != nil {
+			return err
+		}
+	}
+	if err := f.SetPanes(sh, &excelize.Panes{Freeze: true, XSplit: 1, YSplit: 1, TopLeftCell: "B2", ActivePane: "bottomRight"}); err != nil {
+		return err
+	}
+	if err := f.ProtectSheet(sh, &excelize.SheetProtectionOptions{FormatCells: true, FormatColumns: true, FormatRows: true,
+		SelectLockedCells: true, SelectUnlockedCells: true, AutoFilter: true, Sort: true}); err != nil {
+		return err
+	}
+	if err := cb.writeCodebookSheet(f, o.Form, lang); err != nil {
+		return err
+	}
+	meta := Meta{
+		"format":           "rct survey template",
+		"template_version": TemplateVersion,
+		"trial":            o.TrialID,
+		"form":             o.Form,
+		"codebook_id":      cb.Codebook.ID,
+		"codebook_version": fmt.Sprint(o.CodebookVersion),
+		"codebook_label":   cb.Codebook.Version,
+		"codebook_sha256":  cb.SHA256(),
+		"language":         lang,
+		"interviewer":      o.Interviewer,
+		"written_on":       o.Today.Format("2006-01-02"),
+	}
+	if _, err := f.NewSheet(MetaSheet); err != nil {
+		return err
+	}
+	if err := f.SetSheetRow(MetaSheet, "A1", &[]string{"key", "value"}); err != nil {
+		return err
+	}
+	for i, k := range metaKeys {
+		if err := f.SetSheetRow(MetaSheet, fmt.Sprintf("A%d", i+2), &[]string{k, meta[k]}); err != nil {
+			return err
+		}
+	}
+	if err := f.SetSheetVisible(MetaSheet, false, true); err != nil {
+		return err
+	}
+	f.SetActiveSheet(0)
+	return f.Write(w)
+}
+
+var metaKeys = []string{"format", "template_version", "trial", "form", "codebook_id", "codebook_version", "codebook_label", "codebook_sha256", "language", "interviewer", "written_on"}
+
+func names(vars []*Variable) []string {
+	out := make([]string, len(vars))
+	for i, v := range vars {
+		out[i] = v.Name
+	}
+	return out
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+
+func xmlEscape(s string) string { return xmlEscaper.Replace(s) }
+
+// listNames are the lists in the order of the columns of _lists.
+func (cb *Codebook) listNames() []string {
+	var out []string
+	for n := range cb.Lists {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (cb *Codebook) writeLists(f *excelize.File, lang string) error {
+	if _, err := f.NewSheet(ListsSheet); err != nil {
+		return err
+	}
+	for i, n := range cb.listNames() {
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		vals := []string{n}
+		for _, c := range cb.Lists[n] {
+			vals = append(vals, c.Label.In(lang, cb.Languages))
+		}
+		for _, m := range cb.Missing {
+			vals = append(vals, m.Label.In(lang, cb.Languages))
+		}
+		for r, v := range vals {
+			if err := f.SetCellStr(ListsSheet, fmt.Sprintf("%s%d", col, r+1), v); err != nil {
+				return err
+			}
+		}
+	}
+	return f.SetSheetVisible(ListsSheet, false)
+}
+
+// validation sets Excel's own check of a question's cells (a first line of
+// defence only: pasting bypasses it, and the import checks everything
+// again). top is the column's first input cell, for relative formulas.
+func (cb *Codebook) validation(dv *excelize.DataValidation, v *Variable, lang, top string) bool {
+	var missing []string
+	for _, m := range cb.Missing {
+		missing = append(missing, top+"="+m.Code)
+	}
+	switch v.Kind {
+	case SelectOne:
+		idx := 0
+		for i, n := range cb.listNames() {
+			if n == v.List {
+				idx = i
+			}
+		}
+		col, _ := excelize.ColumnNumberToName(idx + 1)
+		dv.SetSqrefDropList(fmt.Sprintf("'%s'!$%s$2:$%s$%d", ListsSheet, col, col, len(cb.Lists[v.List])+len(cb.Missing)+1))
+		dv.SetError(excelize.DataValidationErrorStyleStop, v.Name, map[string]string{"nl": "Kies een waarde uit de lijst", "en": "Choose a value from the list"}[lang])
+		return true
+	case Integer, Decimal:
+		conds := []string{"ISNUMBER(" + top + ")"}
+		if v.Kind == Integer {
+			conds = append(conds, top+"=INT("+top+")")
+		}
+		if v.Hard != nil && v.Hard.Min != "" {
+			conds = append(conds, top+">="+v.Hard.Min)
+		}
+		if v.Hard != nil && v.Hard.Max != "" {
+			conds = append(conds, top+"<="+v.Hard.Max)
+		}
+		f := "AND(" + strings.Join(conds, ",") + ")"
+		if len(missing) > 0 {
+			f = "OR(" + f + "," + strings.Join(missing, ",") + ")"
+		}
+		dv.Type, dv.Formula1 = "custom", xmlEscape(f)
+		msg := v.Type
+		if d := v.Hard.Describe(); d != "" {
+			msg += " " + d
+		}
+		dv.SetError(excelize.DataValidationErrorStyleStop, v.Name, msg)
+		return true
+	case Date:
+		lo := "DATE(1900,1,1)"
+		if v.Hard != nil && v.Hard.Min != "" {
+			if t, err := time.Parse("2006-01-02", v.Hard.Min); err == nil {
+				lo = fmt.Sprintf("DATE(%d,%d,%d)", t.Year(), t.Month(), t.Day())
+			}
+		}
+		dv.Type, dv.Operator, dv.Formula1, dv.Formula2 = "date", "between", lo, "TODAY()"
+		dv.SetError(excelize.DataValidationErrorStyleStop, v.Name, "dd/mm/yyyy, not in the future")
+		return true
+	}
+	return false
+}
+
+// writeCodebookSheet lists the form's questions for the interviewer.
+func (cb *Codebook) writeCodebookSheet(f *excelize.File, form, lang string) error {
+	if _, err := f.NewSheet(CodebookSheet); err != nil {
+		return err
+	}
+	head := []string{"variable", "question", "type", "required", "asked_when", "allowed", "expected", "choices"}
+	if err := f.SetSheetRow(CodebookSheet, "A1", &head); err != nil {
+		return err
+	}
+	var missing []string
+	for _, m := range cb.Missing {
+		missing = append(missing, m.Code+" = "+m.Label.In(lang, cb.Languages))
+	}
+	for i, v := range cb.Form(form) {
+		var choices []string
+		for _, c := range cb.Lists[v.List] {
+			choices = append(choices, c.Code+" = "+c.Label.In(lang, cb.Languages))
+		}
+		if v.Kind != Date && v.Kind != TextType {
+			choices = append(choices, missing...)
+		}
+		req := ""
+		if v.Required {
+			req = "yes"
+		}
+		row := []string{v.Name, v.Label.In(lang, cb.Languages), v.Type, req, v.Relevant, v.Hard.Describe(), v.Soft.Describe(), strings.Join(choices, "; ")}
+		if err := f.SetSheetRow(CodebookSheet, fmt.Sprintf("A%d", i+2), &row); err != nil {
+			return err
+		}
+	}
+	return f.SetColWidth(CodebookSheet, "B", "B", 50)
+}
