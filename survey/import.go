@@ -318,11 +318,15 @@ func (im *importer) readFile(idx int, path string) []*record {
 	if headerBad {
 		return nil
 	}
+	var absent []string
 	for _, v := range im.vars {
 		if _, ok := colOf[v.Name]; !ok {
-			im.issue(Issue{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Variable: v.Name, Rule: RuleColumn, Severity: SevWarning,
-				Message: fmt.Sprintf("no column %q: its stored answers are left as they are", v.Name)})
+			absent = append(absent, v.Name)
 		}
+	}
+	if len(absent) > 0 {
+		im.issue(Issue{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Variable: strings.Join(absent, " "), Rule: RuleColumn, Severity: SevWarning,
+			Message: fmt.Sprintf("no column for %s: stored answers to them are left as they are", strings.Join(absent, ", "))})
 	}
 	var out []*record
 	for {

@@ -73,6 +73,9 @@ func (cb *Codebook) parseCell(v *Variable, s string, date1904 bool, today time.T
 			// Spreadsheet programs write 3 as 3 or 2.9999999999999996.
 			r := math.Round(f)
 			if math.Abs(f-r) > 1e-9 || math.Abs(r) > 1<<53 {
+				if strings.Count(s, ".") == 1 && len(s)-strings.Index(s, ".") == 4 {
+					return errf(RuleType, "%q is not a whole number (if it means %s, write it without the thousands separator)", s, strings.Replace(s, ".", "", 1))
+				}
 				return errf(RuleType, "%q is not a whole number", s)
 			}
 			f = r

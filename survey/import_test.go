@@ -1,0 +1,668 @@
+package survey
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/simulate"
+	"github.com/rct-trials/rct/trial"
+	"github.com/xuri/excelize/v2"
+)
+
+// fixture is a small simulated trial: about 30 families enrolled and
+// randomized on 3 October 2016, with the example codebook installed.
+type fixture struct {
+	t     testing.TB
+	dir   string
+	db    *trial.DB
+	p     *trial.Protocol
+	key   *trial.AllocationKey
+	cb    *Codebook
+	codes []string // randomized study codes
+}
+
+var (
+	randomizedOn = time.Date(2016, 10, 3, 10, 0, 0, 0, time.UTC)
+	m6Day        = time.Date(2017, 4, 10, 10, 0, 0, 0, time.UTC) // m6 due 2017-04-03, window 03-20 to 05-15
+)
+
+func actorAt(t time.Time) trial.Actor {
+	return trial.Actor{Name: "tester", Now: func() time.Time { return t }}
+}
+
+func newFixture(t testing.TB, families int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	p, err := trial.ParseProtocol("example", trial.ExampleProtocol())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := actorAt(randomizedOn)
+	if _, err := trial.Init(ctx, trial.InitOptions{Protocol: p, ProtocolPath: "x", DBPath: filepath.Join(dir, "t.db"),
+		KeyPath: filepath.Join(dir, "t.key"), PseudoKeyPath: filepath.Join(dir, "t.pk"), Actor: a}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := trial.Open(ctx, filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	pk, _ := db.VerifyPseudoKey(ctx, filepath.Join(dir, "t.pk"))
+	key, err := db.VerifyAllocationKey(ctx, filepath.Join(dir, "t.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := simulate.DefaultConfig()
+	cfg.Families, cfg.Recruitment, cfg.Duplicates = families, 30, 0
+	rows := simulate.Referrals(cfg, p)
+	ref := filepath.Join(dir, "ref.xlsx")
+	if err := simulate.WriteReferralsXLSX(ref, p, rows); err != nil {
+		t.Fatal(err)
+	}
+	refs, n, err := trial.ReadReferrals(ref, p, a.Today(), sheet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Enroll(ctx, p, trial.EnrollInput{File: ref, SHA256: "r", RowsRead: n, Referrals: refs, Key: pk, Actor: a}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Pending: true, Key: key, Actor: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, dir: dir, db: db, p: p, key: key}
+	for _, r := range res {
+		f.codes = append(f.codes, r.StudyCode)
+	}
+	f.cb = exampleCB(t)
+	if _, _, err := Install(ctx, db, p, f.cb, "codebook.yaml", "", a); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// template writes the template of a form on day and returns its bytes.
+func (f *fixture) template(form string, day time.Time) []byte {
+	f.t.Helper()
+	var rows []TemplateRow
+	if form == CaseLog {
+		for _, c := range f.codes {
+			rows = append(rows, TemplateRow{StudyCode: c, Month: day.Format("2006-01")})
+		}
+	} else {
+		slots, err := Schedule(context.Background(), f.db, f.p, form, day)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, s := range slots {
+			rows = append(rows, TemplateRow{StudyCode: s.StudyCode, Due: s.Due, Opens: s.Opens, Closes: s.Closes})
+		}
+	}
+	var b bytes.Buffer
+	if err := f.cb.WriteTemplate(&b, TemplateOptions{Form: form, TrialID: f.p.Trial.ID, CodebookVersion: 1, Today: day, Rows: rows, Interviewer: "Ann"}); err != nil {
+		f.t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// answers is a complete, valid m6 interview.
+func answers() map[string]any {
+	return map[string]any{
+		"interview_date": time.Date(2017, 4, 5, 0, 0, 0, 0, time.UTC), "hh_size": 4, "hh_adults": 2, "single_parent": "Nee",
+		"income_total": 1450, "arrears": "Ja", "arrears_types": "rent; energy", "arrears_amount": "1.200,50",
+		"depriv_heating": 0, "depriv_meal": 0, "depriv_unexpected": 1, "work_status": "Werknemer", "work_hours": 30,
+		"childcare_use": 1, "childcare_type": "creche", "housing_tenure": "social_rent", "social_housing": 1, "rent_amount": 420,
+		"health_self": 4, "can_ask_help": 1, "services_used": "ocmw", "satisfaction_services": 8, "phone": "0470 12 34 56",
+	}
+}
+
+// fill writes a copy of a template with answers for the first len(rows)
+// families (nil values blank the cell; a string starting with "=" is set
+// as a formula when formula is true) and returns its path.
+func (f *fixture) fill(name string, tmpl []byte, sheetName string, rows []map[string]any, edit func(x *excelize.File)) string {
+	f.t.Helper()
+	x, err := excelize.OpenReader(bytes.NewReader(tmpl))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	header, _ := x.GetRows(sheetName)
+	col := map[string]int{}
+	for i, h := range header[0] {
+		col[h] = i + 1
+	}
+	for r, vals := range rows {
+		for k, v := range vals {
+			c, ok := col[k]
+			if !ok {
+				f.t.Fatalf("no column %s", k)
+			}
+			cell, _ := excelize.CoordinatesToCellName(c, r+2)
+			if v == nil {
+				x.SetCellValue(sheetName, cell, nil)
+				continue
+			}
+			if s, ok := v.(string); ok && strings.HasPrefix(s, "formula:") {
+				x.SetCellFormula(sheetName, cell, strings.TrimPrefix(s, "formula:"))
+				continue
+			}
+			if err := x.SetCellValue(sheetName, cell, v); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+	}
+	if edit != nil {
+		edit(x)
+	}
+	path := filepath.Join(f.dir, name)
+	if err := x.SaveAs(path); err != nil {
+		f.t.Fatal(err)
+	}
+	return path
+}
+
+func with(m map[string]any, kv ...any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
+}
+
+func (f *fixture) importFiles(form string, day time.Time, files ...string) (*ImportResult, error) {
+	return Import(context.Background(), f.db, f.p, ImportOptions{Form: form, Files: files, Actor: actorAt(day), MaxUnzip: 1 << 20})
+}
+
+func (f *fixture) count(q string) int {
+	f.t.Helper()
+	var n int
+	if err := f.db.SQL().QueryRow(q).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+func findIssue(res *ImportResult, rule string) *Issue {
+	if res == nil {
+		return nil
+	}
+	for i := range res.Issues {
+		if res.Issues[i].Rule == rule {
+			return &res.Issues[i]
+		}
+	}
+	return nil
+}
+
+func TestImportValid(t *testing.T) {
+	f := newFixture(t, 40)
+	tmpl := f.template("m6", m6Day)
+	good := answers()
+	path := f.fill("m6.xlsx", tmpl, "m6", []map[string]any{good, with(good, "phone", "=1+2", "hh_size", 12), with(good, "work_status", "job_seeker", "work_hours", nil)}, nil)
+	res, err := f.importFiles("m6", m6Day, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 3 || res.NewResponses != 3 || res.NotAnswered != len(f.codes)-3 {
+		t.Errorf("rows %d, new responses %d, not answered %d", res.Rows, res.NewResponses, res.NotAnswered)
+	}
+	if i := findIssue(res, RuleSoftRange); i == nil || i.Row != 3 || i.Variable != "hh_size" || i.Severity != SevWarning {
+		t.Errorf("soft range warning: %+v", i)
+	}
+	var v string
+	f.db.SQL().QueryRow(`SELECT value FROM survey_values v JOIN families f ON f.id = v.family WHERE f.study_code = ? AND variable = 'phone'`, f.codes[1]).Scan(&v)
+	if v != "=1+2" {
+		t.Errorf("text starting with = stored as %q", v)
+	}
+	f.db.SQL().QueryRow(`SELECT value FROM survey_values v JOIN families f ON f.id = v.family WHERE f.study_code = ? AND variable = 'arrears_amount'`, f.codes[0]).Scan(&v)
+	if v != "1200.5" {
+		t.Errorf("1.200,50 stored as %q", v)
+	}
+	if n := f.count(`SELECT count(*) FROM survey_warnings`); n != 1 {
+		t.Errorf("%d warnings stored", n)
+	}
+	// The same file again changes nothing and records no batch.
+	batches := f.count(`SELECT count(*) FROM import_batches`)
+	values := f.count(`SELECT count(*) FROM survey_values`)
+	res, err = f.importFiles("m6", m6Day, path)
+	if err != nil || res.Unchanged == 0 || res.NewValues+res.Changed != 0 {
+		t.Fatalf("re-import: %v %+v", err, res)
+	}
+	if f.count(`SELECT count(*) FROM import_batches`) != batches || f.count(`SELECT count(*) FROM survey_values`) != values {
+		t.Error("re-importing the same file wrote something")
+	}
+	// A corrected value is a new version; a blank cell leaves the stored value.
+	path2 := f.fill("m6b.xlsx", tmpl, "m6", []map[string]any{with(good, "income_total", 1500, "phone", nil)}, nil)
+	res, err = f.importFiles("m6", m6Day, path2)
+	if err != nil || res.Changed != 1 || res.BlanksKept != 1 {
+		t.Fatalf("correction: %v %+v", err, res)
+	}
+	rows, _ := f.db.SQL().Query(`SELECT value, version FROM survey_values v JOIN families f ON f.id = v.family WHERE f.study_code = ? AND variable = 'income_total' ORDER BY version`, f.codes[0])
+	var hist []string
+	for rows.Next() {
+		var val string
+		var ver int
+		rows.Scan(&val, &ver)
+		hist = append(hist, val)
+	}
+	rows.Close()
+	if strings.Join(hist, ",") != "1450,1500" {
+		t.Errorf("history %v", hist)
+	}
+	// --overwrite-blanks blanks it, as a version too.
+	res, err = Import(context.Background(), f.db, f.p, ImportOptions{Form: "m6", Files: []string{path2}, Actor: actorAt(m6Day), OverwriteBlanks: true})
+	if err != nil || res.Blanked != 1 {
+		t.Fatalf("overwrite blanks: %v %+v", err, res)
+	}
+	if n := f.count(`SELECT count(*) FROM survey_values WHERE variable = 'phone' AND value IS NULL`); n != 1 {
+		t.Errorf("%d blanked phone versions", n)
+	}
+	st, err := Status(context.Background(), f.db, f.p, m6Day)
+	if err != nil || st[1].Counts[StatusCompleted] != 3 || st[1].Counts[StatusDue] != len(f.codes)-3 {
+		t.Errorf("status %v %+v", err, st)
+	}
+}
+
+func TestImportDryRun(t *testing.T) {
+	f := newFixture(t, 30)
+	path := f.fill("m6.xlsx", f.template("m6", m6Day), "m6", []map[string]any{answers()}, nil)
+	res, err := Import(context.Background(), f.db, f.p, ImportOptions{Form: "m6", Files: []string{path}, Actor: actorAt(m6Day), DryRun: true})
+	if err != nil || res.NewValues == 0 {
+		t.Fatal(err, res)
+	}
+	if n := f.count(`SELECT count(*) FROM survey_values`) + f.count(`SELECT count(*) FROM import_batches WHERE kind = 'survey'`); n != 0 {
+		t.Errorf("dry run wrote %d rows", n)
+	}
+}
+
+// TestImportBadInput: each case is refused with its rule at its place
+// (file, sheet, row, column), and nothing is written.
+func TestImportBadInput(t *testing.T) {
+	f := newFixture(t, 40)
+	ctx := context.Background()
+	tmpl6 := f.template("m6", m6Day)
+	good := answers()
+	one := func(m map[string]any) []map[string]any { return []map[string]any{m} }
+	// A family enrolled but not randomized, and one withdrawn.
+	late := f.lateFamily()
+	if _, err := f.db.Withdraw(ctx, f.p, f.key, f.codes[5], "moved away", actorAt(randomizedOn.AddDate(0, 1, 0))); err != nil {
+		t.Fatal(err)
+	}
+	setCode := func(code string) func(x *excelize.File) {
+		return func(x *excelize.File) { x.SetCellStr("m6", "A2", code) }
+	}
+	type tc struct {
+		name, rule, col string
+		row             int
+		files           func() []string
+		form            string
+	}
+	file := func(name string, rows []map[string]any, edit func(x *excelize.File)) func() []string {
+		return func() []string { return []string{f.fill(name, tmpl6, "m6", rows, edit)} }
+	}
+	raw := func(name, content string) func() []string {
+		return func() []string {
+			p := filepath.Join(f.dir, name)
+			os.WriteFile(p, []byte(content), 0o644)
+			return []string{p}
+		}
+	}
+	csvHead := "study_code;interview_date;hh_size;hh_adults;single_parent;income_total;arrears;depriv_heating;depriv_meal;depriv_unexpected;work_status;childcare_use;housing_tenure;social_housing;health_self;can_ask_help;services_used;satisfaction_services\n"
+	csvRow := func(code string) string {
+		return code + ";05/04/2017;4;2;0;1450;0;0;0;1;inactive;0;owner;0;4;1;ocmw;8\n"
+	}
+	cases := []tc{
+		{name: "non-numeric in integer", rule: RuleType, col: "H", row: 2, files: file("a.xlsx", one(with(good, "hh_size", "vier")), nil)},
+		{name: "decimal in integer", rule: RuleType, col: "H", row: 2, files: file("b.xlsx", one(with(good, "hh_size", "4,5")), nil)},
+		{name: "above hard range", rule: RuleHardRange, col: "H", row: 2, files: file("c.xlsx", one(with(good, "hh_size", 25)), nil)},
+		{name: "date in the future", rule: RuleFutureDate, col: "E", row: 2, files: file("d.xlsx", one(with(good, "interview_date", "12/04/2017")), nil)},
+		{name: "impossible date", rule: RuleType, col: "E", row: 2, files: file("e.xlsx", one(with(good, "interview_date", "31/02/2017")), nil)},
+		{name: "missing code in a date", rule: RuleType, col: "E", row: 2, files: file("e2.xlsx", one(with(good, "interview_date", -99)), nil)},
+		{name: "code not in the list", rule: RuleChoice, col: "J", row: 2, files: file("f.xlsx", one(with(good, "single_parent", 3)), nil)},
+		{name: "select_multiple with an unknown member", rule: RuleChoice, col: "N", row: 2, files: file("g.xlsx", one(with(good, "arrears_types", "rent; lottery")), nil)},
+		{name: "required answer missing where relevant", rule: RuleRequired, col: "N", row: 2, files: file("h.xlsx", one(with(good, "arrears_types", nil)), nil)},
+		{name: "required answer missing", rule: RuleRequired, col: "H", row: 2, files: file("i.xlsx", one(with(good, "hh_size", nil)), nil)},
+		{name: "no interview date", rule: RuleRequired, col: "E", row: 2, files: file("i2.xlsx", one(with(good, "interview_date", nil)), nil)},
+		{name: "constraint fails", rule: RuleConstraint, col: "I", row: 2, files: file("j.xlsx", one(with(good, "hh_adults", 5)), nil)},
+		{name: "formula in a cell", rule: RuleFormula, col: "K", row: 2, files: file("k.xlsx", one(with(good, "income_total", "formula:1000+450")), nil)},
+		{name: "unknown study code", rule: RuleUnknownCode, col: "A", row: 2, files: file("l.xlsx", one(good), setCode("K-9999"))},
+		{name: "family not randomized", rule: RuleNotDue, col: "A", row: 2, files: file("m.xlsx", one(good), setCode(late))},
+		{name: "family withdrawn", rule: RuleWithdrawn, col: "A", row: 7, files: file("n.xlsx", []map[string]any{good, with(good), with(good), with(good), with(good), with(good)}, nil)},
+		{name: "same family twice in a file", rule: RuleDuplicate, col: "A", row: 3, files: file("o.xlsx", []map[string]any{good, good}, func(x *excelize.File) { v, _ := x.GetCellValue("m6", "A2"); x.SetCellStr("m6", "A3", v) })},
+		{name: "same family in two files", rule: RuleDuplicate, col: "A", row: 2, files: func() []string {
+			return []string{f.fill("p1.xlsx", tmpl6, "m6", one(good), nil), f.fill("p2.xlsx", tmpl6, "m6", one(with(good, "hh_size", 5)), nil)}
+		}},
+		{name: "template of another wave", rule: RuleMeta, files: func() []string {
+			return []string{f.fill("q.xlsx", f.template("m12", m6Day), "m12", nil, nil)}
+		}},
+		{name: "sheet renamed", rule: RuleSheet, files: file("r.xlsx", one(good), func(x *excelize.File) { x.SetSheetName("m6", "Blad1") })},
+		{name: "unknown column", rule: RuleColumn, col: "AL", row: 1, files: file("s.xlsx", one(good), func(x *excelize.File) { x.SetCellStr("m6", "AL1", "shoe_size") })},
+		{name: "column of another wave", rule: RuleColumn, col: "AL", row: 1, files: file("t.xlsx", one(good), func(x *excelize.File) { x.SetCellStr("m6", "AL1", "main_language") })},
+		{name: "no study_code column", rule: RuleColumn, row: 1, files: file("u.xlsx", one(good), func(x *excelize.File) { x.SetCellStr("m6", "A1", "code") })},
+		{name: "value in a column without header", rule: RuleFileRejected, row: 2, col: "AM", files: file("v.xlsx", one(good), func(x *excelize.File) { x.SetCellStr("m6", "AM2", "x") })},
+		{name: "text file renamed xlsx", rule: RuleFileRejected, files: raw("w.xlsx", "study_code;hh_size\nK-0001;4\n")},
+		{name: "zip bomb", rule: RuleFileRejected, files: func() []string { return []string{f.zipBomb()} }},
+		{name: "empty CSV", rule: RuleFileRejected, files: raw("x.csv", "")},
+		{name: "CSV with a bad number", rule: RuleType, col: "C", row: 2, files: raw("y.csv", csvHead+strings.Replace(csvRow(f.codes[0]), ";4;", ";four;", 1))},
+		{name: "not due yet (m12)", rule: RuleNotDue, col: "A", row: 2, form: "m12", files: raw("z.csv", csvHead+csvRow(f.codes[0]))},
+		{name: "xls workbook", rule: RuleFileRejected, files: raw("old.xls", "\xd0\xcf\x11\xe0")},
+	}
+	before := f.count(`SELECT count(*) FROM survey_values`) + f.count(`SELECT count(*) FROM import_batches`)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			form := c.form
+			if form == "" {
+				form = "m6"
+			}
+			res, err := f.importFiles(form, m6Day, c.files()...)
+			var ie *ImportError
+			if !errors.As(err, &ie) || !dataerr.Is(err) {
+				t.Fatalf("got %v, want an import error", err)
+			}
+			i := findIssue(res, c.rule)
+			if i == nil {
+				t.Fatalf("no %s issue in %+v", c.rule, res.Issues)
+			}
+			if i.Severity != SevError || i.File == "" || (c.row != 0 && i.Row != c.row) || (c.col != "" && i.Column != c.col) {
+				t.Errorf("issue %+v, want row %d column %s", *i, c.row, c.col)
+			}
+			if strings.HasSuffix(i.File, ".xlsx") && c.rule != RuleSheet && c.rule != RuleFileRejected && c.rule != RuleMeta && i.Sheet == "" {
+				t.Errorf("no sheet in %+v", *i)
+			}
+			if !strings.Contains(err.Error(), filepath.Base(i.File)) {
+				t.Errorf("the message does not name the file: %v", err)
+			}
+		})
+	}
+	if after := f.count(`SELECT count(*) FROM survey_values`) + f.count(`SELECT count(*) FROM import_batches`); after != before {
+		t.Errorf("refused imports wrote %d rows", after-before)
+	}
+}
+
+// lateFamily enrols one more family and returns its study code, not randomized.
+func (f *fixture) lateFamily() string {
+	f.t.Helper()
+	var code string
+	if err := f.db.SQL().QueryRow(`SELECT study_code FROM families WHERE id NOT IN (SELECT family FROM allocations) LIMIT 1`).Scan(&code); err == nil {
+		return code
+	}
+	// Every enrolled family was randomized: take one out of the schedule
+	// by enrolling it again is not possible; use a code that is enrolled
+	// later in a fresh referral file.
+	ctx := context.Background()
+	p := f.p
+	cfg := simulate.DefaultConfig()
+	cfg.Families, cfg.Recruitment, cfg.Duplicates, cfg.Seed, cfg.Ineligible, cfg.Declining = 1, 1, 0, 99, 0, 0
+	rows := simulate.Referrals(cfg, p)
+	for i := range rows {
+		rows[i].ReferralID = "LATE-" + rows[i].ReferralID
+	}
+	ref := filepath.Join(f.dir, "late.xlsx")
+	if err := simulate.WriteReferralsXLSX(ref, p, rows); err != nil {
+		f.t.Fatal(err)
+	}
+	a := actorAt(randomizedOn.AddDate(0, 0, 1))
+	refs, n, err := trial.ReadReferrals(ref, p, a.Today(), sheet.Options{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	pk, _ := f.db.VerifyPseudoKey(ctx, filepath.Join(f.dir, "t.pk"))
+	if _, err := f.db.Enroll(ctx, p, trial.EnrollInput{File: ref, SHA256: "late", RowsRead: n, Referrals: refs, Key: pk, Actor: a}); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.db.SQL().QueryRow(`SELECT study_code FROM families WHERE id NOT IN (SELECT family FROM allocations) LIMIT 1`).Scan(&code); err != nil {
+		f.t.Fatal(err)
+	}
+	return code
+}
+
+// zipBomb writes a workbook whose sheet unzips to more than the limit.
+func (f *fixture) zipBomb() string {
+	path := filepath.Join(f.dir, "bomb.xlsx")
+	fh, _ := os.Create(path)
+	zw := zip.NewWriter(fh)
+	for _, name := range []string{"[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"} {
+		w, _ := zw.Create(name)
+		if name == "xl/worksheets/sheet1.xml" {
+			io.Copy(w, io.LimitReader(zeros{}, 4<<20))
+		} else {
+			w.Write([]byte("<x/>"))
+		}
+	}
+	zw.Close()
+	fh.Close()
+	return path
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
+}
+
+func TestImportWarnings(t *testing.T) {
+	f := newFixture(t, 30)
+	good := answers()
+	path := f.fill("w.xlsx", f.template("m6", m6Day), "m6", []map[string]any{
+		with(good, "work_status", "inactive"),                                     // work_hours given, not relevant
+		with(good, "interview_date", time.Date(2017, 3, 1, 0, 0, 0, 0, time.UTC)), // before the window
+		with(good, "income_total", 9000),                                          // soft range
+	}, nil)
+	res, err := f.importFiles("m6", m6Day, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{RuleRelevance, RuleOutOfWindow, RuleSoftRange} {
+		if i := findIssue(res, r); i == nil || i.Severity != SevWarning {
+			t.Errorf("no %s warning: %+v", r, res.Issues)
+		}
+	}
+	st, _ := Status(context.Background(), f.db, f.p, m6Day)
+	if st[1].Counts[StatusCompletedLate] != 1 {
+		t.Errorf("status %+v", st[1])
+	}
+}
+
+func TestImportOtherCodebookVersion(t *testing.T) {
+	f := newFixture(t, 30)
+	old := f.template("m6", m6Day)
+	text := strings.Replace(string(ExampleCodebook()), `version: "2016.1"`, `version: "2016.2"`, 1)
+	cb2, err := ParseCodebook("v2.yaml", []byte(text), exampleWaves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, _, err := Install(ctx, f.db, f.p, cb2, "v2.yaml", "", actorAt(m6Day)); !IsUsage(err) {
+		t.Errorf("a second version without a reason: %v", err)
+	}
+	if v, changed, err := Install(ctx, f.db, f.p, cb2, "v2.yaml", "new wording", actorAt(m6Day)); err != nil || v != 2 || !changed {
+		t.Fatal(v, changed, err)
+	}
+	path := f.fill("old.xlsx", old, "m6", []map[string]any{answers()}, nil)
+	res, err := f.importFiles("m6", m6Day, path)
+	if i := findIssue(res, RuleMeta); err == nil || i == nil || !strings.Contains(i.Message, "codebook version 1") {
+		t.Errorf("old template: %v %+v", err, res)
+	}
+}
+
+// TestImportCSV reads a CSV as people export it: dates as dd/mm/yyyy,
+// labels instead of codes, trailing spaces, a header moved one column to
+// the right, blank rows.
+func TestImportCSV(t *testing.T) {
+	f := newFixture(t, 30)
+	csv := ";study_code ;interview_date;hh_size;hh_adults;single_parent;income_total;arrears;depriv_heating;depriv_meal;depriv_unexpected;work_status;childcare_use;housing_tenure;social_housing;health_self;can_ask_help;services_used;satisfaction_services\n" +
+		";;;;;;;;;;;;;;;;;;\n" +
+		";" + strings.ToLower(f.codes[0]) + " ;05/04/2017;4 ;2;Nee;1450 ;nee;0;0;ja;Niet actief;Nee;Eigenaar;0;Goed;1;OCMW, VDAB;8\n"
+	path := filepath.Join(f.dir, "m6.csv")
+	os.WriteFile(path, []byte(csv), 0o644)
+	res, err := f.importFiles("m6", m6Day, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 1 || res.NewValues != 17 || res.Warnings != 1 {
+		t.Errorf("%+v", res)
+	}
+	var v string
+	f.db.SQL().QueryRow(`SELECT value FROM survey_values WHERE variable = 'services_used'`).Scan(&v)
+	if v != "ocmw vdab" {
+		t.Errorf("services_used %q", v)
+	}
+}
+
+// TestTemplateBlinded: a template carries study codes only. No arm id or
+// label, no group code column, anywhere in the workbook's XML.
+func TestTemplateBlinded(t *testing.T) {
+	f := newFixture(t, 30)
+	b := f.template("m6", m6Day)
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, zf := range zr.File {
+		rc, _ := zf.Open()
+		io.Copy(&all, rc)
+		rc.Close()
+	}
+	text := strings.ToLower(all.String())
+	for _, a := range f.p.Arms {
+		for _, s := range []string{a.ID, a.Label} {
+			if strings.Contains(text, strings.ToLower(s)) {
+				t.Errorf("the template contains %q", s)
+			}
+		}
+	}
+	for _, s := range []string{"group", "arm", "allocation"} {
+		if strings.Contains(text, ">"+s+"<") {
+			t.Errorf("the template has a %q column", s)
+		}
+	}
+	// The study codes are there, and nothing else identifies a family.
+	if !strings.Contains(all.String(), f.codes[0]) {
+		t.Error("no study code in the template")
+	}
+	x, _ := excelize.OpenReader(bytes.NewReader(b))
+	if v, _ := x.GetSheetVisible(MetaSheet); v {
+		t.Error("_meta is visible")
+	}
+	meta := x.GetSheetList()
+	if strings.Join(meta, ",") != "m6,_lists,codebook,_meta" {
+		t.Errorf("sheets %v", meta)
+	}
+	dvs, _ := x.GetDataValidations("m6")
+	if len(dvs) < 20 {
+		t.Errorf("%d data validations", len(dvs))
+	}
+}
+
+func TestReportAndAnnotate(t *testing.T) {
+	f := newFixture(t, 30)
+	path := f.fill("bad.xlsx", f.template("m6", m6Day), "m6", []map[string]any{with(answers(), "hh_size", "=SUM(1)", "income_total", 99999)}, nil)
+	res, err := f.importFiles("m6", m6Day, path)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	csvPath := filepath.Join(f.dir, "report.csv")
+	if err := WriteReport(csvPath, res.Issues); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(csvPath)
+	if !strings.Contains(string(b), "'=SUM(1)") || strings.Contains(string(b), ",=SUM") {
+		t.Errorf("the CSV report does not defuse a formula-like value:\n%s", b)
+	}
+	if err := WriteReport(filepath.Join(f.dir, "report.xlsx"), res.Issues); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(f.dir, "bad.checked.xlsx")
+	if err := Annotate(path, dst, res.Issues); err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments, _ := x.GetComments("m6")
+	if len(comments) != 2 {
+		t.Errorf("%d comments", len(comments))
+	}
+}
+
+func TestCaseLog(t *testing.T) {
+	f := newFixture(t, 30)
+	ctx := context.Background()
+	rows, err := f.db.AllocationList(ctx, f.p, f.key, "intervention", actorAt(m6Day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := map[string]bool{}
+	for _, r := range rows {
+		load[r.StudyCode] = true
+	}
+	var in, out string
+	for _, c := range f.codes {
+		if load[c] && in == "" {
+			in = c
+		}
+		if !load[c] && out == "" {
+			out = c
+		}
+	}
+	tmpl := f.template(CaseLog, m6Day)
+	entry := map[string]any{"case_manager": "Els", "contacts_text": 12, "contacts_phone": 3, "contacts_home_visit": 2, "contacts_accompanied": 1,
+		"contacts_email": 0, "hours_spent": "6,5", "accepted_guidance": "Ja"}
+	mk := func(name, code, month string) string {
+		return f.fill(name, tmpl, CaseLog, []map[string]any{entry}, func(x *excelize.File) {
+			x.SetCellStr(CaseLog, "A2", code)
+			x.SetCellStr(CaseLog, "B2", month)
+		})
+	}
+	imp := func(path string) (*ImportResult, error) {
+		return Import(ctx, f.db, f.p, ImportOptions{Form: CaseLog, Files: []string{path}, Actor: actorAt(m6Day), Caseload: load})
+	}
+	if res, err := imp(mk("ok.xlsx", in, "2017-03")); err != nil || res.NewValues != 8 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if res, err := imp(mk("ok2.xlsx", in, "2017-04")); err != nil || res.NewResponses != 1 {
+		t.Fatalf("a second month: %v %+v", err, res)
+	}
+	for _, c := range []struct{ name, code, month, rule string }{
+		{"control family", out, "2017-03", RuleNotCaseload},
+		{"before randomization", in, "2016-08", RuleMonth},
+		{"future month", in, "2017-05", RuleMonth},
+		{"not a month", in, "maart", RuleMonth},
+	} {
+		res, err := imp(mk(c.name+".xlsx", c.code, c.month))
+		if err == nil || findIssue(res, c.rule) == nil {
+			t.Errorf("%s: %v %+v", c.name, err, res)
+		}
+	}
+	// The activity log is not a wave: survey status does not count it.
+	st, _ := Status(ctx, f.db, f.p, m6Day)
+	for _, w := range st {
+		if w.Counts[StatusCompleted] != 0 {
+			t.Errorf("%s counts activity-log rows: %+v", w.Wave, w)
+		}
+	}
+	var n int
+	f.db.SQL().QueryRow(`SELECT count(*) FROM survey_responses WHERE wave = 'caselog'`).Scan(&n)
+	if n != 2 {
+		t.Errorf("%d log responses", n)
+	}
+}
