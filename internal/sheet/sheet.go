@@ -46,9 +46,9 @@ type Table struct {
 
 	cols     []int // 0-based source column of each header entry
 	formulas []int // 1-based source columns of the current row's formula cells
-	next   func() ([]string, error)
-	row    int // 1-based number of the row last returned by next
-	closer func() error
+	next     func() ([]string, error)
+	row      int // 1-based number of the row last returned by next
+	closer   func() error
 }
 
 // Row is one non-blank row: Cells[i] is the trimmed text under Header[i].
