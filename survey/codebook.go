@@ -37,6 +37,9 @@ type Codebook struct {
 
 	text   []byte
 	byName map[string]*Variable
+
+	missing    map[string]string // code or label (lower case) → code
+	missingNum []float64         // each missing code as a number (NaN if not one)
 }
 
 // Info identifies a codebook version.
@@ -237,22 +240,41 @@ func (cb *Codebook) Form(form string) []*Variable {
 // numbers when both are numbers: "-99.0" is -99) or its label, and returns
 // the code.
 func (cb *Codebook) IsMissing(s string) (string, bool) {
-	for _, m := range cb.Missing {
-		if s == m.Code {
-			return m.Code, true
-		}
-		for _, l := range m.Label {
-			if s != "" && strings.EqualFold(s, strings.TrimSpace(l)) {
-				return m.Code, true
+	if s == "" || len(cb.Missing) == 0 {
+		return "", false
+	}
+	if c, ok := cb.missing[strings.ToLower(s)]; ok {
+		return c, true
+	}
+	if c := s[0]; c == '-' || c == '+' || c >= '0' && c <= '9' || c == '.' {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			for i, v := range cb.missingNum {
+				if v == f {
+					return cb.Missing[i].Code, true
+				}
 			}
-		}
-		a, e1 := strconv.ParseFloat(s, 64)
-		b, e2 := strconv.ParseFloat(m.Code, 64)
-		if e1 == nil && e2 == nil && a == b {
-			return m.Code, true
 		}
 	}
 	return "", false
+}
+
+// indexMissing maps each missing code and label (lower case) to its code.
+func (cb *Codebook) indexMissing() {
+	cb.missing = map[string]string{}
+	cb.missingNum = make([]float64, len(cb.Missing))
+	for i, m := range cb.Missing {
+		cb.missing[strings.ToLower(m.Code)] = m.Code
+		for _, l := range m.Label {
+			if l = strings.ToLower(strings.TrimSpace(l)); l != "" {
+				cb.missing[l] = m.Code
+			}
+		}
+		f, err := strconv.ParseFloat(m.Code, 64)
+		if err != nil {
+			f = math.NaN()
+		}
+		cb.missingNum[i] = f
+	}
 }
 
 func (cb *Codebook) check(name string, waves []string) dataerr.List {
@@ -286,6 +308,7 @@ func (cb *Codebook) check(name string, waves []string) dataerr.List {
 			}
 		}
 	}
+	cb.indexMissing()
 	for _, m := range cb.Missing {
 		if _, err := strconv.ParseFloat(m.Code, 64); err != nil {
 			at(1, "missing: code %q is not a number (missing codes are numbers such as -99)", m.Code)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ type Issue struct {
 	Row       int    `json:"row"`    // 0: the whole file
 	Column    string `json:"column"` // spreadsheet letter; "" for a whole row
 	StudyCode string `json:"study_code"`
+	Period    string `json:"month,omitempty"` // activity log: the month of the row
 	Variable  string `json:"variable"`
 	Value     string `json:"value"`
 	Rule      string `json:"rule"`
@@ -128,7 +130,7 @@ type record struct {
 	period      string
 	values      map[string]string // canonical text of non-blank cells
 	blanks      []string          // variables whose cell is blank
-	cols        map[string]string // variable → column letter
+	cols        map[string]string // variable → column letter (the file's, shared)
 	fileIdx     int
 }
 
@@ -143,7 +145,25 @@ type importer struct {
 	slots   map[int64]Slot
 	res     *ImportResult
 	vars    []*Variable // the form's variables, with the system ones first
-	seen    map[string]*record
+	seen    map[string]seenAt
+	nerr    int // errors so far: once there is one, nothing more is written
+
+	// The transaction's side: answers are written as they are checked, and
+	// rolled back when the import (or a dry run) ends in error.
+	ctx             context.Context
+	tx              *sql.Tx
+	kind            string
+	stored          *storedForm
+	batches         map[int]int64
+	insResp, insVal *trial.Bulk
+	wch             chan []change // to the goroutine that writes
+	sums            []string      // SHA-256 of each file
+}
+
+// seenAt is where a family (and month) was first read in this import.
+type seenAt struct {
+	file string
+	row  int
 }
 
 // Import checks the files of one form against the codebook in force and
@@ -162,7 +182,7 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 		}
 	}
 	im := &importer{o: o, p: p, cb: cb, version: version, today: o.Actor.Today(),
-		members: map[string]trial.Member{}, slots: map[int64]Slot{}, seen: map[string]*record{},
+		members: map[string]trial.Member{}, slots: map[int64]Slot{}, seen: map[string]seenAt{},
 		res: &ImportResult{Form: o.Form, Codebook: version, DryRun: o.DryRun, Issues: []Issue{}}}
 	ms, err := db.Members(ctx)
 	if err != nil {
@@ -185,30 +205,56 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 	if len(cb.Form(o.Form)) == 0 {
 		return nil, fmt.Errorf("the codebook (version %d) asks no question in %s", version, o.Form)
 	}
-	var records []*record
+	im.kind = "survey"
+	if o.Form == CaseLog {
+		im.kind = "caselog"
+	}
+	im.sums = make([]string, len(o.Files))
 	for i, path := range o.Files {
-		fr := FileResult{File: path}
-		sum, err := fileSHA256(path)
-		if err != nil {
+		if im.sums[i], err = fileSHA256(path); err != nil {
 			return nil, dataerr.File(path, err)
 		}
-		fr.SHA256 = sum
-		im.res.Files = append(im.res.Files, fr)
-		recs := im.readFile(i, path)
-		records = append(records, recs...)
-		im.res.Files[i].Rows = len(recs)
-		im.res.Rows += len(recs)
 	}
-	kind := "survey"
-	if o.Form == CaseLog {
-		kind = "caselog"
-	}
+	// Files are read, checked and written in one transaction, a row at a
+	// time: a large import holds no more than a row in memory.
 	err = db.Write(ctx, func(tx *sql.Tx) error {
-		stored, err := loadCurrent(ctx, tx, o.Form)
-		if err != nil {
+		im.ctx, im.tx, im.batches = ctx, tx, map[int]int64{}
+		var err error
+		if im.stored, err = loadCurrent(ctx, tx, o.Form); err != nil {
 			return err
 		}
-		changes := im.check(records, stored)
+		im.insResp = trial.NewBulk(ctx, tx, `INSERT INTO survey_responses (family, wave, period, first_batch)`, 4)
+		im.insVal = trial.NewBulk(ctx, tx, `INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)`, 8)
+		for i, path := range o.Files {
+			im.res.Files = append(im.res.Files, FileResult{File: path, SHA256: im.sums[i]})
+		}
+		// The database is written in a goroutine of its own while the
+		// next rows are read and checked: SQLite and the checks each get
+		// a core.
+		im.wch = make(chan []change, 256)
+		done := make(chan error, 1)
+		go func() {
+			var err error
+			for cs := range im.wch {
+				if err == nil {
+					err = im.write(cs)
+				}
+			}
+			if err == nil {
+				err = im.insResp.Flush()
+			}
+			if err == nil {
+				err = im.insVal.Flush()
+			}
+			done <- err
+		}()
+		for i, path := range o.Files {
+			im.readFile(i, path)
+		}
+		close(im.wch)
+		if err := <-done; err != nil {
+			return err
+		}
 		im.count()
 		if im.res.Errors > 0 {
 			return &ImportError{im.res}
@@ -216,10 +262,15 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 		if o.DryRun {
 			return errDryRun
 		}
-		return im.store(ctx, tx, kind, changes)
+		return im.storeWarnings()
 	})
 	if errors.Is(err, errDryRun) {
 		err = nil
+	}
+	if err != nil {
+		for i := range im.res.Files {
+			im.res.Files[i].Batch = 0
+		}
 	}
 	return im.res, err
 }
@@ -246,6 +297,9 @@ func fileSHA256(path string) (string, error) {
 }
 
 func (im *importer) issue(i Issue) {
+	if i.Severity == SevError {
+		im.nerr++
+	}
 	im.res.Issues = append(im.res.Issues, i)
 }
 
@@ -263,13 +317,14 @@ func (im *importer) fileIssue(path, sheetName, rule string, err error) {
 	im.issue(i)
 }
 
-// readFile reads one file into records, recording what is wrong with it.
-func (im *importer) readFile(idx int, path string) []*record {
+// readFile reads, checks and queues for writing one file, recording what
+// is wrong with it as issues.
+func (im *importer) readFile(idx int, path string) {
 	isXLSX := strings.EqualFold(filepath.Ext(path), ".xlsx") || strings.EqualFold(filepath.Ext(path), ".xlsm")
 	opt := sheet.Options{MaxUnzip: im.o.MaxUnzip}
 	if isXLSX {
 		if !im.checkMeta(path) {
-			return nil
+			return
 		}
 		opt.Sheet = im.o.Form
 	}
@@ -281,7 +336,7 @@ func (im *importer) readFile(idx int, path string) []*record {
 			err = fmt.Errorf("%v: the answers of %s must be on sheet %q (was it renamed?)", err, im.o.Form, im.o.Form)
 		}
 		im.fileIssue(path, "", rule, err)
-		return nil
+		return
 	}
 	defer t.Close()
 	im.res.Files[idx].Sheet = t.Sheet
@@ -316,7 +371,7 @@ func (im *importer) readFile(idx int, path string) []*record {
 		}
 	}
 	if headerBad {
-		return nil
+		return
 	}
 	var absent []string
 	for _, v := range im.vars {
@@ -328,7 +383,12 @@ func (im *importer) readFile(idx int, path string) []*record {
 		im.issue(Issue{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Variable: strings.Join(absent, " "), Rule: RuleColumn, Severity: SevWarning,
 			Message: fmt.Sprintf("no column for %s: stored answers to them are left as they are", strings.Join(absent, ", "))})
 	}
-	var out []*record
+	// Column letters of the header's names, shared by the file's records.
+	letters := map[string]string{}
+	for name, i := range colOf {
+		letters[name] = dataerr.ColumnName(t.At(t.HeaderRow, i, "").Col)
+	}
+	rows := 0
 	for {
 		row, err := t.Next()
 		if err == io.EOF {
@@ -336,16 +396,18 @@ func (im *importer) readFile(idx int, path string) []*record {
 		}
 		if err != nil {
 			im.fileIssue(path, t.Sheet, RuleFileRejected, err)
-			return nil
+			return
 		}
-		if r := im.readRow(idx, t, row, colOf); r != nil {
-			out = append(out, r)
+		if r := im.readRow(idx, t, row, colOf, letters); r != nil {
+			rows++
+			im.apply(r)
 		}
 	}
-	if len(out) == 0 && im.errorsIn(path) == 0 {
+	im.res.Files[idx].Rows = rows
+	im.res.Rows += rows
+	if rows == 0 && im.errorsIn(path) == 0 {
 		im.issue(Issue{File: path, Sheet: t.Sheet, Rule: RuleFileRejected, Severity: SevWarning, Message: "no rows with answers below the header"})
 	}
-	return out
 }
 
 func (im *importer) errorsIn(path string) int {
@@ -424,7 +486,7 @@ func readMeta(path string, maxUnzip int64) (Meta, error) {
 }
 
 // readRow turns one row into a record; cell problems are recorded.
-func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[string]int) *record {
+func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[string]int, letters map[string]string) *record {
 	path := t.File
 	cell := func(name string) string {
 		if i, ok := colOf[name]; ok {
@@ -432,16 +494,11 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 		}
 		return ""
 	}
-	letter := func(name string) string {
-		if i, ok := colOf[name]; ok {
-			return dataerr.ColumnName(t.At(row.Num, i, "").Col)
-		}
-		return ""
-	}
-	r := &record{file: path, sheet: t.Sheet, row: row.Num, values: map[string]string{}, cols: map[string]string{}, fileIdx: idx}
+	letter := func(name string) string { return letters[name] }
+	r := &record{file: path, sheet: t.Sheet, row: row.Num, values: map[string]string{}, cols: letters, fileIdx: idx}
 	r.code = strings.ToUpper(sheet.Clean(cell("study_code")))
 	add := func(variable, value, rule, sev, format string, args ...any) {
-		im.issue(Issue{File: path, Sheet: t.Sheet, Row: row.Num, Column: letter(variable), StudyCode: r.code, Variable: variable,
+		im.issue(Issue{File: path, Sheet: t.Sheet, Row: row.Num, Column: letter(variable), StudyCode: r.code, Period: r.period, Variable: variable,
 			Value: value, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
 	// A pre-filled row nobody answered is a family not (yet) interviewed.
@@ -504,7 +561,7 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 			ok = false
 		}
 	}
-	key := fmt.Sprintf("%d|%s", r.family, r.period)
+	key := responseKey(r.family, r.period)
 	if prev, dup := im.seen[key]; dup {
 		where := fmt.Sprintf("row %d", prev.row)
 		if prev.file != path {
@@ -517,13 +574,12 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 		add("study_code", r.code, RuleDuplicate, SevError, "%s appears twice (also %s)", what, where)
 		return nil
 	}
-	im.seen[key] = r
+	im.seen[key] = seenAt{path, row.Num}
 	for _, v := range im.vars {
 		i, has := colOf[v.Name]
 		if !has {
 			continue
 		}
-		r.cols[v.Name] = letter(v.Name)
 		text := row.Cells[i]
 		if text == "" {
 			if row.Formula == nil || !row.Formula[i] {
@@ -587,22 +643,28 @@ type change struct {
 	rec      *record
 	variable string
 	value    *string // nil: blanked
+	version  int
+	first    bool // the first answer of a response not stored before
 }
 
-// check completes the records with the stored answers and checks what
-// needs the whole record: required answers, relevance and constraints. It
-// returns the values that change.
-func (im *importer) check(records []*record, stored map[string]map[string]string) []change {
-	var out []change
-	for _, r := range records {
-		key := fmt.Sprintf("%d|%s", r.family, r.period)
-		old := stored[key]
-		merged := map[string]string{}
-		for k, v := range old {
-			merged[k] = v
-		}
-		for k, v := range r.values {
-			merged[k] = v
+// apply completes a record with the stored answers, checks what needs the
+// whole record (required answers, relevance, constraints) and queues the
+// values that change for writing, as long as the import has no error.
+func (im *importer) apply(r *record) {
+	stored := im.stored
+	out := make([]change, 0, len(r.values))
+	{
+		key := responseKey(r.family, r.period)
+		old := stored.values[key]
+		merged := r.values // a response not stored before: only its own answers
+		if old != nil {
+			merged = make(map[string]string, len(old)+len(r.values))
+			for k, v := range old {
+				merged[k] = v
+			}
+			for k, v := range r.values {
+				merged[k] = v
+			}
 		}
 		if im.o.OverwriteBlanks {
 			for _, b := range r.blanks {
@@ -625,7 +687,7 @@ func (im *importer) check(records []*record, stored map[string]map[string]string
 			}
 		}
 		add := func(v *Variable, value, rule, sev, format string, args ...any) {
-			im.issue(Issue{File: r.file, Sheet: r.sheet, Row: r.row, Column: r.cols[v.Name], StudyCode: r.code, Variable: v.Name,
+			im.issue(Issue{File: r.file, Sheet: r.sheet, Row: r.row, Column: r.cols[v.Name], StudyCode: r.code, Period: r.period, Variable: v.Name,
 				Value: value, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
 		}
 		for _, v := range im.vars {
@@ -644,23 +706,27 @@ func (im *importer) check(records []*record, stored map[string]map[string]string
 				}
 			}
 		}
+		_, known := stored.versions[key]
+		first := !known
 		for _, v := range im.vars {
 			nv, has := r.values[v.Name]
-			ov, stored := old[v.Name]
+			ov, isStored := old[v.Name]
+			version := stored.versions[key][v.Name] + 1
 			switch {
-			case has && stored && nv == ov:
+			case has && isStored && nv == ov:
 				im.res.Unchanged++
 			case has:
 				x := nv
-				out = append(out, change{r, v.Name, &x})
-				if stored {
+				out = append(out, change{r, v.Name, &x, version, first})
+				first = false
+				if isStored {
 					im.res.Changed++
 				} else {
 					im.res.NewValues++
 				}
-			case slices.Contains(r.blanks, v.Name) && stored:
+			case slices.Contains(r.blanks, v.Name) && isStored:
 				if im.o.OverwriteBlanks {
-					out = append(out, change{r, v.Name, nil})
+					out = append(out, change{r, v.Name, nil, version, false})
 					im.res.Blanked++
 				} else {
 					im.res.BlanksKept++
@@ -668,7 +734,9 @@ func (im *importer) check(records []*record, stored map[string]map[string]string
 			}
 		}
 	}
-	return out
+	if im.nerr == 0 && len(out) > 0 {
+		im.wch <- out
+	}
 }
 
 func when(v *Variable) string {
@@ -701,112 +769,122 @@ func (im *importer) count() {
 	}
 }
 
-// loadCurrent returns the current value of every stored answer of a form,
-// by "family|period" and variable (blanked values are absent).
-func loadCurrent(ctx context.Context, tx *sql.Tx, form string) (map[string]map[string]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT family, period, variable, value FROM survey_values v
-		WHERE wave = ? AND version = (SELECT max(version) FROM survey_values w
-			WHERE w.family = v.family AND w.wave = v.wave AND w.period = v.period AND w.variable = v.variable)`, form)
+// responseKey names a response (a family, and a month for the activity log).
+func responseKey(family int64, period string) string {
+	return strconv.FormatInt(family, 10) + "|" + period
+}
+
+// storedForm is what a form holds already: by "family|period", the
+// current value of each answer (blanked ones absent) and the last version
+// of each variable ever stored.
+type storedForm struct {
+	values   map[string]map[string]string
+	versions map[string]map[string]int
+}
+
+// loadCurrent reads the stored answers of a form.
+func loadCurrent(ctx context.Context, tx *sql.Tx, form string) (*storedForm, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT family, period, variable, version, value FROM survey_values
+		WHERE wave = ? ORDER BY family, period, variable, version`, form)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]map[string]string{}
+	out := &storedForm{values: map[string]map[string]string{}, versions: map[string]map[string]int{}}
 	for rows.Next() {
 		var fam int64
+		var version int
 		var period, variable string
 		var value sql.NullString
-		if err := rows.Scan(&fam, &period, &variable, &value); err != nil {
+		if err := rows.Scan(&fam, &period, &variable, &version, &value); err != nil {
 			return nil, err
 		}
-		if !value.Valid {
-			continue
+		k := responseKey(fam, period)
+		if out.values[k] == nil {
+			out.values[k] = map[string]string{}
+			out.versions[k] = map[string]int{}
 		}
-		k := fmt.Sprintf("%d|%s", fam, period)
-		if out[k] == nil {
-			out[k] = map[string]string{}
+		out.versions[k][variable] = version
+		if value.Valid {
+			out.values[k][variable] = value.String
+		} else {
+			delete(out.values[k], variable)
 		}
-		out[k][variable] = value.String
 	}
 	return out, rows.Err()
 }
 
-// store writes the changes: one batch per file that changes anything.
-func (im *importer) store(ctx context.Context, tx *sql.Tx, kind string, changes []change) error {
-	batches := map[int]int64{}
-	batchOf := func(fi int) (int64, error) {
-		if b, ok := batches[fi]; ok {
-			return b, nil
-		}
-		f := im.res.Files[fi]
-		r, err := tx.ExecContext(ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			kind, f.File, f.SHA256, f.Rows, im.o.Actor.Name, im.o.Actor.Stamp())
-		if err != nil {
-			return 0, err
-		}
-		b, _ := r.LastInsertId()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_batches (batch, form, codebook, sheet) VALUES (?, ?, ?, ?)`, b, im.o.Form, im.version, f.Sheet); err != nil {
-			return 0, err
-		}
-		batches[fi] = b
-		im.res.Files[fi].Batch = b
-		return b, nil
-	}
-	insResp, err := tx.PrepareContext(ctx, `INSERT INTO survey_responses (family, wave, period, first_batch) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return err
-	}
-	defer insResp.Close()
-	insVal, err := tx.PrepareContext(ctx, `INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)
-		VALUES (?, ?, ?, ?, coalesce((SELECT max(version) FROM survey_values WHERE family = ? AND wave = ? AND period = ? AND variable = ?), 0) + 1, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer insVal.Close()
+// write queues the changes of one record: one batch per file that changes
+// anything.
+func (im *importer) write(changes []change) error {
 	for _, c := range changes {
-		b, err := batchOf(c.rec.fileIdx)
+		b, err := im.batchOf(c.rec.fileIdx, c.rec.sheet)
 		if err != nil {
 			return err
 		}
-		r, err := insResp.ExecContext(ctx, c.rec.family, im.o.Form, c.rec.period, b)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n > 0 {
+		if c.first {
+			if err := im.insResp.Add(c.rec.family, im.o.Form, c.rec.period, b); err != nil {
+				return err
+			}
 			im.res.NewResponses++
 		}
 		var v any
 		if c.value != nil {
 			v = *c.value
 		}
-		if _, err := insVal.ExecContext(ctx, c.rec.family, im.o.Form, c.rec.period, c.variable, c.rec.family, im.o.Form, c.rec.period, c.variable, v, b, c.rec.row); err != nil {
-			return err
-		}
-	}
-	// Warnings go with the batch of their file, when it changed anything.
-	fileIdx := map[string]int{}
-	for i, f := range im.res.Files {
-		fileIdx[f.File] = i
-	}
-	byCode := map[string]int64{}
-	for code, m := range im.members {
-		byCode[code] = m.ID
-	}
-	for _, is := range im.res.Issues {
-		b, ok := batches[fileIdx[is.File]]
-		if is.Severity != SevWarning || !ok || is.StudyCode == "" {
-			continue
-		}
-		period := ""
-		for _, r := range im.seen {
-			if r.file == is.File && r.row == is.Row {
-				period = r.period
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_warnings (batch, family, wave, period, variable, sheet, row, col, value, rule, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			b, byCode[is.StudyCode], im.o.Form, period, is.Variable, is.Sheet, is.Row, is.Column, is.Value, is.Rule, is.Message); err != nil {
+		if err := im.insVal.Add(c.rec.family, im.o.Form, c.rec.period, c.variable, c.version, v, b, c.rec.row); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// batchOf returns the batch of a file, recording it at its first change.
+// It runs in the writing goroutine: it reads only what does not change
+// while files are read (name, hash) and takes the sheet from the record.
+func (im *importer) batchOf(fi int, sheetName string) (int64, error) {
+	if b, ok := im.batches[fi]; ok {
+		return b, nil
+	}
+	r, err := im.tx.ExecContext(im.ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES (?, ?, ?, 0, ?, ?)`,
+		im.kind, im.o.Files[fi], im.sums[fi], im.o.Actor.Name, im.o.Actor.Stamp())
+	if err != nil {
+		return 0, err
+	}
+	b, _ := r.LastInsertId()
+	if _, err := im.tx.ExecContext(im.ctx, `INSERT INTO survey_batches (batch, form, codebook, sheet) VALUES (?, ?, ?, ?)`, b, im.o.Form, im.version, sheetName); err != nil {
+		return 0, err
+	}
+	im.batches[fi] = b
+	return b, nil
+}
+
+// storeWarnings records the warnings of the files that changed anything,
+// with the rows read from each.
+func (im *importer) storeWarnings() error {
+	for fi, b := range im.batches {
+		im.res.Files[fi].Batch = b
+		if _, err := im.tx.ExecContext(im.ctx, `UPDATE import_batches SET rows_read = ? WHERE id = ?`, im.res.Files[fi].Rows, b); err != nil {
+			return err
+		}
+	}
+	fileIdx := map[string]int{}
+	for i, f := range im.res.Files {
+		fileIdx[f.File] = i
+	}
+	ins := trial.NewBulk(im.ctx, im.tx, `INSERT INTO survey_warnings (batch, family, wave, period, variable, sheet, row, col, value, rule, message)`, 11)
+	for _, is := range im.res.Issues {
+		b, ok := im.batches[fileIdx[is.File]]
+		if is.Severity != SevWarning || !ok || is.StudyCode == "" {
+			continue
+		}
+		m, known := im.members[is.StudyCode]
+		if !known {
+			continue
+		}
+		if err := ins.Add(b, m.ID, im.o.Form, is.Period, is.Variable, is.Sheet, is.Row, is.Column, is.Value, is.Rule, is.Message); err != nil {
+			return err
+		}
+	}
+	return ins.Flush()
 }

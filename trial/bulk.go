@@ -6,9 +6,10 @@ import (
 	"strings"
 )
 
-// bulk inserts rows many at a time (INSERT ... VALUES (...), (...), ...):
-// one statement per bulkRows rows instead of one per row.
-type bulk struct {
+// Bulk inserts rows many at a time (INSERT ... VALUES (...), (...), ...):
+// one statement per bulkRows rows instead of one per row. Packages that own
+// tables (survey, linkage) use it inside DB.Write.
+type Bulk struct {
 	ctx  context.Context
 	tx   *sql.Tx
 	head string // INSERT INTO t (a, b, c)
@@ -20,17 +21,19 @@ type bulk struct {
 
 const bulkRows = 200
 
-func newBulk(ctx context.Context, tx *sql.Tx, head string, cols int) *bulk {
-	return &bulk{ctx: ctx, tx: tx, head: head, cols: cols, args: make([]any, 0, cols*bulkRows)}
+// NewBulk prepares bulk inserts: head is "INSERT INTO t (a, b, c)" and
+// cols the number of columns.
+func NewBulk(ctx context.Context, tx *sql.Tx, head string, cols int) *Bulk {
+	return &Bulk{ctx: ctx, tx: tx, head: head, cols: cols, args: make([]any, 0, cols*bulkRows)}
 }
 
-func (b *bulk) statement(rows int) string {
+func (b *Bulk) statement(rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", b.cols), ", ") + ")"
 	return b.head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
 }
 
-// add queues one row, flushing when the batch is full.
-func (b *bulk) add(vals ...any) error {
+// Add queues one row, writing the batch when it is full.
+func (b *Bulk) Add(vals ...any) error {
 	b.args = append(b.args, vals...)
 	b.n++
 	if b.n < bulkRows {
@@ -48,8 +51,8 @@ func (b *bulk) add(vals ...any) error {
 	return err
 }
 
-// flush writes the queued rows and releases the statement.
-func (b *bulk) flush() error {
+// Flush writes the queued rows and releases the statement.
+func (b *Bulk) Flush() error {
 	defer func() {
 		if b.full != nil {
 			b.full.Close()

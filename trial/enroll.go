@@ -136,10 +136,10 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 				return err
 			}
 		}
-		insRef := newBulk(ctx, tx, `INSERT INTO referrals (id, referral_id, referred_on, batch, source_row, content_sha256, weak_domains, domains, consent, outcome, duplicate_of)`, 11)
-		insFam := newBulk(ctx, tx, `INSERT INTO families (id, study_code, referral, enrolled_on)`, 4)
-		insStr := newBulk(ctx, tx, `INSERT INTO family_strata (family, variable, value)`, 3)
-		insPer := newBulk(ctx, tx, `INSERT INTO persons (id, family, role, nrn_pseudonym, first_name, last_name, name_key, birth_date, postcode)`, 9)
+		insRef := NewBulk(ctx, tx, `INSERT INTO referrals (id, referral_id, referred_on, batch, source_row, content_sha256, weak_domains, domains, consent, outcome, duplicate_of)`, 11)
+		insFam := NewBulk(ctx, tx, `INSERT INTO families (id, study_code, referral, enrolled_on)`, 4)
+		insStr := NewBulk(ctx, tx, `INSERT INTO family_strata (family, variable, value)`, 3)
+		insPer := NewBulk(ctx, tx, `INSERT INTO persons (id, family, role, nrn_pseudonym, first_name, last_name, name_key, birth_date, postcode)`, 9)
 
 		var problems dataerr.List
 		today := sheet.FormatDate(in.Actor.Today())
@@ -198,19 +198,19 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 				consent = boolInt(*r.Consent)
 			}
 			refID++
-			if err := insRef.add(refID, r.ID, sheet.FormatDate(r.Date), batch, r.Row, fp, r.WeakCount(), r.domainsJSON(p), consent, rr.Outcome, dupOf); err != nil {
+			if err := insRef.Add(refID, r.ID, sheet.FormatDate(r.Date), batch, r.Row, fp, r.WeakCount(), r.domainsJSON(p), consent, rr.Outcome, dupOf); err != nil {
 				return err
 			}
 			if rr.Outcome == Enrolled {
 				nFamilies++
 				rr.StudyCode = StudyCode(p.Trial.CodePrefix, nFamilies)
 				famID++
-				if err := insFam.add(famID, rr.StudyCode, refID, today); err != nil {
+				if err := insFam.Add(famID, rr.StudyCode, refID, today); err != nil {
 					return err
 				}
 				f := famRef{famID, rr.StudyCode}
 				for _, v := range p.Randomization.Strata {
-					if err := insStr.add(famID, v.ID, r.Strata[v.ID]); err != nil {
+					if err := insStr.Add(famID, v.ID, r.Strata[v.ID]); err != nil {
 						return err
 					}
 				}
@@ -225,7 +225,7 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 						byName[nameKey[i]+"|"+sheet.FormatDate(q.BirthDate)] = f
 					}
 					perID++
-					if err := insPer.add(perID, famID, q.Role, num, q.FirstName, q.LastName, nameKey[i], bd, nullIfEmpty(q.Postcode)); err != nil {
+					if err := insPer.Add(perID, famID, q.Role, num, q.FirstName, q.LastName, nameKey[i], bd, nullIfEmpty(q.Postcode)); err != nil {
 						return err
 					}
 				}
@@ -235,8 +235,8 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 		if len(problems) > 0 {
 			return problems
 		}
-		for _, b := range []*bulk{insRef, insFam, insStr, insPer} {
-			if err := b.flush(); err != nil {
+		for _, b := range []*Bulk{insRef, insFam, insStr, insPer} {
+			if err := b.Flush(); err != nil {
 				return err
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/rct-trials/rct/simulate"
@@ -31,7 +30,7 @@ func BenchmarkEnroll(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run(fmt.Sprintf("rows=%d", len(rows)), func(b *testing.B) {
-			var maxRSS int64
+			var maxRSS float64
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				dir := b.TempDir()
@@ -40,16 +39,16 @@ func BenchmarkEnroll(b *testing.B) {
 					b.Fatalf("init: %v\n%s", err, out)
 				}
 				c = rctCmd(&testing.T{}, dir, "enroll", xlsx)
+				c.Env = append(c.Env, "RCT_REPORT_RSS=1")
 				b.StartTimer()
-				if out, err := c.CombinedOutput(); err != nil {
+				out, err := c.CombinedOutput()
+				if err != nil {
 					b.Fatalf("enroll: %v\n%s", err, out)
 				}
-				if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > maxRSS {
-					maxRSS = ru.Maxrss
-				}
+				maxRSS = max(maxRSS, peakRSS(out))
 			}
 			b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-			b.ReportMetric(float64(maxRSS)/1024, "peak-RSS-MB")
+			b.ReportMetric(maxRSS, "peak-RSS-MB")
 		})
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -12,8 +14,12 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv("RCT_TEST_MAIN") == "1" {
-		// The kill tests run the test binary as rct.
-		os.Exit(Main())
+		// The kill tests and benchmarks run the test binary as rct.
+		code := Main()
+		if os.Getenv("RCT_REPORT_RSS") == "1" {
+			reportPeakRSS()
+		}
+		os.Exit(code)
 	}
 	testscript.Main(m, map[string]func(){"rct": func() { os.Exit(Main()) }})
 }
@@ -53,4 +59,31 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// reportPeakRSS writes this process's peak resident memory (VmHWM) to
+// stderr for the benchmarks. wait4's ru_maxrss cannot be used: Go starts
+// children with vfork, and Linux carries the parent's high-water mark
+// over the exec, so a child would report the benchmark's own peak.
+func reportPeakRSS() {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			fmt.Fprintf(os.Stderr, "rct-peak-rss-kb %s\n", strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), " kB"))
+		}
+	}
+}
+
+// peakRSS reads what reportPeakRSS wrote, in MB (0 if absent).
+func peakRSS(out []byte) float64 {
+	for _, line := range strings.Split(string(out), "\n") {
+		if s, ok := strings.CutPrefix(line, "rct-peak-rss-kb "); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }

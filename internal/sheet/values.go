@@ -90,6 +90,11 @@ func ParseBool(s string) (bool, error) {
 // 1234.56, 1234,56 (decimal comma), 1.234,56 (Belgian thousands), with an
 // optional € sign and spaces between thousands.
 func ParseNumber(s string) (float64, error) {
+	if plainNumber(s) {
+		if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(v, 0) {
+			return v, nil
+		}
+	}
 	t := strings.TrimSpace(strings.TrimPrefix(Clean(s), "€"))
 	t = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "").Replace(t)
 	if strings.Contains(t, ",") {
@@ -112,4 +117,19 @@ func Defuse(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// plainNumber reports whether s is digits with at most a sign, a point and
+// an exponent: the form numeric cells take, read without rewriting.
+func plainNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return false
+		}
+	}
+	return true
 }

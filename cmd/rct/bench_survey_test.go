@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rct-trials/rct/survey"
+	"github.com/xuri/excelize/v2"
+)
+
+// BenchmarkSurveyImport runs `rct survey import` as a child process on an
+// m6 workbook of about 100,000 answered rows × 39 columns (the template
+// rct wrote, filled through excelize's stream writer), into a trial of as
+// many randomized families: every cell checked, every answer stored as its
+// first version, in one transaction. It reports rows/s and the child's
+// peak resident memory. Setting up the trial takes about a minute.
+func BenchmarkSurveyImport(b *testing.B) {
+	dir := enrolledDir(b, 163_000) // about 100,500 enrolled and randomized
+	later := "RCT_NOW=2020-01-05T10:00:00Z" // the m6 window of families randomized on 2019-06-30
+	run := func(env string, args ...string) {
+		c := rctCmd(&testing.T{}, dir, args...)
+		if env != "" {
+			c.Env = append(c.Env, env)
+		}
+		if out, err := c.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "codebook.yaml"), survey.ExampleCodebook(), 0o644)
+	run("", "randomize", "--pending", "--key", "trial.key")
+	run("", "codebook", "install", "codebook.yaml")
+	run(later, "survey", "template", "--wave", "m6", "-o", "m6.xlsx")
+	rows := fillTemplate(b, filepath.Join(dir, "m6.xlsx"), filepath.Join(dir, "m6_filled.xlsx"))
+	pristine, err := os.ReadFile(filepath.Join(dir, "trial.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+		var maxRSS float64
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			os.Remove(filepath.Join(dir, "trial.db-wal"))
+			os.Remove(filepath.Join(dir, "trial.db-shm"))
+			os.WriteFile(filepath.Join(dir, "trial.db"), pristine, 0o600)
+			c := rctCmd(&testing.T{}, dir, "survey", "import", "--wave", "m6", "--json", "m6_filled.xlsx")
+			c.Env = append(c.Env, later, "RCT_REPORT_RSS=1")
+			b.StartTimer()
+			out, err := c.CombinedOutput()
+			if err != nil {
+				b.Fatalf("import: %v\n%.2000s", err, out)
+			}
+			maxRSS = max(maxRSS, peakRSS(out))
+		}
+		b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric(maxRSS, "peak-RSS-MB")
+	})
+}
+
+// fillTemplate answers every row of a template, as interviewers would,
+// and returns the number of rows.
+func fillTemplate(b *testing.B, src, dst string) int {
+	f, err := excelize.OpenFile(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	all, err := f.GetRows("m6")
+	if err != nil {
+		b.Fatal(err)
+	}
+	header := all[0]
+	answer := map[string]any{"interview_date": time.Date(2020, 1, 2, 0, 0, 0, 0, time.UTC), "interviewer": "Ann", "phone": "0470 12 34 56",
+		"hh_size": 4, "hh_adults": 2, "single_parent": "Nee", "income_total": 1450, "income_source": "work; child_benefit", "arrears": "Ja",
+		"arrears_types": "rent", "arrears_amount": 1200.5, "depriv_heating": 0, "depriv_meal": 0, "depriv_unexpected": 1, "work_status": "Werknemer",
+		"work_hours": 30, "childcare_use": "Ja", "childcare_type": "Kinderdagverblijf", "housing_tenure": "Sociale huur", "social_housing": 1,
+		"rent_amount": 420, "housing_problems": "damp", "health_self": "Goed", "stress_score": 14, "depression_score": 6, "network_size": 5,
+		"can_ask_help": 1, "knows_leefloon": 1, "knows_supp_aid": 0, "knows_social_tariff": 1, "services_used": "ocmw; vdab", "satisfaction_services": 8}
+	sw, err := f.NewStreamWriter("m6")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hdr := make([]any, len(header))
+	for i, h := range header {
+		hdr[i] = h
+	}
+	sw.SetRow("A1", hdr)
+	for r, row := range all[1:] {
+		vals := make([]any, len(header))
+		for i, h := range header {
+			if v, ok := answer[h]; ok {
+				vals[i] = v
+			} else if i < len(row) {
+				vals[i] = row[i]
+			}
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, r+2)
+		if err := sw.SetRow(cell, vals); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.SaveAs(dst); err != nil {
+		b.Fatal(err)
+	}
+	return len(all) - 1
+}
