@@ -18,7 +18,7 @@ import (
 // first version, in one transaction. It reports rows/s and the child's
 // peak resident memory. Setting up the trial takes about a minute.
 func BenchmarkSurveyImport(b *testing.B) {
-	dir := enrolledDir(b, 163_000) // about 100,500 enrolled and randomized
+	dir := enrolledDir(b, 163_000)          // about 100,500 enrolled and randomized
 	later := "RCT_NOW=2020-01-05T10:00:00Z" // the m6 window of families randomized on 2019-06-30
 	run := func(env string, args ...string) {
 		c := rctCmd(&testing.T{}, dir, args...)
