@@ -29,7 +29,11 @@ demo: build
 	cd $(DEMO) && ../$(BIN) balance --draws 2000
 	cd $(DEMO) && ../$(BIN) power --simulate --n 112 --delta 150 --sd 300 --attrition 0.2
 	cd $(DEMO) && ../$(BIN) status
-	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, trial.pseudo.key, allocations.tsv."
+	cd $(DEMO) && ../$(BIN) codebook example > codebook.yaml
+	cd $(DEMO) && ../$(BIN) codebook install codebook.yaml
+	cd $(DEMO) && ../$(BIN) survey template --wave m0 -o m0.xlsx --force
+	cd $(DEMO) && ../$(BIN) survey status
+	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, trial.pseudo.key, allocations.tsv, m0.xlsx (interviewers' template)."
 
 # The figures of BENCHMARKS.md.
 bench:
@@ -47,6 +51,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzScanner -fuzztime 30s ./internal/sheet
 	$(GO) test -run '^$$' -fuzz FuzzReaderMatchesExcelize -fuzztime 30s ./internal/sheet
 	$(GO) test -run '^$$' -fuzz FuzzParseProtocol -fuzztime 30s ./trial
+	$(GO) test -run '^$$' -fuzz FuzzParseCodebook -fuzztime 30s ./survey
+	$(GO) test -run '^$$' -fuzz FuzzParseCell -fuzztime 30s ./survey
+	$(GO) test -run '^$$' -fuzz FuzzParseExpr -fuzztime 30s ./survey
 
 clean:
 	rm -rf bin $(DEMO)

@@ -1,6 +1,7 @@
 package survey
 
 import (
+	"github.com/rct-trials/rct/internal/sheet"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,7 @@ func TestParseCell(t *testing.T) {
 		{"services_used", "VDAB; OCMW", "ocmw vdab", ""},
 		{"services_used", "Kind en Gezin, CAW", "caw kind_en_gezin", ""},
 		{"services_used", "ocmw bank", "", RuleChoice},
+		{"services_used", " ; ", "", RuleChoice},
 		{"phone", "+32 470 12 34 56", "+32 470 12 34 56", ""},
 		{"respondent_name", "=HYPERLINK(\"x\")", "=HYPERLINK(\"x\")", ""},
 	}
@@ -174,7 +176,7 @@ func FuzzParseCell(f *testing.F) {
 					errs++
 				}
 			}
-			if errs == 0 && got == "" && s != "" && v.Kind != TextType {
+			if errs == 0 && got == "" && sheet.Clean(s) != "" && v.Kind != TextType {
 				t.Fatalf("%s %q: accepted as blank", v.Name, s)
 			}
 			if errs == 0 {
@@ -185,5 +187,20 @@ func FuzzParseCell(f *testing.F) {
 				}
 			}
 		}
+	})
+}
+
+func FuzzParseExpr(f *testing.F) {
+	for _, s := range []string{"a = 1", "not (a > 2 or b = 'x') and selected(c, 'y')", "${a} <> -1.5", ". <= a"} {
+		f.Add(s)
+	}
+	env := func(n string) (string, bool) { return "1", n != "zz" }
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseExpr(s, true)
+		if err != nil {
+			return
+		}
+		Eval(e, env)
+		e.Refs()
 	})
 }

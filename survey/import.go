@@ -591,10 +591,13 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 		for _, p := range probs {
 			add(v.Name, text, p.rule, p.severity, "%s", p.msg)
 		}
-		if val != "" && !hasError(probs) {
-			r.values[v.Name] = val
-		} else {
+		switch {
+		case hasError(probs):
 			ok = false
+		case val == "":
+			r.blanks = append(r.blanks, v.Name) // spaces only
+		default:
+			r.values[v.Name] = val
 		}
 	}
 	if !ok {

@@ -189,5 +189,8 @@ func (cb *Codebook) parseMultiple(v *Variable, s string) (string, []problem) {
 			out = append(out, c.Code)
 		}
 	}
+	if len(out) == 0 {
+		return "", []problem{{RuleChoice, SevError, fmt.Sprintf("%q names no code of list %s (%s)", s, v.List, cb.codes(v.List))}}
+	}
 	return strings.Join(out, " "), nil
 }
