@@ -263,3 +263,49 @@ func Status(ctx context.Context, db *trial.DB, p *trial.Protocol, today time.Tim
 	}
 	return out, nil
 }
+
+// Version is one stored version of an answer, with where it came from.
+type Version struct {
+	Wave       string  `json:"wave"`
+	Month      string  `json:"month,omitempty"`
+	Variable   string  `json:"variable"`
+	Version    int     `json:"version"`
+	Value      *string `json:"value"` // null: blanked
+	File       string  `json:"file"`
+	SHA256     string  `json:"sha256"`
+	Row        int     `json:"row"`
+	ImportedBy string  `json:"imported_by"`
+	ImportedAt string  `json:"imported_at"`
+}
+
+// History returns every version of every answer of a family (in one form
+// when form is not ""), oldest first within each variable.
+func History(ctx context.Context, db *trial.DB, studyCode, form string) ([]Version, error) {
+	var id int64
+	if err := db.SQL().QueryRowContext(ctx, `SELECT id FROM families WHERE study_code = ?`, studyCode).Scan(&id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("no family %s (%w)", studyCode, errUsage)
+		}
+		return nil, err
+	}
+	rows, err := db.SQL().QueryContext(ctx, `SELECT v.wave, v.period, v.variable, v.version, v.value, b.file_name, b.file_sha256, v.source_row, b.imported_by, b.imported_at
+		FROM survey_values v JOIN import_batches b ON b.id = v.batch
+		WHERE v.family = ? AND (? = '' OR v.wave = ?) ORDER BY v.wave, v.period, v.variable, v.version`, id, form, form)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Version{}
+	for rows.Next() {
+		var v Version
+		var val sql.NullString
+		if err := rows.Scan(&v.Wave, &v.Month, &v.Variable, &v.Version, &val, &v.File, &v.SHA256, &v.Row, &v.ImportedBy, &v.ImportedAt); err != nil {
+			return nil, err
+		}
+		if val.Valid {
+			v.Value = &val.String
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
+	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
 )
@@ -13,16 +15,30 @@ func newProtocolCmd(f *factory) *cobra.Command {
 		Use:   "protocol",
 		Short: "Write, check and amend the protocol file",
 	}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use:   "example",
-			Short: "Print a commented protocol modelled on the MISSION trial",
-			Args:  exactArgs(0),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				_, err := f.IO.Out.Write(trial.ExampleProtocol())
-				return err
-			},
+	var codebook string
+	example := &cobra.Command{
+		Use:   "example [--codebook FILE]",
+		Short: "Print a commented protocol modelled on the MISSION trial",
+		Long: `Print a commented protocol modelled on the MISSION trial. --codebook FILE
+also writes the matching example codebook (the questionnaires of its waves
+and the case managers' activity log); it is what 'rct codebook example' prints.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if codebook != "" {
+				if err := refuseOverwrite(codebook, false); err != nil {
+					return err
+				}
+				if err := os.WriteFile(codebook, survey.ExampleCodebook(), 0o644); err != nil {
+					return err
+				}
+			}
+			_, err := f.IO.Out.Write(trial.ExampleProtocol())
+			return err
 		},
+	}
+	example.Flags().StringVar(&codebook, "codebook", "", "also write the matching example codebook to this file")
+	cmd.AddCommand(
+		example,
 		&cobra.Command{
 			Use:   "check FILE",
 			Short: "Report every problem in a protocol file, with its line number",

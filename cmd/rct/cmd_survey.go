@@ -223,7 +223,44 @@ never overwritten (it may hold answers) unless --force.`,
 	due.Flags().StringVar(&dwave, "wave", "", "wave id of the protocol")
 	due.Flags().StringVar(&within, "within", "0d", "also families whose window opens within this span")
 	due.Flags().BoolVar(&djson, "json", false, "print as JSON")
-	cmd.AddCommand(tmpl, imp, status, due)
+	var hfamily, hwave string
+	var hjson bool
+	history := &cobra.Command{
+		Use:   "history --family CODE [--wave ID]",
+		Short: "Every version of a family's answers, with file, row, who and when",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if hfamily == "" {
+				return usagef("give --family")
+			}
+			ctx := cmd.Context()
+			db, _, err := openTrial(ctx, f, cmd, "")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			vs, err := survey.History(ctx, db, strings.ToUpper(hfamily), hwave)
+			if err != nil {
+				return err
+			}
+			if hjson {
+				return f.IO.JSON(vs)
+			}
+			tb := f.IO.NewTable("wave", "month", "variable", "version", "value", "file", "row", "imported_by", "imported_at")
+			for _, v := range vs {
+				val := "(blanked)"
+				if v.Value != nil {
+					val = *v.Value
+				}
+				tb.Row(v.Wave, v.Month, v.Variable, strconv.Itoa(v.Version), val, v.File, strconv.Itoa(v.Row), v.ImportedBy, v.ImportedAt)
+			}
+			return tb.Flush()
+		},
+	}
+	history.Flags().StringVar(&hfamily, "family", "", "study code")
+	history.Flags().StringVar(&hwave, "wave", "", "only this wave (or caselog)")
+	history.Flags().BoolVar(&hjson, "json", false, "print as JSON")
+	cmd.AddCommand(tmpl, imp, status, due, history)
 	return cmd
 }
 
