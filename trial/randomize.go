@@ -293,14 +293,24 @@ func (db *DB) candidates(ctx context.Context, tx *sql.Tx, p *Protocol, in Random
 }
 
 // baselineIn reports whether the family's first-wave survey is imported.
-// Until survey import exists, no family's baseline is in.
 func baselineIn(ctx context.Context, tx *sql.Tx, p *Protocol, family int64) (bool, error) {
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'survey_responses'`).Scan(&n); err != nil || n == 0 {
-		return false, err
-	}
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM survey_responses WHERE family = ? AND wave = ?`, family, p.Waves[0].ID).Scan(&n)
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM survey_responses WHERE family = ? AND wave = ? AND period = ''`, family, p.Waves[0].ID).Scan(&n)
 	return n > 0, err
+}
+
+// AwaitingBaseline counts the enrolled families not yet randomized whose
+// baseline survey is not in: when the protocol randomizes after baseline,
+// `randomize --pending` leaves them for later.
+func (db *DB) AwaitingBaseline(ctx context.Context, p *Protocol) (int, error) {
+	if !p.Randomization.AfterBaseline {
+		return 0, nil
+	}
+	var n int
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM families f
+		WHERE NOT EXISTS (SELECT 1 FROM allocations a WHERE a.family = f.id)
+		AND NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.family = f.id AND r.wave = ? AND r.period = '')`, p.Waves[0].ID).Scan(&n)
+	return n, err
 }
 
 // replay verifies the chain (with the key) and returns a sequencer that has

@@ -85,6 +85,15 @@ func runRandomize(ctx context.Context, f *factory, cmd *cobra.Command, o Randomi
 	if err != nil {
 		return err
 	}
+	if o.Pending {
+		waiting, err := db.AwaitingBaseline(ctx, p)
+		if err != nil {
+			return err
+		}
+		if waiting > 0 {
+			f.IO.Printf("%d enrolled families wait for their baseline survey (%s): the protocol randomizes after baseline.\n", waiting, p.Waves[0].ID)
+		}
+	}
 	if o.JSON {
 		if res == nil {
 			res = []trial.AllocationResult{}
