@@ -309,3 +309,32 @@ func History(ctx context.Context, db *trial.DB, studyCode, form string) ([]Versi
 	}
 	return out, rows.Err()
 }
+
+// Answers returns the current answer to a variable at a wave (or in the
+// activity log, every month's, keyed "K-0001 2017-03") by study code;
+// blank and blanked answers are absent.
+func Answers(ctx context.Context, db *trial.DB, form, variable string) (map[string]string, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT f.study_code, v.period, v.value FROM survey_values v JOIN families f ON f.id = v.family
+		WHERE v.wave = ? AND v.variable = ? AND v.version = (SELECT max(version) FROM survey_values w
+			WHERE w.family = v.family AND w.wave = v.wave AND w.period = v.period AND w.variable = v.variable)`, form, variable)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var code, period string
+		var val sql.NullString
+		if err := rows.Scan(&code, &period, &val); err != nil {
+			return nil, err
+		}
+		if !val.Valid {
+			continue
+		}
+		if period != "" {
+			code += " " + period
+		}
+		out[code] = val.String
+	}
+	return out, rows.Err()
+}

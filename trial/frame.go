@@ -2,7 +2,9 @@ package trial
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"math"
 )
 
 // RandomizedFamily is what the analysis frame needs of a randomized family
@@ -77,6 +79,31 @@ func (db *DB) Members(ctx context.Context) ([]Member, error) {
 			return nil, err
 		}
 		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// OutcomeValues returns the derived value of a register outcome (or of its
+// baseline window, id + "_baseline") for every family that has one, by
+// study code; NaN where the derivation found it missing.
+func (db *DB) OutcomeValues(ctx context.Context, outcome string) (map[string]float64, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT f.study_code, o.value FROM outcome_values o JOIN families f ON f.id = o.family
+		WHERE o.outcome = ? AND o.wave = ''`, outcome)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var code string
+		var v sql.NullFloat64
+		if err := rows.Scan(&code, &v); err != nil {
+			return nil, err
+		}
+		out[code] = math.NaN()
+		if v.Valid {
+			out[code] = v.Float64
+		}
 	}
 	return out, rows.Err()
 }

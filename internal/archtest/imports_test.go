@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "linkage/ident"},
 	"reports":            {"analysis", "trial", "internal/dataerr"},
 	"simulate":           {"trial", "survey", "linkage/ident", "randomize", "internal/sheet"},
-	"frame":              {"analysis", "internal/dataerr", "internal/sheet", "randomize", "trial"},
+	"frame":              {"analysis", "internal/dataerr", "internal/sheet", "randomize", "survey", "trial"},
 	"cmd/rct":            {"*"},
 }
 

@@ -1,0 +1,498 @@
+package frame
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/rct-trials/rct/analysis"
+	"github.com/rct-trials/rct/survey"
+	"github.com/rct-trials/rct/trial"
+)
+
+// AnalyzeOptions configure the trial's effect analysis.
+type AnalyzeOptions struct {
+	Draws       int    // randomization-inference draws (default: the protocol's)
+	Seed        uint64 // of the draws
+	Studentized bool   // RI on the Welch t statistic instead of the difference in means
+	// Arms maps each group code to its arm, read with the key; nil for the
+	// blinded analysis, where groups are known by code only.
+	Arms map[string]string
+	// Received says, with the key, which families received the
+	// intervention (accepted guidance in the case managers' log).
+	Received map[string]bool
+}
+
+// Analysis is every outcome of the protocol at every wave, with balance
+// and attrition: what `rct analyze` prints and the report renders.
+type Analysis struct {
+	Blinded         bool            `json:"blinded"`
+	Groups          [2]string       `json:"groups"` // labels of z = 0 and z = 1
+	Contrast        string          `json:"contrast"`
+	SEType          string          `json:"se_type"`
+	Alpha           float64         `json:"alpha"`
+	MultipleTesting string          `json:"multiple_testing"`
+	Draws           int             `json:"ri_draws"`
+	RIConvention    string          `json:"ri_convention"`
+	Model           string          `json:"model"`
+	Balance         *BalanceReport  `json:"balance"`
+	Attrition       []WaveAttrition `json:"attrition"`
+	Outcomes        []OutcomeResult `json:"outcomes"`
+	Families        int             `json:"families"`
+}
+
+// WaveAttrition is the response to a survey wave by group.
+type WaveAttrition struct {
+	Wave string             `json:"wave"`
+	Test analysis.Attrition `json:"test"`
+}
+
+// OutcomeResult is one outcome at one wave.
+type OutcomeResult struct {
+	Outcome        string              `json:"outcome"`
+	Label          string              `json:"label"`
+	Type           string              `json:"type"`
+	Family         string              `json:"family"`
+	Wave           string              `json:"wave"` // survey wave; "" for a register window
+	Source         string              `json:"source"`
+	N              [2]int              `json:"n"`
+	Mean           [2]float64          `json:"mean"`
+	SD             [2]float64          `json:"sd"`
+	Estimate       *analysis.Result    `json:"estimate"`   // adjusted model
+	Covariates     []string            `json:"covariates"` // of the adjusted model
+	Unadjusted     *analysis.Result    `json:"unadjusted"` // difference in means, Welch
+	RIP            *float64            `json:"ri_p_value"`
+	PAdjusted      *float64            `json:"p_adjusted"`
+	Q              *float64            `json:"q_value"`
+	RiskRatio      *analysis.Result    `json:"risk_ratio,omitempty"` // binary: log scale estimate exponentiated
+	Lee            *analysis.LeeBounds `json:"lee_bounds,omitempty"`
+	CACE           *analysis.Result    `json:"complier_effect,omitempty"`
+	ComplianceRate *float64            `json:"compliance_rate,omitempty"`
+	Note           string              `json:"note,omitempty"`
+
+	y []float64
+}
+
+// Analyze assembles the analysis frame from the trial database and
+// estimates every protocol outcome at every wave: N, mean and SD per
+// group; the adjusted effect (OLS of the outcome on the assignment, the
+// strata and the outcome's baseline measure, with the protocol's standard
+// errors); the unadjusted difference in means; the randomization-inference
+// p-value re-running the trial's own design; p-values adjusted within each
+// outcome family and sharpened q-values; risk ratios for binary outcomes;
+// Lee bounds for primary outcomes; and, with the key, the complier effect.
+func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOptions) (*Analysis, error) {
+	b, err := LoadBaseline(ctx, db, p)
+	if err != nil {
+		return nil, err
+	}
+	if o.Draws == 0 {
+		o.Draws = p.Analysis.RIDraws
+	}
+	alpha := p.Analysis.Alpha
+	if alpha == 0 {
+		alpha = 0.05
+	}
+	se := p.Analysis.SEType
+	if se == "" {
+		se = analysis.HC2
+	}
+	a := &Analysis{Blinded: o.Arms == nil, SEType: se, Alpha: alpha, MultipleTesting: p.Analysis.MultipleTesting, Draws: o.Draws,
+		Families: len(b.Families), Attrition: []WaveAttrition{}}
+	a.Groups = [2]string{"group " + b.Groups[0].Code, "group " + b.Groups[1].Code}
+	a.Contrast = fmt.Sprintf("group %s minus group %s (blinded: which group is which arm is sealed)", b.Groups[1].Code, b.Groups[0].Code)
+	if o.Arms != nil {
+		// Unblinded: z = 1 for the protocol's first arm (the intervention).
+		treated := make([]bool, len(b.Groups))
+		for i, g := range b.Groups {
+			treated[i] = o.Arms[g.Code] == p.Arms[0].ID
+		}
+		profiles := make([][]int, len(b.Families))
+		for i, f := range b.Families {
+			profiles[i] = f.Profile
+			b.Z[i] = 0
+			for gi, g := range b.Groups {
+				if f.Group == g.Code && treated[gi] {
+					b.Z[i] = 1
+				}
+			}
+		}
+		if b.Draw, err = DesignDraw(p.Design(b.Groups), profiles, treated); err != nil {
+			return nil, err
+		}
+		label := func(id string) string {
+			for _, x := range p.Arms {
+				if x.ID == id {
+					return x.Label
+				}
+			}
+			return id
+		}
+		a.Groups = [2]string{label(p.Arms[1].ID), label(p.Arms[0].ID)}
+		a.Contrast = fmt.Sprintf("%s minus %s", p.Arms[0].ID, p.Arms[1].ID)
+	}
+	stat := "|difference in means|"
+	if o.Studentized {
+		stat = "|Welch t|"
+	}
+	a.RIConvention = fmt.Sprintf("p = (c + 1)/(B + 1), two-sided on %s among respondents, c = draws at least as extreme, B = %d draws of the trial's own design (%s)",
+		stat, o.Draws, p.Randomization.Method)
+	a.Model = fmt.Sprintf("OLS of the outcome on the assignment, the strata dummies and the outcome's baseline measure (missing baselines set to the mean, with an indicator); %s standard errors, t-based p-values and %g%% intervals", se, 100*(1-alpha))
+	if bal, err := b.Balance(min(o.Draws, 2000), o.Seed); err == nil {
+		a.Balance = bal
+	}
+	cb, _, cbErr := survey.Current(ctx, db, p)
+	// Attrition per survey wave: a family responded when its interview is in.
+	responded := map[string]map[string]bool{}
+	for _, w := range p.Waves {
+		if cbErr != nil {
+			break
+		}
+		ans, err := survey.Answers(ctx, db, w.ID, "interview_date")
+		if err != nil {
+			return nil, err
+		}
+		resp := make([]float64, len(b.Families))
+		responded[w.ID] = map[string]bool{}
+		for i, f := range b.Families {
+			if _, ok := ans[f.StudyCode]; ok {
+				resp[i] = 1
+				responded[w.ID][f.StudyCode] = true
+			}
+		}
+		if t, err := analysis.AttritionTest(resp, b.Z); err == nil {
+			a.Attrition = append(a.Attrition, WaveAttrition{Wave: w.ID, Test: t})
+		}
+	}
+	// Outcome columns.
+	for _, out := range p.Outcomes {
+		var waves []string
+		if out.Source.Survey != "" {
+			waves = out.Source.Waves
+		} else {
+			waves = []string{""}
+		}
+		var base []float64
+		if out.Source.Survey == "" {
+			vals, err := db.OutcomeValues(ctx, out.ID+"_baseline")
+			if err != nil {
+				return nil, err
+			}
+			if len(vals) > 0 {
+				base = column(b.Families, func(code string) float64 { return valueOr(vals, code) })
+			}
+		} else if out.Baseline != nil && out.Baseline.Wave != "" && cbErr == nil {
+			ans, err := survey.Answers(ctx, db, out.Baseline.Wave, out.Source.Survey)
+			if err != nil {
+				return nil, err
+			}
+			base = column(b.Families, func(code string) float64 { return number(cb, ans[code]) })
+		}
+		for _, w := range waves {
+			r := OutcomeResult{Outcome: out.ID, Label: out.Label, Type: out.Type, Family: out.Family, Wave: w}
+			switch {
+			case out.Source.Survey != "" && cbErr != nil:
+				r.Source, r.Note = "survey", cbErr.Error()
+				a.Outcomes = append(a.Outcomes, r)
+				continue
+			case out.Source.Survey != "":
+				r.Source = "survey"
+				ans, err := survey.Answers(ctx, db, w, out.Source.Survey)
+				if err != nil {
+					return nil, err
+				}
+				r.y = column(b.Families, func(code string) float64 { return number(cb, ans[code]) })
+			default:
+				r.Source = "register " + out.Source.Register
+				vals, err := db.OutcomeValues(ctx, out.ID)
+				if err != nil {
+					return nil, err
+				}
+				r.y = column(b.Families, func(code string) float64 { return valueOr(vals, code) })
+			}
+			estimateOne(&r, b, base, se, alpha, o)
+			a.Outcomes = append(a.Outcomes, r)
+		}
+	}
+	if err := a.inference(b, o); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func column(fams []trial.RandomizedFamily, f func(code string) float64) []float64 {
+	out := make([]float64, len(fams))
+	for i, fam := range fams {
+		out[i] = f(fam.StudyCode)
+	}
+	return out
+}
+
+func valueOr(m map[string]float64, code string) float64 {
+	if v, ok := m[code]; ok {
+		return v
+	}
+	return math.NaN()
+}
+
+// number reads a stored answer as a number: blank, missing codes and text
+// are NaN.
+func number(cb *survey.Codebook, s string) float64 {
+	if s == "" {
+		return math.NaN()
+	}
+	if _, miss := cb.IsMissing(s); miss {
+		return math.NaN()
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
+}
+
+// estimateOne fills the descriptive statistics and the estimates of one
+// outcome at one wave.
+func estimateOne(r *OutcomeResult, b *Baseline, base []float64, se string, alpha float64, o AnalyzeOptions) {
+	var yr, zr []float64
+	var idx []int
+	var sum, sq [2]float64
+	for i, v := range r.y {
+		if math.IsNaN(v) {
+			continue
+		}
+		g := int(b.Z[i])
+		r.N[g]++
+		sum[g] += v
+		sq[g] += v * v
+		yr, zr, idx = append(yr, v), append(zr, b.Z[i]), append(idx, i)
+	}
+	for g := 0; g < 2; g++ {
+		if n := float64(r.N[g]); n > 0 {
+			r.Mean[g] = sum[g] / n
+			if n > 1 {
+				r.SD[g] = math.Sqrt(math.Max(0, (sq[g]-n*r.Mean[g]*r.Mean[g])/(n-1)))
+			}
+		}
+	}
+	if r.N[0] < 2 || r.N[1] < 2 {
+		r.Note = fmt.Sprintf("too few respondents to estimate (%d and %d)", r.N[0], r.N[1])
+		return
+	}
+	if d, err := analysis.DifferenceInMeans(yr, zr, nil, alpha); err == nil {
+		r.Unadjusted = &d
+	} else {
+		r.Note = err.Error()
+		return
+	}
+	// Adjusted: strata dummies that vary among respondents, and the
+	// baseline measure with missing values set to the mean and flagged.
+	cols := []analysis.Column{{Name: "z", Values: zr}}
+	for _, c := range b.Covs {
+		if len(c.Name) > 5 && c.Name[:5] == "weak_" {
+			continue
+		}
+		v := pick(c.Values, idx)
+		if varies(v) {
+			cols = append(cols, analysis.Column{Name: c.Name, Values: v})
+		}
+	}
+	if base != nil {
+		v := pick(base, idx)
+		var m float64
+		var n int
+		miss := make([]float64, len(v))
+		for _, x := range v {
+			if !math.IsNaN(x) {
+				m += x
+				n++
+			}
+		}
+		if n > 0 {
+			m /= float64(n)
+			any := false
+			for i, x := range v {
+				if math.IsNaN(x) {
+					v[i], miss[i], any = m, 1, true
+				}
+			}
+			if varies(v) {
+				cols = append(cols, analysis.Column{Name: r.Outcome + "_baseline", Values: v})
+				if any && varies(miss) {
+					cols = append(cols, analysis.Column{Name: r.Outcome + "_baseline_missing", Values: miss})
+				}
+			}
+		}
+	}
+	for len(cols) >= 1 {
+		X, names, err := analysis.Matrix(true, cols...)
+		if err == nil {
+			var fit *analysis.Fit
+			if fit, err = analysis.OLS(yr, X, names, analysis.OLSOptions{SE: se, Alpha: alpha}); err == nil {
+				t, _ := fit.Term("z")
+				r.Estimate = &t
+				for _, c := range cols[1:] {
+					r.Covariates = append(r.Covariates, c.Name)
+				}
+				break
+			}
+		}
+		if len(cols) == 1 {
+			r.Note = "no adjusted estimate: " + err.Error()
+			break
+		}
+		cols = cols[:len(cols)-1] // drop the last covariate and try again
+	}
+	if r.Type == "binary" {
+		if rr, err := analysis.RiskRatio(yr, zr, alpha); err == nil {
+			r.RiskRatio = &rr
+		}
+	}
+	if r.Family == "primary" {
+		if lb, err := analysis.Lee(r.y, b.Z); err == nil {
+			r.Lee = &lb
+		}
+	}
+	if o.Received != nil {
+		d := make([]float64, len(idx))
+		var treated, got float64
+		for j, i := range idx {
+			if o.Received[b.Families[i].StudyCode] {
+				d[j] = 1
+			}
+			if zr[j] == 1 {
+				treated++
+				got += d[j]
+			}
+		}
+		if treated > 0 {
+			rate := got / treated
+			r.ComplianceRate = &rate
+		}
+		X, _, err1 := analysis.Matrix(true, analysis.Column{Name: "received", Values: d})
+		Z, _, err2 := analysis.Matrix(true, analysis.Column{Name: "z", Values: zr})
+		if err1 == nil && err2 == nil {
+			if fit, err := analysis.IV2SLS(yr, X, Z, []string{"(Intercept)", "received"}, analysis.OLSOptions{SE: se, Alpha: alpha}); err == nil {
+				if t, ok := fit.Term("received"); ok {
+					r.CACE = &t
+				}
+			}
+		}
+	}
+}
+
+func pick(x []float64, idx []int) []float64 {
+	out := make([]float64, len(idx))
+	for j, i := range idx {
+		out[j] = x[i]
+	}
+	return out
+}
+
+// inference adds randomization inference (one set of draws for every
+// outcome, as Westfall-Young and Romano-Wolf need) and the p-values
+// adjusted within each outcome family.
+func (a *Analysis) inference(b *Baseline, o AnalyzeOptions) error {
+	var stats []analysis.Statistic
+	var which []int
+	for i := range a.Outcomes {
+		r := &a.Outcomes[i]
+		if r.Unadjusted == nil {
+			continue
+		}
+		y := r.y
+		stats = append(stats, func(z []float64) (float64, error) {
+			var yr, zr []float64
+			for k, v := range y {
+				if !math.IsNaN(v) {
+					yr, zr = append(yr, v), append(zr, z[k])
+				}
+			}
+			if o.Studentized {
+				res, err := analysis.WelchT(yr, zr)
+				return res.Statistic, err
+			}
+			var s, n [2]float64
+			for k, v := range yr {
+				g := int(zr[k])
+				s[g] += v
+				n[g]++
+			}
+			if n[0] == 0 || n[1] == 0 {
+				return 0, analysis.ErrTooFew
+			}
+			return s[1]/n[1] - s[0]/n[0], nil
+		})
+		which = append(which, i)
+	}
+	var tests []*analysis.RIResult
+	if len(stats) > 0 && o.Draws > 0 {
+		var err error
+		tests, err = analysis.RandomizationTests(len(b.Z), stats, b.Draw, b.Z, analysis.RIOptions{Draws: o.Draws, Seed: o.Seed})
+		if err != nil {
+			return err
+		}
+		for k, i := range which {
+			p := tests[k].PValue
+			a.Outcomes[i].RIP = &p
+		}
+	}
+	// Adjustment within each family, over its outcomes × waves.
+	families := map[string][]int{}
+	for k, i := range which {
+		if a.Outcomes[i].Estimate != nil {
+			families[a.Outcomes[i].Family] = append(families[a.Outcomes[i].Family], k)
+		}
+	}
+	names := make([]string, 0, len(families))
+	for f := range families {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, fam := range names {
+		ks := families[fam]
+		ps := make([]float64, len(ks))
+		sub := make([]*analysis.RIResult, 0, len(ks))
+		for j, k := range ks {
+			ps[j] = a.Outcomes[which[k]].Estimate.PValue
+			if tests != nil {
+				sub = append(sub, tests[k])
+			}
+		}
+		var adj []float64
+		var err error
+		switch a.MultipleTesting {
+		case "westfall_young":
+			if tests != nil {
+				adj, err = analysis.WestfallYoung(sub)
+			}
+		case "romano_wolf":
+			if tests != nil {
+				adj, err = analysis.RomanoWolf(sub)
+			}
+		case "", "none":
+			adj = ps
+		default:
+			adj, err = analysis.PAdjust(ps, a.MultipleTesting)
+		}
+		if err != nil {
+			return err
+		}
+		q, err := analysis.SharpenedQ(ps)
+		if err != nil {
+			return err
+		}
+		for j, k := range ks {
+			r := &a.Outcomes[which[k]]
+			if adj != nil {
+				v := adj[j]
+				r.PAdjusted = &v
+			}
+			v := q[j]
+			r.Q = &v
+		}
+	}
+	return nil
+}
