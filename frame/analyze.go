@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/survey"
@@ -162,7 +163,10 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 				responded[w.ID][f.StudyCode] = true
 			}
 		}
-		if t, err := analysis.AttritionTest(resp, b.Z); err == nil {
+		if len(responded[w.ID]) == 0 {
+			continue // no interview of this wave yet
+		}
+		if t, err := analysis.AttritionTest(resp, b.Z); err == nil && finite(t.Test) {
 			a.Attrition = append(a.Attrition, WaveAttrition{Wave: w.ID, Test: t})
 		}
 	}
@@ -216,10 +220,38 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 			a.Outcomes = append(a.Outcomes, r)
 		}
 	}
+	// JSON has no NaN or infinity: a result that is not finite (a risk
+	// ratio with no events in a group, a bound of a degenerate sample) is
+	// left out with a note.
+	for i := range a.Outcomes {
+		r := &a.Outcomes[i]
+		for _, x := range []struct {
+			p    **analysis.Result
+			what string
+		}{{&r.Estimate, "adjusted estimate"}, {&r.Unadjusted, "unadjusted estimate"}, {&r.RiskRatio, "risk ratio"}, {&r.CACE, "complier effect"}} {
+			if *x.p != nil && !finite(**x.p) {
+				*x.p = nil
+				r.Note = strings.TrimPrefix(r.Note+"; no finite "+x.what, "; ")
+			}
+		}
+		if r.Lee != nil && (math.IsNaN(r.Lee.Lower+r.Lee.Upper) || math.IsInf(r.Lee.Lower+r.Lee.Upper, 0)) {
+			r.Lee = nil
+		}
+	}
 	if err := a.inference(b, o); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// finite reports whether every number of a result is finite.
+func finite(r analysis.Result) bool {
+	for _, v := range []float64{r.Estimate, r.StdError, r.Statistic, r.DF, r.PValue, r.ConfLow, r.ConfHigh} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func column(fams []trial.RandomizedFamily, f func(code string) float64) []float64 {
@@ -332,11 +364,16 @@ func estimateOne(r *OutcomeResult, b *Baseline, base []float64, se string, alpha
 			var fit *analysis.Fit
 			if fit, err = analysis.OLS(yr, X, names, analysis.OLSOptions{SE: se, Alpha: alpha}); err == nil {
 				t, _ := fit.Term("z")
-				r.Estimate = &t
-				for _, c := range cols[1:] {
-					r.Covariates = append(r.Covariates, c.Name)
+				if finite(t) {
+					r.Estimate = &t
+					for _, c := range cols[1:] {
+						r.Covariates = append(r.Covariates, c.Name)
+					}
+					break
 				}
-				break
+				// A leverage of one (too many covariates for the
+				// respondents) leaves no finite standard error.
+				err = fmt.Errorf("no finite %s standard error", se)
 			}
 		}
 		if len(cols) == 1 {

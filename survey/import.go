@@ -891,3 +891,7 @@ func (im *importer) storeWarnings() error {
 	}
 	return ins.Flush()
 }
+
+// SystemVariables are the columns every wave's sheet has before its
+// questions (interview date, interviewer).
+func SystemVariables() []*Variable { return systemVars }
