@@ -24,6 +24,9 @@ type AnalyzeOptions struct {
 	// Received says, with the key, which families received the
 	// intervention (accepted guidance in the case managers' log).
 	Received map[string]bool
+	// Dose is, with the key, each family's contacts with its case
+	// manager (all channels, all months of the log).
+	Dose map[string]float64
 }
 
 // Analysis is every outcome of the protocol at every wave, with balance
@@ -44,6 +47,14 @@ type Analysis struct {
 	Families        int             `json:"families"`
 }
 
+// SubgroupResult is the effect by the levels of one pre-specified
+// variable (a stratification variable of the protocol) and the test that
+// it is the same in all of them.
+type SubgroupResult struct {
+	Variable string              `json:"variable"`
+	Result   *analysis.Subgroups `json:"result"`
+}
+
 // WaveAttrition is the response to a survey wave by group.
 type WaveAttrition struct {
 	Wave string             `json:"wave"`
@@ -52,26 +63,28 @@ type WaveAttrition struct {
 
 // OutcomeResult is one outcome at one wave.
 type OutcomeResult struct {
-	Outcome        string              `json:"outcome"`
-	Label          string              `json:"label"`
-	Type           string              `json:"type"`
-	Family         string              `json:"family"`
-	Wave           string              `json:"wave"` // survey wave; "" for a register window
-	Source         string              `json:"source"`
-	N              [2]int              `json:"n"`
-	Mean           [2]float64          `json:"mean"`
-	SD             [2]float64          `json:"sd"`
-	Estimate       *analysis.Result    `json:"estimate"`   // adjusted model
-	Covariates     []string            `json:"covariates"` // of the adjusted model
-	Unadjusted     *analysis.Result    `json:"unadjusted"` // difference in means, Welch
-	RIP            *float64            `json:"ri_p_value"`
-	PAdjusted      *float64            `json:"p_adjusted"`
-	Q              *float64            `json:"q_value"`
-	RiskRatio      *analysis.Result    `json:"risk_ratio,omitempty"` // binary: log scale estimate exponentiated
-	Lee            *analysis.LeeBounds `json:"lee_bounds,omitempty"`
-	CACE           *analysis.Result    `json:"complier_effect,omitempty"`
-	ComplianceRate *float64            `json:"compliance_rate,omitempty"`
-	Note           string              `json:"note,omitempty"`
+	Outcome        string                 `json:"outcome"`
+	Label          string                 `json:"label"`
+	Type           string                 `json:"type"`
+	Family         string                 `json:"family"`
+	Wave           string                 `json:"wave"` // survey wave; "" for a register window
+	Source         string                 `json:"source"`
+	N              [2]int                 `json:"n"`
+	Mean           [2]float64             `json:"mean"`
+	SD             [2]float64             `json:"sd"`
+	Estimate       *analysis.Result       `json:"estimate"`   // adjusted model
+	Covariates     []string               `json:"covariates"` // of the adjusted model
+	Unadjusted     *analysis.Result       `json:"unadjusted"` // difference in means, Welch
+	RIP            *float64               `json:"ri_p_value"`
+	PAdjusted      *float64               `json:"p_adjusted"`
+	Q              *float64               `json:"q_value"`
+	RiskRatio      *analysis.Result       `json:"risk_ratio,omitempty"` // binary: log scale estimate exponentiated
+	Lee            *analysis.LeeBounds    `json:"lee_bounds,omitempty"`
+	CACE           *analysis.Result       `json:"complier_effect,omitempty"`
+	Subgroups      []SubgroupResult       `json:"subgroups,omitempty"`     // primary outcomes: by each stratification variable
+	Dose           *analysis.DoseResponse `json:"dose_response,omitempty"` // with the key: within the intervention group, non-experimental
+	ComplianceRate *float64               `json:"compliance_rate,omitempty"`
+	Note           string                 `json:"note,omitempty"`
 
 	y []float64
 }
@@ -216,7 +229,7 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 				}
 				r.y = column(b.Families, func(code string) float64 { return valueOr(vals, code) })
 			}
-			estimateOne(&r, b, base, se, alpha, o)
+			estimateOne(&r, b, p.Randomization.Strata, base, se, alpha, o)
 			a.Outcomes = append(a.Outcomes, r)
 		}
 	}
@@ -242,6 +255,18 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 		return nil, err
 	}
 	return a, nil
+}
+
+// finiteSubgroups reports whether every subgroup effect and the
+// interaction test are finite.
+func finiteSubgroups(sg *analysis.Subgroups) bool {
+	for _, e := range sg.Effects {
+		if !finite(e.Result) {
+			return false
+		}
+	}
+	w := sg.Interaction
+	return finite(analysis.Result{Estimate: w.F, StdError: w.DF1, DF: w.DF2, PValue: w.PValue})
 }
 
 // finite reports whether every number of a result is finite.
@@ -287,7 +312,7 @@ func number(cb *survey.Codebook, s string) float64 {
 
 // estimateOne fills the descriptive statistics and the estimates of one
 // outcome at one wave.
-func estimateOne(r *OutcomeResult, b *Baseline, base []float64, se string, alpha float64, o AnalyzeOptions) {
+func estimateOne(r *OutcomeResult, b *Baseline, strata []trial.Variable, base []float64, se string, alpha float64, o AnalyzeOptions) {
 	var yr, zr []float64
 	var idx []int
 	var sum, sq [2]float64
@@ -390,6 +415,26 @@ func estimateOne(r *OutcomeResult, b *Baseline, base []float64, se string, alpha
 	if r.Family == "primary" {
 		if lb, err := analysis.Lee(r.y, b.Z); err == nil {
 			r.Lee = &lb
+		}
+	}
+	if r.Family == "primary" {
+		for j, v := range strata {
+			levels := make([]string, len(idx))
+			for k, i := range idx {
+				levels[k] = v.Values[b.Families[i].Profile[j]]
+			}
+			if sg, err := analysis.Heterogeneity(yr, zr, levels, se); err == nil && finiteSubgroups(sg) {
+				r.Subgroups = append(r.Subgroups, SubgroupResult{Variable: v.ID, Result: sg})
+			}
+		}
+	}
+	if o.Dose != nil {
+		dose := make([]float64, len(idx))
+		for k, i := range idx {
+			dose[k] = o.Dose[b.Families[i].StudyCode]
+		}
+		if dr, err := analysis.Dose(yr, dose, zr, se); err == nil && finite(dr.Result) {
+			r.Dose = &dr
 		}
 	}
 	if o.Received != nil {

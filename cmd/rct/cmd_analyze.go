@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/rct-trials/rct/frame"
@@ -72,7 +73,7 @@ func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOp
 		for _, r := range rows {
 			opts.Arms[r.Group] = r.Arm
 		}
-		if opts.Received, err = received(ctx, db); err != nil {
+		if opts.Received, opts.Dose, err = caseLogUse(ctx, db); err != nil {
 			return err
 		}
 	}
@@ -87,19 +88,33 @@ func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOp
 	return nil
 }
 
-// received reads who accepted guidance in any month of the activity log.
-func received(ctx context.Context, db *trial.DB) (map[string]bool, error) {
+// caseLogUse reads from the activity log who accepted guidance in any
+// month (received the intervention) and each family's contacts over all
+// channels and months (the dose).
+func caseLogUse(ctx context.Context, db *trial.DB) (map[string]bool, map[string]float64, error) {
 	ans, err := survey.Answers(ctx, db, survey.CaseLog, "accepted_guidance")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string]bool{}
+	got := map[string]bool{}
 	for k, v := range ans {
 		if v == "1" {
-			out[strings.Fields(k)[0]] = true
+			got[strings.Fields(k)[0]] = true
 		}
 	}
-	return out, nil
+	dose := map[string]float64{}
+	for _, v := range []string{"contacts_text", "contacts_phone", "contacts_home_visit", "contacts_accompanied", "contacts_email"} {
+		ans, err := survey.Answers(ctx, db, survey.CaseLog, v)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, s := range ans {
+			if x, err := strconv.ParseFloat(s, 64); err == nil && x >= 0 {
+				dose[strings.Fields(k)[0]] += x
+			}
+		}
+	}
+	return got, dose, nil
 }
 
 func printAnalysis(f *factory, a *frame.Analysis) {
@@ -138,6 +153,18 @@ func printAnalysis(f *factory, a *frame.Analysis) {
 	for _, r := range a.Outcomes {
 		if r.Lee != nil {
 			f.IO.Printf("Lee bounds %s %s: [%s, %s] (%s trimmed by %s).\n", r.Outcome, r.Wave, g(r.Lee.Lower), g(r.Lee.Upper), r.Lee.Trimmed, g(r.Lee.Trim))
+		}
+		for _, sg := range r.Subgroups {
+			var parts []string
+			for _, e := range sg.Result.Effects {
+				parts = append(parts, fmt.Sprintf("%s %s [%s, %s] (n %d)", e.Subgroup, g(e.Estimate), g(e.ConfLow), g(e.ConfHigh), e.N))
+			}
+			f.IO.Printf("Subgroups %s %s by %s: %s; interaction F = %s, p = %s.\n", r.Outcome, r.Wave, sg.Variable, strings.Join(parts, "; "),
+				g(sg.Result.Interaction.F), g(sg.Result.Interaction.PValue))
+		}
+		if r.Dose != nil {
+			f.IO.Printf("Dose-response %s %s (non-experimental, within the intervention group): %s per contact [%s, %s], n %d.\n",
+				r.Outcome, r.Wave, g(r.Dose.Estimate), g(r.Dose.ConfLow), g(r.Dose.ConfHigh), r.Dose.N)
 		}
 		if r.CACE != nil {
 			f.IO.Printf("Complier effect %s %s: %s [%s, %s], compliance %s.\n", r.Outcome, r.Wave, g(r.CACE.Estimate), g(r.CACE.ConfLow), g(r.CACE.ConfHigh), opt(r.ComplianceRate))
