@@ -35,6 +35,9 @@ type RegisterPerson struct {
 	BirthText string
 	Events    []Event
 	Rows      []int
+	// Truth is, in a labelled sample, the study code of the family this
+	// person belongs to ("" when not a trial person).
+	Truth string
 }
 
 // Extract is a register extract read and checked.
@@ -52,6 +55,9 @@ type ReadOptions struct {
 	Key           []byte // the trial's pseudonymisation key
 	Pseudonymised bool   // the national-number column already holds the keyed HMAC (64 hex digits)
 	Sheet         string
+	// Truth names the column of a labelled sample that gives each row's
+	// true study code (blank: not a trial person), for evaluation.
+	Truth string
 }
 
 // ReadExtract streams a register extract (CSV or XLSX) through the
@@ -81,6 +87,12 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 	}
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	truth := -1
+	if o.Truth != "" {
+		if truth = t.Col(sheet.NormalizeHeader(o.Truth)); truth < 0 {
+			return nil, &dataerr.Error{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Err: fmt.Errorf("no column %q with the true study codes", o.Truth)}
+		}
 	}
 	ex := &Extract{File: path, Register: reg.ID}
 	byKey := map[string]*RegisterPerson{}
@@ -173,6 +185,9 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 		}
 		p.Events = append(p.Events, ev)
 		p.Rows = append(p.Rows, row.Num)
+		if truth >= 0 && p.Truth == "" {
+			p.Truth = strings.ToUpper(sheet.Clean(row.Cells[truth]))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs

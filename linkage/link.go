@@ -3,6 +3,7 @@ package linkage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -20,30 +21,44 @@ type LinkOptions struct {
 	SHA256       string  // of the extract file
 	Actor        trial.Actor
 	Seed         uint64 // u sampling
+	// DryRun links and reports without writing anything; the result then
+	// lists every register person's decision (for evaluation).
+	DryRun bool
+}
+
+// LinkDecision is what became of one register person (DryRun only).
+type LinkDecision struct {
+	Person      *RegisterPerson
+	Status      string // linked, review, or "" (not linked)
+	Tier        int
+	StudyCode   string // the family of the trial person linked or under review
+	Probability float64
 }
 
 // LinkResult counts what an import did.
 type LinkResult struct {
-	Register        string      `json:"register"`
-	File            string      `json:"file"`
-	Batch           int64       `json:"batch,omitempty"`
-	RowsRead        int         `json:"rows_read"`
-	Persons         int         `json:"register_persons"`
-	Tier0           int         `json:"linked_tier0"`
-	Tier1           int         `json:"linked_tier1"`
-	Review          int         `json:"review"`
-	Ambiguous       int         `json:"ambiguous"` // match two trial persons equally: reported, not linked
-	Discarded       int         `json:"discarded"` // not trial persons: not kept
-	BadNumbers      int         `json:"bad_national_numbers"`
-	NoNumber        int         `json:"rows_without_number"`
-	Events          int         `json:"events_stored"`
-	Duplicates      int         `json:"duplicate_events_skipped"`
-	Blocking        BlockReport `json:"blocking"`
-	AlreadyImported bool        `json:"already_imported,omitempty"`
+	Register        string         `json:"register"`
+	File            string         `json:"file"`
+	Batch           int64          `json:"batch,omitempty"`
+	RowsRead        int            `json:"rows_read"`
+	Persons         int            `json:"register_persons"`
+	Tier0           int            `json:"linked_tier0"`
+	Tier1           int            `json:"linked_tier1"`
+	Review          int            `json:"review"`
+	Ambiguous       int            `json:"ambiguous"` // match two trial persons equally: reported, not linked
+	Discarded       int            `json:"discarded"` // not trial persons: not kept
+	BadNumbers      int            `json:"bad_national_numbers"`
+	NoNumber        int            `json:"rows_without_number"`
+	Events          int            `json:"events_stored"`
+	Duplicates      int            `json:"duplicate_events_skipped"`
+	Blocking        BlockReport    `json:"blocking"`
+	AlreadyImported bool           `json:"already_imported,omitempty"`
+	Decisions       []LinkDecision `json:"-"`
 }
 
 type trialPerson struct {
 	id     int64
+	family string // study code
 	pseudo string
 	Person
 }
@@ -68,7 +83,7 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM import_batches WHERE kind = ? AND file_sha256 = ?`, "register:"+ex.Register, o.SHA256).Scan(&n); err != nil {
 			return err
 		}
-		if n > 0 {
+		if n > 0 && !o.DryRun {
 			res.AlreadyImported = true
 			return nil
 		}
@@ -142,6 +157,20 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 				res.Discarded += len(rest)
 			}
 		}
+		if o.DryRun {
+			got := map[*RegisterPerson]LinkDecision{}
+			for _, l := range links {
+				got[l.rp] = LinkDecision{Person: l.rp, Status: l.status, Tier: l.tier, StudyCode: people[l.person].family, Probability: l.p}
+			}
+			for _, rp := range ex.Persons {
+				d, ok := got[rp]
+				if !ok {
+					d = LinkDecision{Person: rp}
+				}
+				res.Decisions = append(res.Decisions, d)
+			}
+			return errDryRun
+		}
 		r, err := tx.ExecContext(ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			"register:"+ex.Register, ex.File, o.SHA256, ex.RowsRead, o.Actor.Name, o.Actor.Now().UTC().Format(time.RFC3339))
 		if err != nil {
@@ -213,11 +242,16 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 		}
 		return nil
 	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
 }
+
+var errDryRun = errors.New("dry run")
 
 func nullable(s string) any {
 	if s == "" {
@@ -227,7 +261,8 @@ func nullable(s string) any {
 }
 
 func loadTrialPersons(ctx context.Context, tx *sql.Tx) ([]trialPerson, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, COALESCE(nrn_pseudonym, ''), first_name, last_name, COALESCE(birth_date, ''), COALESCE(postcode, '') FROM persons ORDER BY id`)
+	rows, err := tx.QueryContext(ctx, `SELECT p.id, f.study_code, COALESCE(p.nrn_pseudonym, ''), p.first_name, p.last_name, COALESCE(p.birth_date, ''), COALESCE(p.postcode, '')
+		FROM persons p JOIN families f ON f.id = p.family ORDER BY p.id`)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +271,7 @@ func loadTrialPersons(ctx context.Context, tx *sql.Tx) ([]trialPerson, error) {
 	for rows.Next() {
 		var p trialPerson
 		var first, last, birth string
-		if err := rows.Scan(&p.id, &p.pseudo, &first, &last, &birth, &p.Postcode); err != nil {
+		if err := rows.Scan(&p.id, &p.family, &p.pseudo, &first, &last, &birth, &p.Postcode); err != nil {
 			return nil, err
 		}
 		p.First, p.Last = ident.NormalizeName(first), ident.NormalizeName(last)

@@ -538,6 +538,12 @@ func Evaluate(decisions []Decision, truth map[int]int) Evaluation {
 			e.FalseNegatives++
 		}
 	}
+	e.score()
+	return e
+}
+
+// score fills precision, recall and F1 from the counts.
+func (e *Evaluation) score() {
 	if e.TruePositives+e.FalsePositives > 0 {
 		e.Precision = float64(e.TruePositives) / float64(e.TruePositives+e.FalsePositives)
 	}
@@ -547,5 +553,31 @@ func Evaluate(decisions []Decision, truth map[int]int) Evaluation {
 	if e.Precision+e.Recall > 0 {
 		e.F1 = 2 * e.Precision * e.Recall / (e.Precision + e.Recall)
 	}
-	return e
+}
+
+// EvaluateLinks scores a dry-run linkage of a labelled sample: a link is
+// right when the trial person linked belongs to the family the label
+// names. Links under review count as not linked (and are counted apart).
+func EvaluateLinks(decisions []LinkDecision) (e Evaluation, review int) {
+	for _, d := range decisions {
+		truth := d.Person.Truth
+		switch {
+		case d.Status == "linked" && truth != "" && d.StudyCode == truth:
+			e.TruePositives++
+		case d.Status == "linked":
+			e.FalsePositives++
+			if truth != "" {
+				e.FalseNegatives++
+			}
+		default:
+			if d.Status == "review" {
+				review++
+			}
+			if truth != "" {
+				e.FalseNegatives++
+			}
+		}
+	}
+	e.score()
+	return e, review
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"strconv"
 
 	"github.com/rct-trials/rct/linkage"
+	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
 )
 
@@ -37,21 +40,11 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 				return err
 			}
 			defer db.Close()
-			reg, ok := p.Register(register)
-			if !ok {
-				var ids []string
-				for _, r := range p.Registers {
-					ids = append(ids, r.ID)
-				}
-				return usagef("no register %q in the protocol (registers: %v)", register, ids)
+			reg, err := registerOf(p, register)
+			if err != nil {
+				return err
 			}
-			if pseudoKey == "" {
-				pseudoKey = f.Getenv("RCT_PSEUDO_KEY")
-			}
-			if pseudoKey == "" {
-				pseudoKey = siblingPath(db.Path, ".pseudo.key")
-			}
-			key, err := db.VerifyPseudoKey(ctx, pseudoKey)
+			key, err := pseudoKeyFor(ctx, f, db, pseudoKey)
 			if err != nil {
 				return err
 			}
@@ -128,6 +121,173 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 		},
 	}
 	report.Flags().BoolVar(&rjson, "json", false, "print as JSON")
-	cmd.AddCommand(imp, report)
+	cmd.AddCommand(imp, report, newLinkReviewCmd(f), newLinkEvaluateCmd(f))
+	return cmd
+}
+
+// registerOf returns the protocol's register called id.
+func registerOf(p *trial.Protocol, id string) (trial.Register, error) {
+	reg, ok := p.Register(id)
+	if !ok {
+		var ids []string
+		for _, r := range p.Registers {
+			ids = append(ids, r.ID)
+		}
+		return reg, usagef("no register %q in the protocol (registers: %v)", id, ids)
+	}
+	return reg, nil
+}
+
+// pseudoKeyFor reads the pseudonymisation key: --pseudo-key, $RCT_PSEUDO_KEY,
+// or the file beside the database.
+func pseudoKeyFor(ctx context.Context, f *factory, db *trial.DB, path string) (*trial.PseudoKey, error) {
+	if path == "" {
+		path = f.Getenv("RCT_PSEUDO_KEY")
+	}
+	if path == "" {
+		path = siblingPath(db.Path, ".pseudo.key")
+	}
+	return db.VerifyPseudoKey(ctx, path)
+}
+
+func newLinkEvaluateCmd(f *factory) *cobra.Command {
+	var register, truth, pseudoKey string
+	var upper, lower float64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "evaluate --register ID --truth COLUMN FILE",
+		Short: "Precision, recall and F1 of the linkage on a labelled sample (writes nothing)",
+		Long: `Link a labelled sample of a register extract exactly as 'rct link import'
+would, without writing anything, and score it against the sample's labels:
+the column --truth gives, for each row, the study code of the family the
+person belongs to (blank: not a trial person). A link is right when the
+trial person linked belongs to that family. Pairs that would go to clerical
+review count as not linked and are reported apart.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if register == "" || truth == "" {
+				return usagef("give --register and --truth")
+			}
+			ctx := cmd.Context()
+			db, p, err := openTrial(ctx, f, cmd, "")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			reg, err := registerOf(p, register)
+			if err != nil {
+				return err
+			}
+			key, err := pseudoKeyFor(ctx, f, db, pseudoKey)
+			if err != nil {
+				return err
+			}
+			ex, err := linkage.ReadExtract(args[0], reg, linkage.ReadOptions{Key: key.Key[:], Truth: truth})
+			if err != nil {
+				return err
+			}
+			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, Actor: f.actor(), Seed: 1, DryRun: true})
+			if err != nil {
+				return err
+			}
+			ev, review := linkage.EvaluateLinks(res.Decisions)
+			out := struct {
+				linkage.Evaluation
+				Review       int     `json:"review"`
+				Persons      int     `json:"register_persons"`
+				Upper, Lower float64 `json:"-"`
+			}{ev, review, res.Persons, upper, lower}
+			if asJSON {
+				return f.IO.JSON(out)
+			}
+			t := f.IO.NewTable("measure", "value")
+			t.Row("register persons", strconv.Itoa(res.Persons))
+			t.Row("true positives", strconv.Itoa(ev.TruePositives))
+			t.Row("false positives", strconv.Itoa(ev.FalsePositives))
+			t.Row("false negatives", strconv.Itoa(ev.FalseNegatives))
+			t.Row("to clerical review", strconv.Itoa(review))
+			t.Row("precision", g(ev.Precision))
+			t.Row("recall", g(ev.Recall))
+			t.Row("F1", g(ev.F1))
+			if err := t.Flush(); err != nil {
+				return err
+			}
+			f.IO.Printf("Thresholds: link at posterior ≥ %g, review from %g. Nothing was written.\n", upper, lower)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&register, "register", "", "register id in the protocol")
+	cmd.Flags().StringVar(&truth, "truth", "", "column with each row's true study code (blank: not a trial person)")
+	cmd.Flags().StringVar(&pseudoKey, "pseudo-key", "", "pseudonymisation key file (default: beside the database)")
+	cmd.Flags().Float64Var(&upper, "upper", 0.99, "posterior probability at or above which tier 1 links")
+	cmd.Flags().Float64Var(&lower, "lower", 0.5, "posterior probability from which a pair goes to clerical review")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func newLinkReviewCmd(f *factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "review", Short: "Clerical review of the links between the two thresholds"}
+	var out string
+	var force bool
+	export := &cobra.Command{
+		Use:   "export -o review.xlsx",
+		Short: "Write the pairs under review side by side, with a decision column",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("give -o FILE.xlsx")
+			}
+			if err := refuseOverwrite(out, force); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			db, _, err := openTrial(ctx, f, cmd, "")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			pairs, err := linkage.ReviewPairs(ctx, db)
+			if err != nil {
+				return err
+			}
+			if err := writeAtomic(out, func(w *bytes.Buffer) error { return linkage.WriteReview(w, pairs) }); err != nil {
+				return err
+			}
+			f.IO.Printf("%s: %d pairs to review (decision: match or no match)\n", out, len(pairs))
+			return nil
+		},
+	}
+	export.Flags().StringVarP(&out, "output", "o", "", "XLSX file to write")
+	export.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	var asJSON bool
+	imp := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Apply the decisions of a filled review workbook (match links, no match rejects)",
+		Long: `Apply the decisions of a filled review workbook in one transaction: match links
+the pair, no match rejects it and deletes its events (not a trial person),
+blank leaves it under review. Once decided, the register's names, birth date
+and postcode are no longer kept. A decided link cannot be changed by a later
+workbook.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, _, err := openTrial(ctx, f, cmd, "")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			res, err := linkage.ApplyReview(ctx, db, args[0], f.actor())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return f.IO.JSON(res)
+			}
+			f.IO.Printf("%d linked, %d rejected, %d left under review, %d already decided the same way\n", res.Linked, res.Rejected, res.Undecided, res.Unchanged)
+			return nil
+		},
+	}
+	imp.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.AddCommand(export, imp)
 	return cmd
 }

@@ -1,0 +1,116 @@
+package linkage
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/simulate"
+	"github.com/rct-trials/rct/trial"
+	"github.com/xuri/excelize/v2"
+)
+
+// TestReview exports links under clerical review, applies a reviewer's
+// decisions and checks what is kept: a match links, a no-match rejects and
+// drops the events, a blank waits; the register's identifying fields go
+// once decided; a decision is not changed by a later workbook.
+func TestReview(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p, _ := trial.ParseProtocol("example", trial.ExampleProtocol())
+	actor := trial.Actor{Name: "reviewer", Now: func() time.Time { return time.Date(2019, 6, 30, 12, 0, 0, 0, time.UTC) }}
+	if _, err := trial.Init(ctx, trial.InitOptions{Protocol: p, ProtocolPath: "x", DBPath: filepath.Join(dir, "t.db"), KeyPath: filepath.Join(dir, "t.key"), PseudoKeyPath: filepath.Join(dir, "t.pk"), Actor: actor}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := trial.Open(ctx, filepath.Join(dir, "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key, _ := db.VerifyPseudoKey(ctx, filepath.Join(dir, "t.pk"))
+	cfg := simulate.DefaultConfig()
+	cfg.Families = 10
+	ref := filepath.Join(dir, "ref.xlsx")
+	if err := simulate.WriteReferralsXLSX(ref, p, simulate.Referrals(cfg, p)); err != nil {
+		t.Fatal(err)
+	}
+	refs, n, err := trial.ReadReferrals(ref, p, actor.Today(), sheet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Enroll(ctx, p, trial.EnrollInput{File: ref, SHA256: "r", RowsRead: n, Referrals: refs, Key: key, Actor: actor}); err != nil {
+		t.Fatal(err)
+	}
+	// Three links under review, each with an event.
+	exec := func(q string, args ...any) {
+		if _, err := db.SQL().ExecContext(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES ('register:ocmw', 'x.csv', 'h', 3, 't', 't')`)
+	for i := 1; i <= 3; i++ {
+		exec(`INSERT INTO register_links (batch, register, person, tier, weight, probability, status, first_name, last_name, birth_date, postcode)
+			VALUES (1, 'ocmw', ?, 1, 5.5, 0.8, 'review', 'Helene', '=Vandenbroucke', '1985-07-30', '8500')`, i)
+		exec(`INSERT INTO register_events (link, register, event, start_date, source_row) VALUES (?, 'ocmw', 'supplementary_aid', '2017-05-01', ?)`, i, i+1)
+	}
+	pairs, err := ReviewPairs(ctx, db)
+	if err != nil || len(pairs) != 3 {
+		t.Fatal(err, pairs)
+	}
+	var b bytes.Buffer
+	if err := WriteReview(&b, pairs); err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := x.GetCellFormula(ReviewSheet, "L2"); f != "" {
+		t.Errorf("a name starting with = became a formula: %q", f)
+	}
+	decide := func(name string, ds ...string) string {
+		for i, d := range ds {
+			x.SetCellStr(ReviewSheet, "O"+string(rune('2'+i)), d)
+		}
+		path := filepath.Join(dir, name)
+		if err := x.SaveAs(path); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	res, err := ApplyReview(ctx, db, decide("r1.xlsx", "match", "no match", ""), actor)
+	if err != nil || res.Linked != 1 || res.Rejected != 1 || res.Undecided != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	var status string
+	var names, events int
+	db.SQL().QueryRow(`SELECT status FROM register_links WHERE id = ?`, pairs[0].Link).Scan(&status)
+	db.SQL().QueryRow(`SELECT count(*) FROM register_links WHERE first_name IS NOT NULL`).Scan(&names)
+	db.SQL().QueryRow(`SELECT count(*) FROM register_events`).Scan(&events)
+	if status != "linked" || names != 1 || events != 2 {
+		t.Errorf("status %s, %d links keep names, %d events", status, names, events)
+	}
+	// The same workbook again changes nothing; reversing a decision is refused.
+	if res, err := ApplyReview(ctx, db, filepath.Join(dir, "r1.xlsx"), actor); err != nil || res.Unchanged != 2 {
+		t.Errorf("again: %v %+v", err, res)
+	}
+	for _, c := range []struct{ name, decision, want string }{
+		{"reverse.xlsx", "no match", "was decided before (linked)"},
+		{"bad.xlsx", "maybe", `row 2 column O (decision): decision "maybe"`},
+	} {
+		_, err := ApplyReview(ctx, db, decide(c.name, c.decision), actor)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	csv := filepath.Join(dir, "r.csv")
+	os.WriteFile(csv, []byte("link,decision\n999,match\n"), 0o644)
+	if _, err := ApplyReview(ctx, db, csv, actor); err == nil || !strings.Contains(err.Error(), "link 999 is not a link of this trial") {
+		t.Errorf("unknown link: %v", err)
+	}
+}
