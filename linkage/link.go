@@ -24,6 +24,8 @@ type LinkOptions struct {
 	// DryRun links and reports without writing anything; the result then
 	// lists every register person's decision (for evaluation).
 	DryRun bool
+	// Fixed are the protocol's fixed parameters for the register, if any.
+	Fixed *trial.LinkageParams
 }
 
 // LinkDecision is what became of one register person (DryRun only).
@@ -54,6 +56,7 @@ type LinkResult struct {
 	Blocking        BlockReport    `json:"blocking"`
 	AlreadyImported bool           `json:"already_imported,omitempty"`
 	Decisions       []LinkDecision `json:"-"`
+	Fixed           []string       `json:"fixed_parameters,omitempty"` // taken from the protocol, not estimated
 }
 
 type trialPerson struct {
@@ -137,6 +140,7 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 			}
 			if len(trP) > 0 {
 				m, pairs, rep := Estimate(regP, trP, DefaultRules, 100_000, 500, rand.New(rand.NewPCG(o.Seed, 1)))
+				res.Fixed = m.Fix(o.Fixed)
 				m.TF = surnameFrequencies(trP)
 				res.Blocking = rep
 				for _, d := range Assign(regP, trP, pairs, &m, o.Upper, o.Lower) {

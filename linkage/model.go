@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/rct-trials/rct/trial"
 )
 
 // Date is a calendar date whose parts may be unknown (0), as registers
@@ -580,4 +582,28 @@ func EvaluateLinks(decisions []LinkDecision) (e Evaluation, review int) {
 	}
 	e.score()
 	return e, review
+}
+
+// Fix replaces estimated parameters by the protocol's fixed ones (nil: none)
+// and returns which were fixed ("m.last_name", "u.postcode", "lambda").
+func (m *Model) Fix(p *trial.LinkageParams) []string {
+	if p == nil {
+		return nil
+	}
+	var fixed []string
+	for f, name := range FieldNames {
+		if v, ok := p.M[name]; ok && len(v) == Levels[f] {
+			m.M[f] = append([]float64(nil), v...)
+			fixed = append(fixed, "m."+name)
+		}
+		if v, ok := p.U[name]; ok && len(v) == Levels[f] {
+			m.U[f] = append([]float64(nil), v...)
+			fixed = append(fixed, "u."+name)
+		}
+	}
+	if p.Lambda > 0 {
+		m.Lambda = p.Lambda
+		fixed = append(fixed, "lambda")
+	}
+	return fixed
 }

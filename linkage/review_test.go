@@ -114,3 +114,26 @@ func TestReview(t *testing.T) {
 		t.Errorf("unknown link: %v", err)
 	}
 }
+
+// TestFixedParameters: the protocol's levels are the model's, and fixed m,
+// u and lambda replace the estimates of those fields only.
+func TestFixedParameters(t *testing.T) {
+	for f, name := range FieldNames {
+		if trial.LinkageLevels[name] != Levels[f] {
+			t.Errorf("%s: the protocol says %d levels, the model has %d", name, trial.LinkageLevels[name], Levels[f])
+		}
+	}
+	var m Model
+	for f := range m.M {
+		m.M[f] = make([]float64, Levels[f])
+		m.U[f] = make([]float64, Levels[f])
+	}
+	m.Lambda = 0.2
+	fixed := m.Fix(&trial.LinkageParams{Lambda: 0.01, M: map[string][]float64{"postcode": {0.9, 0.1}}, U: map[string][]float64{"last_name": {0.01, 0.01, 0.02, 0.96}}})
+	if strings.Join(fixed, ",") != "u.last_name,m.postcode,lambda" || m.M[FieldPostcode][0] != 0.9 || m.U[FieldLast][3] != 0.96 || m.Lambda != 0.01 || m.M[FieldLast][0] != 0 {
+		t.Errorf("fixed %v, model %+v", fixed, m)
+	}
+	if m.Fix(nil) != nil {
+		t.Error("nothing fixed without parameters")
+	}
+}

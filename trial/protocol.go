@@ -124,7 +124,26 @@ type Register struct {
 	// (a benefit, a status), running on while no end is given; other
 	// events are one-off (a payment on a day).
 	Spells []string `yaml:"spells"`
+	// Linkage, when given, fixes Fellegi-Sunter parameters instead of
+	// estimating them from the extract (m by EM, u from random pairs).
+	Linkage *LinkageParams `yaml:"linkage"`
 }
+
+// LinkageParams fix the Fellegi-Sunter parameters of a register, per
+// compared field: M (the level probabilities among true matches) and U
+// (among non-matches), levels in the order of LinkageLevels; Lambda, the
+// share of matches among the blocked pairs. Fields left out are estimated.
+type LinkageParams struct {
+	Lambda float64              `yaml:"lambda"`
+	M      map[string][]float64 `yaml:"m"`
+	U      map[string][]float64 `yaml:"u"`
+}
+
+// LinkageLevels are the comparison levels of each field linked on:
+// names exact / Jaro-Winkler ≥ 0.94 / ≥ 0.88 / other; birth date exact /
+// day and month swapped / one digit off / within a year / other; postcode
+// same / different.
+var LinkageLevels = map[string]int{"last_name": 4, "first_name": 4, "birth_date": 5, "postcode": 2}
 
 // RegisterFields are the fields a register's columns map may name;
 // event and start are required.

@@ -66,6 +66,10 @@ func TestProtocolProblemsHaveLines(t *testing.T) {
 		{"bad se type", "se_type: HC2", "se_type: HC9", `"HC9" is not one of`, "se_type: HC9"},
 		{"version", "version: 1", "version: 2", "format version 2", "version: 2"},
 		{"duplicate key", "  title: Outreaching", "  title: x\n  title: Outreaching", "already defined", "  title: Outreaching"},
+		{"fixed m of unknown field", "    spells: [leefloon, activation, budget_guidance]", "    spells: [leefloon, activation, budget_guidance]\n    linkage: {m: {shoe_size: [1]}}", `unknown field "shoe_size"`, "linkage: {m: {shoe_size"},
+		{"fixed u with wrong levels", "    spells: [leefloon, activation, budget_guidance]", "    spells: [leefloon, activation, budget_guidance]\n    linkage: {u: {postcode: [0.5, 0.3, 0.2]}}", "postcode has 2 comparison levels, 3 probabilities given", "linkage: {u: {postcode"},
+		{"fixed m not summing to 1", "    spells: [leefloon, activation, budget_guidance]", "    spells: [leefloon, activation, budget_guidance]\n    linkage: {m: {postcode: [0.5, 0.3]}}", "sum to 0.8, not 1", "linkage: {m: {postcode"},
+		{"fixed lambda", "    spells: [leefloon, activation, budget_guidance]", "    spells: [leefloon, activation, budget_guidance]\n    linkage: {lambda: 1.5}", "is not a share of matches", "linkage: {lambda"},
 		{"aggregate vs type", "aggregate: days}", "aggregate:  any}", "aggregate any gives a binary outcome", "aggregate:  any}"},
 	}
 	for _, c := range cases {

@@ -2,6 +2,7 @@ package trial
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -169,6 +170,35 @@ func (p *Protocol) validate(name string) dataerr.List {
 		for j, sp := range r.Spells {
 			if !slices.Contains(mapValues(r.Events), sp) {
 				c.at(fmt.Sprintf("%s.spells[%d]", path, j), "%q is not one of the register's events", sp)
+			}
+		}
+		if lk := r.Linkage; lk != nil {
+			if lk.Lambda < 0 || lk.Lambda >= 1 {
+				c.at(path+".linkage.lambda", "%g is not a share of matches (0 < lambda < 1; 0 or absent: estimated)", lk.Lambda)
+			}
+			for kind, probs := range map[string]map[string][]float64{"m": lk.M, "u": lk.U} {
+				for field, ps := range probs {
+					at := path + ".linkage." + kind + "." + field
+					levels, ok := LinkageLevels[field]
+					if !ok {
+						c.at(at, "unknown field %q (fields: last_name, first_name, birth_date, postcode)", field)
+						continue
+					}
+					if len(ps) != levels {
+						c.at(at, "%s has %d comparison levels, %d probabilities given", field, levels, len(ps))
+						continue
+					}
+					sum := 0.0
+					for _, v := range ps {
+						if v <= 0 || v > 1 {
+							c.at(at, "%g is not a probability above 0", v)
+						}
+						sum += v
+					}
+					if math.Abs(sum-1) > 1e-6 {
+						c.at(at, "the probabilities sum to %g, not 1", sum)
+					}
+				}
 			}
 		}
 	}

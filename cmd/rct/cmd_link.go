@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/rct-trials/rct/linkage"
 	"github.com/rct-trials/rct/trial"
@@ -56,7 +57,7 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 			if err != nil {
 				return err
 			}
-			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, SHA256: sum, Actor: f.actor(), Seed: 1})
+			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, SHA256: sum, Actor: f.actor(), Seed: 1, Fixed: reg.Linkage})
 			if err != nil {
 				return err
 			}
@@ -77,7 +78,13 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 				{"events stored", res.Events}, {"duplicate events skipped", res.Duplicates}} {
 				t.Row(r.k, strconv.Itoa(r.v))
 			}
-			return t.Flush()
+			if err := t.Flush(); err != nil {
+				return err
+			}
+			if len(res.Fixed) > 0 {
+				f.IO.Printf("Fixed in the protocol (not estimated): %s.\n", strings.Join(res.Fixed, ", "))
+			}
+			return nil
 		},
 	}
 	imp.Flags().StringVar(&register, "register", "", "register id in the protocol")
@@ -186,7 +193,7 @@ review count as not linked and are reported apart.`,
 			if err != nil {
 				return err
 			}
-			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, Actor: f.actor(), Seed: 1, DryRun: true})
+			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, Actor: f.actor(), Seed: 1, DryRun: true, Fixed: reg.Linkage})
 			if err != nil {
 				return err
 			}
