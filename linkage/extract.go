@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,7 @@ type Extract struct {
 	Persons    []*RegisterPerson
 	BadNumbers int // rows whose national number failed its check digits: not linked on number
 	NoNumber   int // rows without a national number
+	Skipped    int // register persons with a valid number not in the trial, dropped on read (ReadOptions.Keep)
 }
 
 // ReadOptions choose how an extract is read.
@@ -58,6 +60,11 @@ type ReadOptions struct {
 	// Truth names the column of a labelled sample that gives each row's
 	// true study code (blank: not a trial person), for evaluation.
 	Truth string
+	// Keep, when set, says whether a pseudonym is a trial person's: rows
+	// of register persons with a valid number who are not are checked,
+	// counted and dropped as they are read (data minimisation, and memory:
+	// most of an extract is other people).
+	Keep func(pseudonym string) bool
 }
 
 // ReadExtract streams a register extract (CSV or XLSX) through the
@@ -96,6 +103,9 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 	}
 	ex := &Extract{File: path, Register: reg.ID}
 	byKey := map[string]*RegisterPerson{}
+	skipped := map[uint64]struct{}{}
+	var lastNumber, lastPseudonym string // the last valid number read, and its pseudonym
+	var lastNumberBirth Date
 	for len(errs) < 1000 {
 		row, err := t.Next()
 		if err == io.EOF {
@@ -163,15 +173,31 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 				continue
 			}
 			rp.Pseudonym = strings.ToLower(s)
+		} else if s == lastNumber {
+			// The same person's next row: no second HMAC.
+			rp.Pseudonym = lastPseudonym
+			if rp.Birth == (Date{}) {
+				rp.Birth = lastNumberBirth
+			}
 		} else if n, err := ident.ParseNumber(s); err == nil {
 			rp.Pseudonym = ident.Pseudonym(o.Key, n)
+			lastNumber, lastPseudonym, lastNumberBirth = s, rp.Pseudonym, Date{}
+			if d, ok := n.BirthDate(); ok {
+				lastNumberBirth = Date{d.Year(), int(d.Month()), d.Day()}
+			}
 			if rp.Birth == (Date{}) {
-				if d, ok := n.BirthDate(); ok {
-					rp.Birth = Date{d.Year(), int(d.Month()), d.Day()}
-				}
+				rp.Birth = lastNumberBirth
 			}
 		} else {
 			ex.BadNumbers++ // counted and reported; linked on names only
+		}
+		if rp.Pseudonym != "" && o.Keep != nil && !o.Keep(rp.Pseudonym) {
+			id, _ := strconv.ParseUint(rp.Pseudonym[:16], 16, 64)
+			if _, seen := skipped[id]; !seen {
+				skipped[id] = struct{}{}
+				ex.Skipped++
+			}
+			continue
 		}
 		key := rp.Pseudonym
 		if key == "" {

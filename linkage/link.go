@@ -3,6 +3,7 @@ package linkage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -80,7 +81,7 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 	if o.Lower > o.Upper || o.Upper > 1 || o.Lower < 0 {
 		return nil, fmt.Errorf("linkage: thresholds lower %v, upper %v", o.Lower, o.Upper)
 	}
-	res := &LinkResult{Register: ex.Register, File: ex.File, RowsRead: ex.RowsRead, Persons: len(ex.Persons), BadNumbers: ex.BadNumbers, NoNumber: ex.NoNumber}
+	res := &LinkResult{Register: ex.Register, File: ex.File, RowsRead: ex.RowsRead, Persons: len(ex.Persons) + ex.Skipped, BadNumbers: ex.BadNumbers, NoNumber: ex.NoNumber, Discarded: ex.Skipped}
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM import_batches WHERE kind = ? AND file_sha256 = ?`, "register:"+ex.Register, o.SHA256).Scan(&n); err != nil {
@@ -182,6 +183,19 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 		}
 		batch, _ := r.LastInsertId()
 		res.Batch = batch
+		// The blocking report (pairs per rule, largest blocks) is kept with
+		// the import, for rct link report.
+		detail, err := json.Marshal(struct {
+			Register string      `json:"register"`
+			Batch    int64       `json:"batch"`
+			Blocking BlockReport `json:"blocking"`
+		}{ex.Register, batch, res.Blocking})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events (at, actor, kind, detail) VALUES (?, ?, 'link_import', ?)`, o.Actor.Stamp(), o.Actor.Name, string(detail)); err != nil {
+			return err
+		}
 		// Events already stored for a person (an extract that overlaps an
 		// earlier one) are not stored twice.
 		known := map[string]bool{}
@@ -262,6 +276,25 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+// TrialPseudonyms returns the pseudonyms of the trial's persons, for
+// ReadOptions.Keep.
+func TrialPseudonyms(ctx context.Context, db *trial.DB) (map[string]bool, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT nrn_pseudonym FROM persons WHERE nrn_pseudonym IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out[s] = true
+	}
+	return out, rows.Err()
 }
 
 func loadTrialPersons(ctx context.Context, tx *sql.Tx) ([]trialPerson, error) {

@@ -1,13 +1,26 @@
 package trial
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
 // LinkReport summarises register links: per register, tier and status, and
 // the share of randomized families with a linked person per group code (a
 // difference between groups would bias the analysis).
 type LinkReport struct {
-	Links []LinkCount `json:"links"`
-	Rates []LinkRate  `json:"rates"`
+	Links    []LinkCount       `json:"links"`
+	Rates    []LinkRate        `json:"rates"`
+	Weights  []WeightBin       `json:"tier1_weights"` // histogram of tier-1 match weights, by status
+	Blocking []json.RawMessage `json:"blocking"`      // the last import's blocking report per register
+}
+
+// WeightBin counts tier-1 links whose match weight (bits) lies in [From, From + 2).
+type WeightBin struct {
+	From     float64 `json:"from"`
+	Linked   int     `json:"linked"`
+	Review   int     `json:"review"`
+	Rejected int     `json:"rejected"`
 }
 
 // LinkCount counts links and their events.
@@ -59,6 +72,56 @@ func (db *DB) LinkReport(ctx context.Context) (*LinkReport, error) {
 		}
 		r.Rate = float64(r.Linked) / float64(r.Families)
 		rep.Rates = append(rep.Rates, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	rows, err = db.sql.QueryContext(ctx, `SELECT 2 * floor(weight / 2), status, count(*) FROM register_links
+		WHERE tier = 1 AND weight IS NOT NULL GROUP BY 1, 2 ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var from float64
+		var status string
+		var n int
+		if err := rows.Scan(&from, &status, &n); err != nil {
+			return nil, err
+		}
+		if len(rep.Weights) == 0 || rep.Weights[len(rep.Weights)-1].From != from { // rows come in order of bin
+			rep.Weights = append(rep.Weights, WeightBin{From: from})
+		}
+		b := &rep.Weights[len(rep.Weights)-1]
+		switch status {
+		case "linked":
+			b.Linked += n
+		case "review":
+			b.Review += n
+		default:
+			b.Rejected += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if rep.Weights == nil {
+		rep.Weights = []WeightBin{}
+	}
+	rows, err = db.sql.QueryContext(ctx, `SELECT detail FROM events WHERE id IN (SELECT max(id) FROM events WHERE kind = 'link_import'
+		GROUP BY json_extract(detail, '$.register')) ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	rep.Blocking = []json.RawMessage{}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		rep.Blocking = append(rep.Blocking, json.RawMessage(d))
 	}
 	return rep, rows.Err()
 }

@@ -53,7 +53,12 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 			if err != nil {
 				return err
 			}
-			ex, err := linkage.ReadExtract(args[0], reg, linkage.ReadOptions{Key: key.Key[:], Pseudonymised: pseudonymised, Sheet: sheetName})
+			known, err := linkage.TrialPseudonyms(ctx, db)
+			if err != nil {
+				return err
+			}
+			ex, err := linkage.ReadExtract(args[0], reg, linkage.ReadOptions{Key: key.Key[:], Pseudonymised: pseudonymised, Sheet: sheetName,
+				Keep: func(s string) bool { return known[s] }})
 			if err != nil {
 				return err
 			}
@@ -123,6 +128,16 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 			}
 			for _, r := range rep.Rates {
 				f.IO.Printf("%s: group %s: %d of %d randomized families with a linked person (%.1f%%)\n", r.Register, r.Group, r.Linked, r.Families, 100*r.Rate)
+			}
+			if len(rep.Weights) > 0 {
+				f.IO.Printf("Tier-1 match weights (bits): ")
+				for _, w := range rep.Weights {
+					f.IO.Printf("[%g, %g) %d linked, %d review, %d rejected; ", w.From, w.From+2, w.Linked, w.Review, w.Rejected)
+				}
+				f.IO.Printf("\n")
+			}
+			for _, b := range rep.Blocking {
+				f.IO.Printf("Blocking of the last import: %s\n", b)
 			}
 			return nil
 		},
