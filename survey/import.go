@@ -2,13 +2,10 @@ package survey
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -211,8 +208,8 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 	}
 	im.sums = make([]string, len(o.Files))
 	for i, path := range o.Files {
-		if im.sums[i], err = fileSHA256(path); err != nil {
-			return nil, dataerr.File(path, err)
+		if im.sums[i], err = sheet.FileSHA256(path); err != nil {
+			return nil, err
 		}
 	}
 	// Files are read, checked and written in one transaction, a row at a
@@ -281,19 +278,6 @@ var errDryRun = errors.New("dry run")
 var systemVars = []*Variable{
 	{Name: "interview_date", Kind: Date, Type: Date, Required: true, Label: Text{"en": "Date of the interview"}},
 	{Name: "interviewer", Kind: TextType, Type: TextType, Label: Text{"en": "Interviewer"}},
-}
-
-func fileSHA256(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (im *importer) issue(i Issue) {

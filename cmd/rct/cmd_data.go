@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -89,7 +89,7 @@ as a formula is written with a leading apostrophe in CSV.`,
 }
 
 func writeCSV(path string, header []string, rows [][]string) error {
-	return writeAtomicFile(path, func(w *os.File) error {
+	return writeAtomic(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		cw.Write(header)
 		for _, r := range rows {
@@ -144,22 +144,5 @@ func writeXLSX(path string, t *frame.Table) error {
 	if err := write("codebook", frame.CodebookHeader, t.Codebook); err != nil {
 		return err
 	}
-	return writeAtomicFile(path, func(w *os.File) error { return x.Write(w) })
-}
-
-// writeAtomicFile writes through a temporary file in the same folder.
-func writeAtomicFile(path string, fill func(w *os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fill(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return writeAtomic(path, func(w io.Writer) error { return x.Write(w) })
 }

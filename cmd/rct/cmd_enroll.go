@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 
-	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
@@ -79,7 +74,7 @@ func runEnroll(ctx context.Context, f *factory, cmd *cobra.Command, o EnrollOpti
 	if err != nil {
 		return err
 	}
-	sum, err := fileSHA256(o.File)
+	sum, err := sheet.FileSHA256(o.File)
 	if err != nil {
 		return err
 	}
@@ -116,17 +111,4 @@ func runEnroll(ctx context.Context, f *factory, cmd *cobra.Command, o EnrollOpti
 	f.IO.Printf("%s %d of %d referrals from %s (%d rows): %d not eligible, %d declined, %d duplicates, %d already imported.\n",
 		verb, res.Enrolled, res.Referrals, o.File, res.RowsRead, res.NotEligible, res.Declined, res.Duplicates, res.Unchanged)
 	return nil
-}
-
-func fileSHA256(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", dataerr.File(path, err)
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", dataerr.New(path, "%v", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

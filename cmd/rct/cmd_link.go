@@ -1,11 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"strconv"
 	"strings"
 
+	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/linkage"
 	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
@@ -49,7 +50,7 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 			if err != nil {
 				return err
 			}
-			sum, err := fileSHA256(args[0])
+			sum, err := sheet.FileSHA256(args[0])
 			if err != nil {
 				return err
 			}
@@ -272,7 +273,7 @@ func newLinkReviewCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeAtomic(out, func(w *bytes.Buffer) error { return linkage.WriteReview(w, pairs) }); err != nil {
+			if err := writeAtomic(out, func(w io.Writer) error { return linkage.WriteReview(w, pairs) }); err != nil {
 				return err
 			}
 			f.IO.Printf("%s: %d pairs to review (decision: match or no match)\n", out, len(pairs))

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -310,7 +310,7 @@ func runSurveyTemplate(ctx context.Context, f *factory, cmd *cobra.Command, o Te
 	for _, s := range slots {
 		rows = append(rows, survey.TemplateRow{StudyCode: s.StudyCode, Due: s.Due, Opens: s.Opens, Closes: s.Closes})
 	}
-	err = writeAtomic(o.Out, func(w *bytes.Buffer) error {
+	err = writeAtomic(o.Out, func(w io.Writer) error {
 		return cb.WriteTemplate(w, survey.TemplateOptions{Form: o.Wave, Lang: o.Lang, TrialID: p.Trial.ID, CodebookVersion: version,
 			Interviewer: o.Interviewer, Today: today, Rows: rows})
 	})
@@ -344,19 +344,16 @@ func refuseOverwrite(path string, force bool) error {
 	return nil
 }
 
-// writeAtomic writes a file through a temporary one in the same folder, so
-// that a failed write leaves no half-written file.
-func writeAtomic(path string, fill func(w *bytes.Buffer) error) error {
-	var buf bytes.Buffer
-	if err := fill(&buf); err != nil {
-		return err
-	}
+// writeAtomic writes a file through a temporary one in the same folder,
+// renamed into place only when complete: a failed write leaves no
+// half-written file.
+func writeAtomic(path string, fill func(w io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if err := fill(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -602,7 +599,7 @@ func runCaselogTemplate(ctx context.Context, f *factory, cmd *cobra.Command, o T
 			rows = append(rows, survey.TemplateRow{StudyCode: mb.StudyCode, Month: month})
 		}
 	}
-	err = writeAtomic(o.Out, func(w *bytes.Buffer) error {
+	err = writeAtomic(o.Out, func(w io.Writer) error {
 		return cb.WriteTemplate(w, survey.TemplateOptions{Form: survey.CaseLog, Lang: o.Lang, TrialID: p.Trial.ID, CodebookVersion: version, Today: today, Rows: rows})
 	})
 	if err != nil {

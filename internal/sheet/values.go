@@ -1,13 +1,19 @@
 package sheet
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rct-trials/rct/internal/dataerr"
 )
 
 // Date formats accepted in text cells. Day comes before month, as written
@@ -132,4 +138,19 @@ func plainNumber(s string) bool {
 		}
 	}
 	return true
+}
+
+// FileSHA256 is the SHA-256 of a file the user brought, in hex: import
+// batches record it, and re-imports are recognised by it.
+func FileSHA256(path string) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", dataerr.File(path, err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", dataerr.New(path, "%v", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
