@@ -65,13 +65,8 @@ func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOp
 	}
 	opts := frame.AnalyzeOptions{Draws: o.Draws, Seed: o.Seed, Studentized: o.Studentized}
 	if key != nil {
-		rows, err := db.AllocationList(ctx, p, key, "", f.actor())
-		if err != nil {
+		if opts.Arms, err = armsOf(ctx, f, db, p, key); err != nil {
 			return err
-		}
-		opts.Arms = map[string]string{}
-		for _, r := range rows {
-			opts.Arms[r.Group] = r.Arm
 		}
 		if opts.Received, opts.Dose, err = caseLogUse(ctx, db); err != nil {
 			return err
@@ -86,6 +81,20 @@ func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOp
 	}
 	printAnalysis(f, a)
 	return nil
+}
+
+// armsOf unseals which group code is which arm; the unsealing is
+// recorded in the audit chain (an export with arms).
+func armsOf(ctx context.Context, f *factory, db *trial.DB, p *trial.Protocol, key *trial.AllocationKey) (map[string]string, error) {
+	rows, err := db.AllocationList(ctx, p, key, "", f.actor())
+	if err != nil {
+		return nil, err
+	}
+	arms := map[string]string{}
+	for _, r := range rows {
+		arms[r.Group] = r.Arm
+	}
+	return arms, nil
 }
 
 // caseLogUse reads from the activity log who accepted guidance in any

@@ -50,13 +50,8 @@ as a formula is written with a leading apostrophe in CSV.`,
 			}
 			var arms map[string]string
 			if k != nil {
-				rows, err := db.AllocationList(ctx, p, k, "", f.actor())
-				if err != nil {
+				if arms, err = armsOf(ctx, f, db, p, k); err != nil {
 					return err
-				}
-				arms = map[string]string{}
-				for _, r := range rows {
-					arms[r.Group] = r.Arm
 				}
 			}
 			t, err := frame.Export(ctx, db, p, arms)
