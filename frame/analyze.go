@@ -19,14 +19,24 @@ type AnalyzeOptions struct {
 	Seed        uint64 // of the draws
 	Studentized bool   // RI on the Welch t statistic instead of the difference in means
 	// Arms maps each group code to its arm, read with the key; nil for the
-	// blinded analysis, where groups are known by code only.
+	// blinded analysis, where groups are known by code only. With arms the
+	// case managers' log is read: a family received the intervention when
+	// it accepted guidance (ReceivedVariable = 1) in any month, and its dose
+	// is its contacts over all months (the DoseVariables summed).
 	Arms map[string]string
-	// Received says, with the key, which families received the
-	// intervention (accepted guidance in the case managers' log).
-	Received map[string]bool
-	// Dose is, with the key, each family's contacts with its case
-	// manager (all channels, all months of the log).
-	Dose map[string]float64
+}
+
+// The activity-log variables of the complier effect and the dose-response
+// (those of the example codebook).
+var (
+	ReceivedVariable = "accepted_guidance"
+	DoseVariables    = []string{"contacts_text", "contacts_phone", "contacts_home_visit", "contacts_accompanied", "contacts_email"}
+)
+
+// use is what the analysis takes from the activity log.
+type use struct {
+	received map[string]bool
+	dose     map[string]float64
 }
 
 // Analysis is every outcome of the protocol at every wave, with balance
@@ -119,32 +129,10 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 	a.Contrast = fmt.Sprintf("group %s minus group %s (blinded: which group is which arm is sealed)", b.Groups[1].Code, b.Groups[0].Code)
 	if o.Arms != nil {
 		// Unblinded: z = 1 for the protocol's first arm (the intervention).
-		treated := make([]bool, len(b.Groups))
-		for i, g := range b.Groups {
-			treated[i] = o.Arms[g.Code] == p.Arms[0].ID
-		}
-		profiles := make([][]int, len(b.Families))
-		for i, f := range b.Families {
-			profiles[i] = f.Profile
-			b.Z[i] = 0
-			for gi, g := range b.Groups {
-				if f.Group == g.Code && treated[gi] {
-					b.Z[i] = 1
-				}
-			}
-		}
-		if b.Draw, err = DesignDraw(p.Design(b.Groups), profiles, treated); err != nil {
+		if err := b.Unblind(p, o.Arms); err != nil {
 			return nil, err
 		}
-		label := func(id string) string {
-			for _, x := range p.Arms {
-				if x.ID == id {
-					return x.Label
-				}
-			}
-			return id
-		}
-		a.Groups = [2]string{label(p.Arms[1].ID), label(p.Arms[0].ID)}
+		a.Groups = [2]string{p.Arms[1].Label, p.Arms[0].Label}
 		a.Contrast = fmt.Sprintf("%s minus %s", p.Arms[0].ID, p.Arms[1].ID)
 	}
 	stat := "|difference in means|"
@@ -158,6 +146,22 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 		a.Balance = bal
 	}
 	cb, _, cbErr := survey.Current(ctx, db, p)
+	var u *use
+	if o.Arms != nil && cbErr == nil {
+		cl, err := LoadCaseLog(ctx, db, cb)
+		if err != nil {
+			return nil, err
+		}
+		u = &use{received: map[string]bool{}, dose: map[string]float64{}}
+		for code, x := range cl.Totals[ReceivedVariable] {
+			u.received[code] = x == 1
+		}
+		for _, v := range DoseVariables {
+			for code, x := range cl.Totals[v] {
+				u.dose[code] += x
+			}
+		}
+	}
 	// Attrition per survey wave: a family responded when its interview is in.
 	responded := map[string]map[string]bool{}
 	for _, w := range p.Waves {
@@ -229,7 +233,7 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 				}
 				r.y = column(b.Families, func(code string) float64 { return valueOr(vals, code) })
 			}
-			estimateOne(&r, b, p.Randomization.Strata, base, se, alpha, o)
+			estimateOne(&r, b, p.Randomization.Strata, base, se, alpha, u)
 			a.Outcomes = append(a.Outcomes, r)
 		}
 	}
@@ -312,7 +316,7 @@ func number(cb *survey.Codebook, s string) float64 {
 
 // estimateOne fills the descriptive statistics and the estimates of one
 // outcome at one wave.
-func estimateOne(r *OutcomeResult, b *Baseline, strata []trial.Variable, base []float64, se string, alpha float64, o AnalyzeOptions) {
+func estimateOne(r *OutcomeResult, b *Baseline, strata []trial.Variable, base []float64, se string, alpha float64, u *use) {
 	var yr, zr []float64
 	var idx []int
 	var sum, sq [2]float64
@@ -428,20 +432,20 @@ func estimateOne(r *OutcomeResult, b *Baseline, strata []trial.Variable, base []
 			}
 		}
 	}
-	if o.Dose != nil {
+	if u != nil {
 		dose := make([]float64, len(idx))
 		for k, i := range idx {
-			dose[k] = o.Dose[b.Families[i].StudyCode]
+			dose[k] = u.dose[b.Families[i].StudyCode]
 		}
 		if dr, err := analysis.Dose(yr, dose, zr, se); err == nil && finite(dr.Result) {
 			r.Dose = &dr
 		}
 	}
-	if o.Received != nil {
+	if u != nil {
 		d := make([]float64, len(idx))
 		var treated, got float64
 		for j, i := range idx {
-			if o.Received[b.Families[i].StudyCode] {
+			if u.received[b.Families[i].StudyCode] {
 				d[j] = 1
 			}
 			if zr[j] == 1 {

@@ -35,11 +35,9 @@ func LoadBaseline(ctx context.Context, db *trial.DB, p *trial.Protocol) (*Baseli
 	}
 	b := &Baseline{Families: fams, Groups: groups}
 	n := len(fams)
-	b.Z = make([]float64, n)
-	for i, f := range fams {
-		if f.Group == groups[1].Code {
-			b.Z[i] = 1
-		}
+	// Blinded: z = 1 for the second group code.
+	if err := b.assign(p, []bool{false, true}); err != nil {
+		return nil, err
 	}
 	for _, d := range p.Eligibility.Domains {
 		c := analysis.Column{Name: "weak_" + d, Values: make([]float64, n)}
@@ -66,15 +64,35 @@ func LoadBaseline(ctx context.Context, db *trial.DB, p *trial.Protocol) (*Baseli
 			b.Covs = append(b.Covs, c)
 		}
 	}
-	profiles := make([][]int, n)
-	for i, f := range fams {
-		profiles[i] = f.Profile
-	}
-	b.Draw, err = DesignDraw(p.Design(groups), profiles, []bool{false, true})
-	if err != nil {
-		return nil, err
-	}
 	return b, nil
+}
+
+// assign sets the assignment z (1 for the families of the groups treated
+// marks, by group index) and the design draw that re-randomizes it.
+func (b *Baseline) assign(p *trial.Protocol, treated []bool) error {
+	b.Z = make([]float64, len(b.Families))
+	profiles := make([][]int, len(b.Families))
+	for i, f := range b.Families {
+		profiles[i] = f.Profile
+		for gi, g := range b.Groups {
+			if f.Group == g.Code && treated[gi] {
+				b.Z[i] = 1
+			}
+		}
+	}
+	var err error
+	b.Draw, err = DesignDraw(p.Design(b.Groups), profiles, treated)
+	return err
+}
+
+// Unblind sets z = 1 for the families of the protocol's first arm (the
+// intervention), given which group code is which arm.
+func (b *Baseline) Unblind(p *trial.Protocol, arms map[string]string) error {
+	treated := make([]bool, len(b.Groups))
+	for i, g := range b.Groups {
+		treated[i] = arms[g.Code] == p.Arms[0].ID
+	}
+	return b.assign(p, treated)
 }
 
 // BalanceReport is the baseline balance of the randomized groups.

@@ -47,19 +47,15 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[strin
 	}
 	add("study_code", "Study code", "text", "enrolment", func(i int, code string) string { return code })
 	add("group", "Group code (blinded)", "text", "randomization", func(i int, code string) string { return b.Families[i].Group })
-	if arms == nil {
-		add("z", fmt.Sprintf("1 for group %s, 0 for group %s (blinded)", b.Groups[1].Code, b.Groups[0].Code), "integer", "randomization",
-			func(i int, code string) string { return strconv.Itoa(int(b.Z[i])) })
-	} else {
+	zLabel, zSource := fmt.Sprintf("1 for group %s, 0 for group %s (blinded)", b.Groups[1].Code, b.Groups[0].Code), "randomization"
+	if arms != nil {
+		if err := b.Unblind(p, arms); err != nil {
+			return nil, err
+		}
 		add("arm", "Arm", "text", "randomization (unblinded)", func(i int, code string) string { return arms[b.Families[i].Group] })
-		add("z", fmt.Sprintf("1 for %s, 0 for %s", p.Arms[0].ID, p.Arms[1].ID), "integer", "randomization (unblinded)",
-			func(i int, code string) string {
-				if arms[b.Families[i].Group] == p.Arms[0].ID {
-					return "1"
-				}
-				return "0"
-			})
+		zLabel, zSource = fmt.Sprintf("1 for %s, 0 for %s", p.Arms[0].ID, p.Arms[1].ID), "randomization (unblinded)"
 	}
+	add("z", zLabel, "integer", zSource, func(i int, code string) string { return strconv.Itoa(int(b.Z[i])) })
 	add("withdrawn", "Withdrew after randomization", "integer", "trial", func(i int, code string) string {
 		if b.Families[i].Withdrawn {
 			return "1"
@@ -126,31 +122,60 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[strin
 	return t, nil
 }
 
-// exportCaseLog summarises the activity log per family: months logged,
-// totals of its integer and decimal variables, guidance ever accepted.
-func exportCaseLog(ctx context.Context, db *trial.DB, cb *survey.Codebook, add func(name, label, typ, source string, values func(int, string) string)) error {
-	months := map[string]int{}
+// CaseLog is the case managers' activity log summarised per family (by
+// study code) over all months: the sum of each integer or decimal
+// variable, whether each yes/no variable was 1 in any month, and the
+// number of months logged.
+type CaseLog struct {
+	Totals map[string]map[string]float64 // variable → study code → sum, or 1 for "in any month"
+	Months map[string]int
+}
+
+// LoadCaseLog reads the activity log. It exists only for the case managers'
+// arm: read it only for an unblinded analysis.
+func LoadCaseLog(ctx context.Context, db *trial.DB, cb *survey.Codebook) (*CaseLog, error) {
+	cl := &CaseLog{Totals: map[string]map[string]float64{}, Months: map[string]int{}}
+	months := map[string]bool{}
 	for _, v := range cb.Form(survey.CaseLog) {
+		if v.Kind != survey.Integer && v.Kind != survey.Decimal && v.Kind != survey.SelectOne {
+			continue
+		}
 		ans, err := survey.Answers(ctx, db, survey.CaseLog, v.Name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		per := map[string]float64{}
 		for k, s := range ans {
 			code := strings.Fields(k)[0]
-			months[k] = 1
+			if !months[k] {
+				months[k] = true
+				cl.Months[code]++
+			}
 			x, err := strconv.ParseFloat(s, 64)
 			if _, miss := cb.IsMissing(s); err != nil || miss {
 				continue
 			}
 			switch {
-			case v.Kind == survey.Integer || v.Kind == survey.Decimal:
+			case v.Kind != survey.SelectOne:
 				per[code] += x
-			case v.Kind == survey.SelectOne && x == 1:
+			case x == 1:
 				per[code] = 1
 			}
 		}
-		if v.Kind != survey.Integer && v.Kind != survey.Decimal && v.Kind != survey.SelectOne {
+		cl.Totals[v.Name] = per
+	}
+	return cl, nil
+}
+
+// exportCaseLog adds the summarised log to the export.
+func exportCaseLog(ctx context.Context, db *trial.DB, cb *survey.Codebook, add func(name, label, typ, source string, values func(int, string) string)) error {
+	cl, err := LoadCaseLog(ctx, db, cb)
+	if err != nil {
+		return err
+	}
+	for _, v := range cb.Form(survey.CaseLog) {
+		per, ok := cl.Totals[v.Name]
+		if !ok {
 			continue
 		}
 		name, label := "caselog_"+v.Name+"_total", v.Label.In("en", cb.Languages)+" (sum over months)"
@@ -164,12 +189,8 @@ func exportCaseLog(ctx context.Context, db *trial.DB, cb *survey.Codebook, add f
 			return ""
 		})
 	}
-	count := map[string]int{}
-	for k := range months {
-		count[strings.Fields(k)[0]]++
-	}
 	add("caselog_months", "Months in the case managers' log", "integer", "case-manager log (unblinded)", func(i int, code string) string {
-		return strconv.Itoa(count[code])
+		return strconv.Itoa(cl.Months[code])
 	})
 	return nil
 }

@@ -315,7 +315,7 @@ func (im *importer) readFile(idx int, path string) {
 	t, err := sheet.Open(path, opt)
 	if err != nil {
 		rule := RuleFileRejected
-		if isXLSX && strings.Contains(err.Error(), "no sheet") {
+		if isXLSX && errors.Is(err, sheet.ErrNoSheet) {
 			rule = RuleSheet
 			err = fmt.Errorf("%v: the answers of %s must be on sheet %q (was it renamed?)", err, im.o.Form, im.o.Form)
 		}
@@ -408,20 +408,18 @@ func (im *importer) errorsIn(path string) int {
 // trial, form and codebook version. A workbook without one (made by hand)
 // is read against the codebook in force, with a warning.
 func (im *importer) checkMeta(path string) bool {
-	t, err := sheet.Open(path, sheet.Options{Sheet: MetaSheet, MaxUnzip: im.o.MaxUnzip})
-	if err != nil {
-		if strings.Contains(err.Error(), "no sheet") {
-			im.issue(Issue{File: path, Rule: RuleMeta, Severity: SevWarning,
-				Message: fmt.Sprintf("not an rct template (no %s sheet): checked against codebook version %d", MetaSheet, im.version)})
-			return true
-		}
-		im.fileIssue(path, "", RuleFileRejected, err)
-		return false
-	}
-	t.Close()
 	meta, err := readMeta(path, im.o.MaxUnzip)
-	if err != nil {
+	var de *dataerr.Error
+	switch {
+	case errors.Is(err, sheet.ErrNoSheet):
+		im.issue(Issue{File: path, Rule: RuleMeta, Severity: SevWarning,
+			Message: fmt.Sprintf("not an rct template (no %s sheet): checked against codebook version %d", MetaSheet, im.version)})
+		return true
+	case errors.As(err, &de) && de.Sheet == MetaSheet:
 		im.fileIssue(path, MetaSheet, RuleMeta, err)
+		return false
+	case err != nil:
+		im.fileIssue(path, "", RuleFileRejected, err)
 		return false
 	}
 	bad := func(format string, args ...any) bool {

@@ -338,3 +338,38 @@ func Answers(ctx context.Context, db *trial.DB, form, variable string) (map[stri
 	}
 	return out, rows.Err()
 }
+
+// ToInterview returns the slots of a wave still to interview on day today:
+// due, overdue, and upcoming ones whose window opens within the span.
+func ToInterview(ctx context.Context, db *trial.DB, p *trial.Protocol, wave string, within trial.Span, today time.Time) ([]Slot, error) {
+	slots, err := Schedule(ctx, db, p, wave, today)
+	if err != nil {
+		return nil, err
+	}
+	horizon := day(within.AddTo(today))
+	out := []Slot{}
+	for _, s := range slots {
+		if s.Status == StatusDue || s.Status == StatusOverdue || s.Status == StatusUpcoming && s.Opens <= horizon {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// CaseLogRows returns the rows of the activity-log template of a month:
+// the families of the caseload (study codes, read with the key) randomized
+// by the end of the month.
+func CaseLogRows(ctx context.Context, db *trial.DB, caseload map[string]bool, month time.Time) ([]TemplateRow, error) {
+	members, err := db.Members(ctx)
+	if err != nil {
+		return nil, err
+	}
+	end := day(month.AddDate(0, 1, -1))
+	var rows []TemplateRow
+	for _, m := range members {
+		if caseload[m.StudyCode] && m.RandomizedOn != "" && m.RandomizedOn <= end {
+			rows = append(rows, TemplateRow{StudyCode: m.StudyCode, Month: month.Format("2006-01")})
+		}
+	}
+	return rows, nil
+}

@@ -386,6 +386,16 @@ func (p *Protocol) Wave(id string) (Wave, bool) {
 	return Wave{}, false
 }
 
+// Arm returns the arm with that id.
+func (p *Protocol) Arm(id string) (Arm, bool) {
+	for _, a := range p.Arms {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Arm{}, false
+}
+
 // Register returns the register with that id.
 func (p *Protocol) Register(id string) (Register, bool) {
 	for _, r := range p.Registers {

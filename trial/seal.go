@@ -133,10 +133,8 @@ func unseal(ctx context.Context, q queryer, key *AllocationKey) (map[string]stri
 func armLabels(p *Protocol, arms map[string]string) map[string]Arm {
 	out := map[string]Arm{}
 	for code, id := range arms {
-		for _, a := range p.Arms {
-			if a.ID == id {
-				out[code] = a
-			}
+		if a, ok := p.Arm(id); ok {
+			out[code] = a
 		}
 	}
 	return out

@@ -126,11 +126,7 @@ func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKe
 		if key == nil {
 			return nil, &KeyError{"--key", errors.New("listing one arm needs the allocation key")}
 		}
-		known := false
-		for _, x := range p.Arms {
-			known = known || x.ID == arm
-		}
-		if !known {
+		if _, known := p.Arm(arm); !known {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownArm, arm)
 		}
 	}

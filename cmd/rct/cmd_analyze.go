@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/rct-trials/rct/frame"
-	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
 )
@@ -68,9 +66,6 @@ func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOp
 		if opts.Arms, err = armsOf(ctx, f, db, p, key); err != nil {
 			return err
 		}
-		if opts.Received, opts.Dose, err = caseLogUse(ctx, db); err != nil {
-			return err
-		}
 	}
 	a, err := frame.Analyze(ctx, db, p, opts)
 	if err != nil {
@@ -95,35 +90,6 @@ func armsOf(ctx context.Context, f *factory, db *trial.DB, p *trial.Protocol, ke
 		arms[r.Group] = r.Arm
 	}
 	return arms, nil
-}
-
-// caseLogUse reads from the activity log who accepted guidance in any
-// month (received the intervention) and each family's contacts over all
-// channels and months (the dose).
-func caseLogUse(ctx context.Context, db *trial.DB) (map[string]bool, map[string]float64, error) {
-	ans, err := survey.Answers(ctx, db, survey.CaseLog, "accepted_guidance")
-	if err != nil {
-		return nil, nil, err
-	}
-	got := map[string]bool{}
-	for k, v := range ans {
-		if v == "1" {
-			got[strings.Fields(k)[0]] = true
-		}
-	}
-	dose := map[string]float64{}
-	for _, v := range []string{"contacts_text", "contacts_phone", "contacts_home_visit", "contacts_accompanied", "contacts_email"} {
-		ans, err := survey.Answers(ctx, db, survey.CaseLog, v)
-		if err != nil {
-			return nil, nil, err
-		}
-		for k, s := range ans {
-			if x, err := strconv.ParseFloat(s, 64); err == nil && x >= 0 {
-				dose[strings.Fields(k)[0]] += x
-			}
-		}
-	}
-	return got, dose, nil
 }
 
 func printAnalysis(f *factory, a *frame.Analysis) {

@@ -125,13 +125,8 @@ unblinding is recorded in the audit chain with who, when and why, and
 			if whole {
 				t := f.IO.NewTable("group", "arm", "label")
 				for _, code := range sortedKeys(u.Groups) {
-					label := ""
-					for _, a := range p.Arms {
-						if a.ID == u.Groups[code] {
-							label = a.Label
-						}
-					}
-					t.Row(code, u.Groups[code], label)
+					a, _ := p.Arm(u.Groups[code])
+					t.Row(code, u.Groups[code], a.Label)
 				}
 				if err := t.Flush(); err != nil {
 					return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -90,11 +89,7 @@ func writeCSV(path string, header []string, rows [][]string) error {
 		for _, r := range rows {
 			safe := make([]string, len(r))
 			for i, c := range r {
-				if _, err := fmt.Sscan(c, new(float64)); err == nil && !strings.ContainsAny(c, " \t") {
-					safe[i] = c // a number, negative ones included
-				} else {
-					safe[i] = sheet.Defuse(c)
-				}
+				safe[i] = sheet.Defuse(c)
 			}
 			cw.Write(safe)
 		}

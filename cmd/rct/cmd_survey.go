@@ -206,7 +206,11 @@ never overwritten (it may hold answers) unless --force.`,
 				return err
 			}
 			defer db.Close()
-			slots, err := toInterview(ctx, db, p, dwave, within, f.actor().Today())
+			span, err := spanFlag("within", within)
+			if err != nil {
+				return err
+			}
+			slots, err := survey.ToInterview(ctx, db, p, dwave, span, f.actor().Today())
 			if err != nil {
 				return err
 			}
@@ -264,25 +268,13 @@ never overwritten (it may hold answers) unless --force.`,
 	return cmd
 }
 
-// toInterview returns the slots of a wave still to interview on day today:
-// due, overdue, and upcoming ones whose window opens within the span.
-func toInterview(ctx context.Context, db *trial.DB, p *trial.Protocol, wave, within string, today time.Time) ([]survey.Slot, error) {
-	span := trial.Span(within)
+// spanFlag reads a span flag such as --within 14d.
+func spanFlag(name, s string) (trial.Span, error) {
+	span := trial.Span(s)
 	if _, _, err := span.Parse(); err != nil {
-		return nil, usagef("--within: %v", err)
+		return "", usagef("--%s: %v", name, err)
 	}
-	slots, err := survey.Schedule(ctx, db, p, wave, today)
-	if err != nil {
-		return nil, err
-	}
-	horizon := span.AddTo(today).Format("2006-01-02")
-	out := []survey.Slot{}
-	for _, s := range slots {
-		if s.Status == survey.StatusDue || s.Status == survey.StatusOverdue || s.Status == survey.StatusUpcoming && s.Opens <= horizon {
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return span, nil
 }
 
 func runSurveyTemplate(ctx context.Context, f *factory, cmd *cobra.Command, o TemplateOptions) error {
@@ -302,7 +294,11 @@ func runSurveyTemplate(ctx context.Context, f *factory, cmd *cobra.Command, o Te
 		return err
 	}
 	today := f.actor().Today()
-	slots, err := toInterview(ctx, db, p, o.Wave, o.Within, today)
+	span, err := spanFlag("within", o.Within)
+	if err != nil {
+		return err
+	}
+	slots, err := survey.ToInterview(ctx, db, p, o.Wave, span, today)
 	if err != nil {
 		return err
 	}
@@ -588,16 +584,9 @@ func runCaselogTemplate(ctx context.Context, f *factory, cmd *cobra.Command, o T
 	if err != nil {
 		return err
 	}
-	members, err := db.Members(ctx)
+	rows, err := survey.CaseLogRows(ctx, db, load, m)
 	if err != nil {
 		return err
-	}
-	end := m.AddDate(0, 1, -1).Format("2006-01-02")
-	var rows []survey.TemplateRow
-	for _, mb := range members {
-		if load[mb.StudyCode] && mb.RandomizedOn != "" && mb.RandomizedOn <= end {
-			rows = append(rows, survey.TemplateRow{StudyCode: mb.StudyCode, Month: month})
-		}
 	}
 	err = writeAtomic(o.Out, func(w io.Writer) error {
 		return cb.WriteTemplate(w, survey.TemplateOptions{Form: survey.CaseLog, Lang: o.Lang, TrialID: p.Trial.ID, CodebookVersion: version, Today: today, Rows: rows})

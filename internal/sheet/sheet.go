@@ -26,6 +26,9 @@ const (
 	UnzipSizeLimit = 2 << 30 // total uncompressed size of a workbook
 )
 
+// ErrNoSheet is returned when the workbook has no sheet of the name asked for.
+var ErrNoSheet = errors.New("no sheet")
+
 // Options choose what to read.
 type Options struct {
 	// Sheet is the worksheet to read. Empty: the sheet named Prefer if the
@@ -194,7 +197,7 @@ func chooseSheet(list []bookSheet, opt Options) (bookSheet, error) {
 				return s, nil
 			}
 		}
-		return bookSheet{}, fmt.Errorf("no sheet %q (the workbook has %s)", opt.Sheet, quoteList(names))
+		return bookSheet{}, fmt.Errorf("%w %q (the workbook has %s)", ErrNoSheet, opt.Sheet, quoteList(names))
 	}
 	if opt.Prefer != "" {
 		for _, s := range list {

@@ -191,3 +191,14 @@ func TestZipBombRefused(t *testing.T) {
 		t.Fatalf("err = %v, want refusal", err)
 	}
 }
+
+func TestDefuse(t *testing.T) {
+	for in, want := range map[string]string{
+		"=SUM(A1)": "'=SUM(A1)", "+32 470": "'+32 470", "-2+3": "'-2+3", "@cmd": "'@cmd", "\tx": "'\tx",
+		"-99": "-99", "+3.5": "+3.5", "1e5": "1e5", "K-0001": "K-0001", "": "", "Ann": "Ann",
+	} {
+		if got := Defuse(in); got != want {
+			t.Errorf("Defuse(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -117,12 +117,18 @@ func ParseNumber(s string) (float64, error) {
 // Defuse makes text safe to write into a CSV file that a spreadsheet
 // program will open: text starting with =, +, -, @, a tab or a carriage
 // return would be read as a formula, so it gets a leading apostrophe
-// (OWASP's advice against CSV injection).
+// (OWASP's advice against CSV injection). A plain number (-99, +3.5) is
+// left as it is: it is no formula.
 func Defuse(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
 	}
-	return s
+	if plainNumber(s) {
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			return s
+		}
+	}
+	return "'" + s
 }
 
 // plainNumber reports whether s is digits with at most a sign, a point and
