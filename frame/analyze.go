@@ -65,31 +65,36 @@ type SubgroupResult struct {
 	Result   *analysis.Subgroups `json:"result"`
 }
 
-// WaveAttrition is the response to a survey wave by group.
+// WaveAttrition is the response to a survey wave by group, and the
+// baseline balance among the families who responded.
 type WaveAttrition struct {
-	Wave string             `json:"wave"`
-	Test analysis.Attrition `json:"test"`
+	Wave    string                `json:"wave"`
+	Test    analysis.Attrition    `json:"test"`
+	Balance []analysis.BalanceRow `json:"balance_among_respondents"`
 }
 
 // OutcomeResult is one outcome at one wave.
 type OutcomeResult struct {
-	Outcome        string                 `json:"outcome"`
-	Label          string                 `json:"label"`
-	Type           string                 `json:"type"`
-	Family         string                 `json:"family"`
-	Wave           string                 `json:"wave"` // survey wave; "" for a register window
-	Source         string                 `json:"source"`
-	N              [2]int                 `json:"n"`
-	Mean           [2]float64             `json:"mean"`
-	SD             [2]float64             `json:"sd"`
-	Estimate       *analysis.Result       `json:"estimate"`   // adjusted model
-	Covariates     []string               `json:"covariates"` // of the adjusted model
-	Unadjusted     *analysis.Result       `json:"unadjusted"` // difference in means, Welch
-	RIP            *float64               `json:"ri_p_value"`
-	PAdjusted      *float64               `json:"p_adjusted"`
-	Q              *float64               `json:"q_value"`
-	RiskRatio      *analysis.Result       `json:"risk_ratio,omitempty"` // binary: log scale estimate exponentiated
-	Lee            *analysis.LeeBounds    `json:"lee_bounds,omitempty"`
+	Outcome    string              `json:"outcome"`
+	Label      string              `json:"label"`
+	Type       string              `json:"type"`
+	Family     string              `json:"family"`
+	Wave       string              `json:"wave"` // survey wave; "" for a register window
+	Source     string              `json:"source"`
+	N          [2]int              `json:"n"`
+	Mean       [2]float64          `json:"mean"`
+	SD         [2]float64          `json:"sd"`
+	Estimate   *analysis.Result    `json:"estimate"`   // adjusted model
+	Covariates []string            `json:"covariates"` // of the adjusted model
+	Unadjusted *analysis.Result    `json:"unadjusted"` // difference in means, Welch
+	RIP        *float64            `json:"ri_p_value"`
+	PAdjusted  *float64            `json:"p_adjusted"`
+	Q          *float64            `json:"q_value"`
+	RiskRatio  *analysis.Result    `json:"risk_ratio,omitempty"` // binary: log scale estimate exponentiated
+	Lee        *analysis.LeeBounds `json:"lee_bounds,omitempty"`
+	// ImbensManski is the confidence interval for the effect given the Lee
+	// bounds (bootstrap standard errors of the bounds, 500 resamples).
+	ImbensManski   *[2]float64            `json:"imbens_manski_interval,omitempty"`
 	CACE           *analysis.Result       `json:"complier_effect,omitempty"`
 	Subgroups      []SubgroupResult       `json:"subgroups,omitempty"`     // primary outcomes: by each stratification variable
 	Dose           *analysis.DoseResponse `json:"dose_response,omitempty"` // with the key: within the intervention group, non-experimental
@@ -184,7 +189,25 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 			continue // no interview of this wave yet
 		}
 		if t, err := analysis.AttritionTest(resp, b.Z); err == nil && finite(t.Test) {
-			a.Attrition = append(a.Attrition, WaveAttrition{Wave: w.ID, Test: t})
+			wa := WaveAttrition{Wave: w.ID, Test: t}
+			var idx []int
+			for i, r := range resp {
+				if r == 1 {
+					idx = append(idx, i)
+				}
+			}
+			covs := make([]analysis.Column, len(b.Covs))
+			for k, c := range b.Covs {
+				covs[k] = analysis.Column{Name: c.Name, Values: pick(c.Values, idx)}
+			}
+			if rows, err := analysis.Balance(pick(b.Z, idx), covs); err == nil {
+				for _, r := range rows {
+					if !math.IsNaN(r.NormDiff+r.PValue) && !math.IsInf(r.NormDiff+r.PValue, 0) {
+						wa.Balance = append(wa.Balance, r)
+					}
+				}
+			}
+			a.Attrition = append(a.Attrition, wa)
 		}
 	}
 	// Outcome columns.
@@ -419,6 +442,11 @@ func estimateOne(r *OutcomeResult, b *Baseline, strata []trial.Variable, base []
 	if r.Family == "primary" {
 		if lb, err := analysis.Lee(r.y, b.Z); err == nil {
 			r.Lee = &lb
+			if sl, su, err := analysis.LeeBootstrap(r.y, b.Z, 500, 1); err == nil {
+				if lo, hi, err := analysis.ImbensManski(lb.Lower, lb.Upper, sl, su, alpha); err == nil && !math.IsNaN(lo+hi) && !math.IsInf(lo+hi, 0) {
+					r.ImbensManski = &[2]float64{lo, hi}
+				}
+			}
 		}
 	}
 	if r.Family == "primary" {

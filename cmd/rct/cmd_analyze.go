@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/rct-trials/rct/frame"
@@ -122,12 +123,22 @@ func printAnalysis(f *factory, a *frame.Analysis) {
 	f.IO.Printf("Randomization inference: %s.\n", a.RIConvention)
 	f.IO.Printf("Multiple testing: %s within each outcome family; q-values: Benjamini-Krieger-Yekutieli sharpened.\n", a.MultipleTesting)
 	for _, w := range a.Attrition {
-		f.IO.Printf("Attrition %s: responded %d of %d (%s) and %d of %d (%s); difference p = %s.\n", w.Wave,
-			w.Test.Responded0, w.Test.N0, g0, w.Test.Responded1, w.Test.N1, g1, g(w.Test.Test.PValue))
+		worst, worstND := "", 0.0
+		for _, r := range w.Balance {
+			if worst == "" || math.Abs(r.NormDiff) > math.Abs(worstND) {
+				worst, worstND = r.Variable, r.NormDiff
+			}
+		}
+		f.IO.Printf("Attrition %s: responded %d of %d (%s) and %d of %d (%s); difference p = %s; among respondents the largest normalized baseline difference is %s (%s).\n", w.Wave,
+			w.Test.Responded0, w.Test.N0, g0, w.Test.Responded1, w.Test.N1, g1, g(w.Test.Test.PValue), g(worstND), worst)
 	}
 	for _, r := range a.Outcomes {
 		if r.Lee != nil {
-			f.IO.Printf("Lee bounds %s %s: [%s, %s] (%s trimmed by %s).\n", r.Outcome, r.Wave, g(r.Lee.Lower), g(r.Lee.Upper), r.Lee.Trimmed, g(r.Lee.Trim))
+			f.IO.Printf("Lee bounds %s %s: [%s, %s] (%s trimmed by %s)", r.Outcome, r.Wave, g(r.Lee.Lower), g(r.Lee.Upper), r.Lee.Trimmed, g(r.Lee.Trim))
+			if r.ImbensManski != nil {
+				f.IO.Printf("; Imbens-Manski %g%% interval [%s, %s]", 100*(1-a.Alpha), g(r.ImbensManski[0]), g(r.ImbensManski[1]))
+			}
+			f.IO.Printf(".\n")
 		}
 		for _, sg := range r.Subgroups {
 			var parts []string
