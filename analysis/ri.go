@@ -60,6 +60,9 @@ func RandomizationTests(n int, stats []Statistic, draw Draw, z []float64, o RIOp
 	if B < 1 {
 		return nil, fmt.Errorf("analysis: %d draws", B)
 	}
+	if draw == nil {
+		return nil, fmt.Errorf("analysis: no design to draw assignments from")
+	}
 	out := make([]*RIResult, len(stats))
 	for k, s := range stats {
 		obs, err := s(z)

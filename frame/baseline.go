@@ -2,6 +2,7 @@ package frame
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rct-trials/rct/analysis"
@@ -99,6 +100,7 @@ func (b *Baseline) Unblind(p *trial.Protocol, arms map[string]string) error {
 type BalanceReport struct {
 	Groups    [2]string             `json:"groups"` // z = 0, z = 1
 	Rows      []analysis.BalanceRow `json:"rows"`
+	RowsNote  string                `json:"rows_note,omitempty"` // why the table is empty
 	Joint     *analysis.WaldTest    `json:"joint"`
 	JointRI   *float64              `json:"joint_ri_p_value"`
 	JointNote string                `json:"joint_note,omitempty"` // why a joint test is missing
@@ -112,11 +114,18 @@ type BalanceReport struct {
 // p-value of that F over draws of the trial's own design. When the
 // families are too few for the joint test, the note says so.
 func (b *Baseline) Balance(draws int, seed uint64) (*BalanceReport, error) {
+	res := &BalanceReport{Groups: [2]string{b.Groups[0].Code, b.Groups[1].Code}, Rows: []analysis.BalanceRow{}, Draws: draws}
 	rows, err := analysis.Balance(b.Z, b.Covs)
-	if err != nil {
+	switch {
+	case errors.Is(err, analysis.ErrTooFew):
+		// A small trial can have a group of one: no SD, no table; the
+		// joint test below says the same in its note.
+		res.RowsNote = "no balance table: " + err.Error()
+	case err != nil:
 		return nil, err
+	default:
+		res.Rows = rows
 	}
-	res := &BalanceReport{Groups: [2]string{b.Groups[0].Code, b.Groups[1].Code}, Rows: rows, Draws: draws}
 	var joint []analysis.Column
 	for _, c := range b.Covs {
 		if c.Name != "weak_domains" && varies(c.Values) {

@@ -3,10 +3,12 @@ package frame
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/randomize"
+	"github.com/rct-trials/rct/trial"
 )
 
 func trialDesign(n int) (randomize.Design, [][]int) {
@@ -73,5 +75,29 @@ func BenchmarkRI(b *testing.B) {
 		if _, err := analysis.RandomizationTests(n, stats, draw, z, analysis.RIOptions{Draws: 10_000, Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestBalanceGroupOfOne: a small trial can leave a group with one family;
+// balance then reports why there is no table and no joint test instead of
+// failing.
+func TestBalanceGroupOfOne(t *testing.T) {
+	z := []float64{1, 0, 0, 0, 0, 0, 0, 0}
+	b := &Baseline{Z: z, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1}}}
+	// As many covariates as families, as in a trial of eight.
+	src := rand.New(rand.NewPCG(1, 2))
+	for j := 0; j < 8; j++ {
+		c := analysis.Column{Name: "x" + string(rune('a'+j)), Values: make([]float64, 8)}
+		for i := range c.Values {
+			c.Values[i] = src.NormFloat64()
+		}
+		b.Covs = append(b.Covs, c)
+	}
+	res, err := b.Balance(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 0 || !strings.Contains(res.RowsNote, "too few observations") || !strings.Contains(res.JointNote, "no joint test: analysis: too few observations") {
+		t.Errorf("%+v", res)
 	}
 }

@@ -49,6 +49,9 @@ code: no key, no arms.`,
 			if err := t.Flush(); err != nil {
 				return err
 			}
+			if res.RowsNote != "" {
+				f.IO.Printf("%s.\n", res.RowsNote)
+			}
 			switch {
 			case res.Joint == nil:
 				f.IO.Printf("%s.\n", res.JointNote)
