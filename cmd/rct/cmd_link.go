@@ -37,32 +37,15 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 				return usagef("give the register with --register (one of the protocol's registers)")
 			}
 			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, "")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			reg, err := registerOf(p, register)
-			if err != nil {
-				return err
-			}
-			key, err := pseudoKeyFor(ctx, f, db, pseudoKey)
-			if err != nil {
-				return err
-			}
 			sum, err := sheet.FileSHA256(args[0])
 			if err != nil {
 				return err
 			}
-			known, err := linkage.TrialPseudonyms(ctx, db)
+			db, reg, ex, err := openExtract(ctx, f, cmd, register, pseudoKey, args[0], linkage.ReadOptions{Pseudonymised: pseudonymised, Sheet: sheetName})
 			if err != nil {
 				return err
 			}
-			ex, err := linkage.ReadExtract(args[0], reg, linkage.ReadOptions{Key: key.Key[:], Pseudonymised: pseudonymised, Sheet: sheetName,
-				Keep: func(s string) bool { return known[s] }})
-			if err != nil {
-				return err
-			}
+			defer db.Close()
 			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, SHA256: sum, Actor: f.actor(), Seed: 1, Fixed: reg.Linkage})
 			if err != nil {
 				return err
@@ -161,6 +144,43 @@ func registerOf(p *trial.Protocol, id string) (trial.Register, error) {
 	return reg, nil
 }
 
+// openExtract opens the trial and reads a register extract through the
+// protocol's mapping with the trial's pseudonymisation key, dropping on read
+// the persons whose valid number is not a trial person's (not in a labelled
+// sample). The caller closes the database.
+func openExtract(ctx context.Context, f *factory, cmd *cobra.Command, register, pseudoKey, path string, o linkage.ReadOptions) (*trial.DB, trial.Register, *linkage.Extract, error) {
+	var reg trial.Register
+	db, p, err := openTrial(ctx, f, cmd, "")
+	if err != nil {
+		return nil, reg, nil, err
+	}
+	ex, err := func() (*linkage.Extract, error) {
+		if reg, err = registerOf(p, register); err != nil {
+			return nil, err
+		}
+		key, err := pseudoKeyFor(ctx, f, db, pseudoKey)
+		if err != nil {
+			return nil, err
+		}
+		known, err := linkage.TrialPseudonyms(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		o.Key = key.Key[:]
+		if o.Truth == "" {
+			// A labelled sample keeps everyone: a trial person under a
+			// number that is not the trial's is a false negative to count.
+			o.Keep = func(s string) bool { return known[s] }
+		}
+		return linkage.ReadExtract(path, reg, o)
+	}()
+	if err != nil {
+		db.Close()
+		return nil, reg, nil, err
+	}
+	return db, reg, ex, nil
+}
+
 // pseudoKeyFor reads the pseudonymisation key: --pseudo-key, $RCT_PSEUDO_KEY,
 // or the file beside the database.
 func pseudoKeyFor(ctx context.Context, f *factory, db *trial.DB, path string) (*trial.PseudoKey, error) {
@@ -192,23 +212,11 @@ review count as not linked and are reported apart.`,
 				return usagef("give --register and --truth")
 			}
 			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, "")
+			db, reg, ex, err := openExtract(ctx, f, cmd, register, pseudoKey, args[0], linkage.ReadOptions{Truth: truth})
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			reg, err := registerOf(p, register)
-			if err != nil {
-				return err
-			}
-			key, err := pseudoKeyFor(ctx, f, db, pseudoKey)
-			if err != nil {
-				return err
-			}
-			ex, err := linkage.ReadExtract(args[0], reg, linkage.ReadOptions{Key: key.Key[:], Truth: truth})
-			if err != nil {
-				return err
-			}
 			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, Actor: f.actor(), Seed: 1, DryRun: true, Fixed: reg.Linkage})
 			if err != nil {
 				return err
