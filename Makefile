@@ -15,25 +15,43 @@ test:
 	$(GO) vet ./...
 	$(GO) test ./...
 
-# The demo: a simulated MISSION-like trial through the commands that exist.
+# The demo: a simulated MISSION-like trial of 112 families through every
+# command, as a research team would run it over three years. RCT_NOW sets
+# the day of each step: families are enrolled and randomized on the day each
+# month's referral list arrives, the follow-up happens at the end of 2019.
+RCT      := ../$(BIN)
+FOLLOWUP := 2019-12-31T17:00:00Z
 demo: build
 	rm -rf $(DEMO)
-	$(BIN) simulate --families 140 --seed 1 -o $(DEMO)
-	cd $(DEMO) && ../$(BIN) protocol check trial.yaml
-	cd $(DEMO) && ../$(BIN) init --protocol trial.yaml
-	cd $(DEMO) && ../$(BIN) enroll referrals.xlsx
-	cd $(DEMO) && ../$(BIN) randomize simulate --method all --reps 2000
-	cd $(DEMO) && ../$(BIN) randomize --pending --key trial.key > allocations.tsv
-	cd $(DEMO) && ../$(BIN) randomize check
-	cd $(DEMO) && ../$(BIN) audit verify --key trial.key
-	cd $(DEMO) && ../$(BIN) balance --draws 2000
-	cd $(DEMO) && ../$(BIN) power --simulate --n 112 --delta 150 --sd 300 --attrition 0.2
-	cd $(DEMO) && ../$(BIN) status
-	cd $(DEMO) && ../$(BIN) codebook example > codebook.yaml
-	cd $(DEMO) && ../$(BIN) codebook install codebook.yaml
-	cd $(DEMO) && ../$(BIN) survey template --wave m0 -o m0.xlsx --force
-	cd $(DEMO) && ../$(BIN) survey status
-	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, trial.pseudo.key, allocations.tsv, m0.xlsx (interviewers' template)."
+	$(BIN) simulate --families 112 --seed 1 -o $(DEMO) > /dev/null
+	cd $(DEMO) && $(RCT) protocol check trial.yaml
+	cd $(DEMO) && $(RCT) init --protocol trial.yaml
+	cd $(DEMO) && $(RCT) codebook install codebook.yaml
+	@echo "== enrolment and randomization, month by month (log: $(DEMO)/enrolment.log)"
+	cd $(DEMO) && for f in referrals/*.xlsx; do d=$$(basename $$f .xlsx); \
+		RCT_NOW=$${d}T17:00:00Z $(RCT) enroll $$f >> enrolment.log 2>&1 && \
+		RCT_NOW=$${d}T17:00:00Z $(RCT) randomize --pending --key trial.key >> enrolment.log 2>&1 || exit 1; done
+	cd $(DEMO) && $(RCT) status
+	cd $(DEMO) && $(RCT) randomize check
+	@echo "== the world after randomization: interviews, activity log, register extracts, truth"
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) simulate fieldwork --key trial.key -o .
+	@echo "== survey imports: the interviewers' first workbooks are refused (exit 3), the corrected ones imported"
+	cd $(DEMO) && for w in m0 m6 m12; do \
+		RCT_NOW=$(FOLLOWUP) $(RCT) survey import --wave $$w $$w-interviews.xlsx --report $$w-import-report.csv > /dev/null 2>&1; \
+		test $$? -eq 3 || exit 1; echo "$$w-interviews.xlsx refused: $$(grep -c ',error,' $$w-import-report.csv) errors, see $$w-import-report.csv"; \
+		RCT_NOW=$(FOLLOWUP) $(RCT) survey import --wave $$w $$w-interviews-corrected.xlsx > /dev/null || exit 1; done
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) survey status
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) caselog import --key trial.key caselog.xlsx > /dev/null
+	@echo "== register linkage and outcomes"
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) link import --register ocmw ocmw.csv
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) link import --register vdab vdab.csv > /dev/null
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) outcomes derive
+	@echo "== blinded analysis"
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) analyze --draws 2000 > analysis-blinded.tsv
+	cd $(DEMO) && cut -f1-3,8,11-14 analysis-blinded.tsv
+	@echo "== the truth the analysis should find (truth.json)"
+	cd $(DEMO) && grep -E '"(outcome|effect)"' truth.json | paste - - | head -5
+	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, the files the team brought, analysis-blinded.tsv."
 
 # The figures of BENCHMARKS.md.
 bench:

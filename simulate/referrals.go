@@ -3,35 +3,11 @@ package simulate
 import (
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/rct-trials/rct/trial"
 	"github.com/xuri/excelize/v2"
 )
-
-// Config sets the synthetic trial's size and shape.
-type Config struct {
-	Families      int       // referrals, before duplicates are added
-	Seed          uint64    // same seed, same files
-	Start         time.Time // first referral date; referrals spread over Recruitment
-	Recruitment   int       // recruitment period in days
-	Ineligible    float64   // share of referrals weak on fewer than min_weak domains
-	Declining     float64   // share of eligible referrals without consent
-	Duplicates    float64   // share of referrals repeated later under a new referral id
-	SingleParents float64   // share of households without a partner
-	Dutch         float64   // share with Dutch as main language
-	MissingNumber float64   // share of persons whose national number is not given
-}
-
-// DefaultConfig is calibrated on MISSION: 112 families randomized over two
-// years, ~15% ineligible, ~5% declining, 20% single parents, 43% Dutch.
-func DefaultConfig() Config {
-	return Config{
-		Families: 140, Seed: 1, Start: time.Date(2016, 9, 1, 0, 0, 0, 0, time.UTC), Recruitment: 730,
-		Ineligible: 0.15, Declining: 0.05, Duplicates: 0.03, SingleParents: 0.20, Dutch: 0.43, MissingNumber: 0.05,
-	}
-}
 
 // ReferralRow is one row of the referral file: one household member.
 type ReferralRow struct {
@@ -47,6 +23,7 @@ type ReferralRow struct {
 	Weak         []bool   // per protocol domain
 	Strata       []string // per protocol stratum
 	First        bool     // first row of its referral: carries the referral-level values
+	Language     string   // main language at home (first row; not in the referral file)
 }
 
 var (
@@ -73,20 +50,17 @@ func Referrals(cfg Config, p *trial.Protocol) []ReferralRow {
 	serials := map[time.Time]int{} // per birth date, so no two persons share a number
 	nrn := func(born time.Time) string {
 		serials[born]++
-		s := serials[born] % 998
-		d := fmt.Sprintf("%02d%02d%02d%03d", born.Year()%100, born.Month(), born.Day(), s)
-		n, _ := strconv.ParseInt(d, 10, 64)
-		if born.Year() >= 2000 {
-			n += 2_000_000_000
-		}
-		c := 97 - n%97
-		return fmt.Sprintf("%s.%s.%s-%s.%02d", d[0:2], d[2:4], d[4:6], d[6:9], c)
+		d := numberFor(born, serials[born]%998)
+		return fmt.Sprintf("%s.%s.%s-%s.%s", d[0:2], d[2:4], d[4:6], d[6:9], d[9:])
 	}
 	minWeak := p.Eligibility.MinWeak
 	nd := len(p.Eligibility.Domains)
-	for i := 0; i < cfg.Families; i++ {
+	// Referrals arrive evenly over the recruitment period until Families
+	// of them are eligible and consent (the families enrolled).
+	expected := float64(cfg.Families) / max((1-cfg.Ineligible)*(1-cfg.Declining), 0.01)
+	for i, enrolled := 0, 0; enrolled < cfg.Families; i++ {
 		id := fmt.Sprintf("KG-%06d", i+1)
-		date := cfg.Start.AddDate(0, 0, i*cfg.Recruitment/max(cfg.Families, 1))
+		date := cfg.Start().AddDate(0, 0, min(int(float64(i)*float64(cfg.Recruitment)/expected), cfg.Recruitment-1))
 		// How many domains weak: eligible ones have min_weak..nd.
 		k := minWeak + rng.IntN(nd-minWeak+1)
 		if rng.Float64() < cfg.Ineligible {
@@ -97,7 +71,8 @@ func Referrals(cfg Config, p *trial.Protocol) []ReferralRow {
 			weak[j] = true
 		}
 		single := rng.Float64() < cfg.SingleParents
-		dutch := rng.Float64() < cfg.Dutch
+		lang := cfg.language(rng.Float64())
+		dutch := lang == "dutch"
 		strata := make([]string, len(p.Randomization.Strata))
 		for j, v := range p.Randomization.Strata {
 			switch {
@@ -110,6 +85,9 @@ func Referrals(cfg Config, p *trial.Protocol) []ReferralRow {
 			}
 		}
 		consent := rng.Float64() >= cfg.Declining
+		if consent && k >= minWeak {
+			enrolled++
+		}
 		last := lastNames[rng.IntN(len(lastNames))]
 		post := postcodes[rng.IntN(len(postcodes))]
 		child := date.AddDate(0, 0, -rng.IntN(40)-7)
@@ -140,7 +118,7 @@ func Referrals(cfg Config, p *trial.Protocol) []ReferralRow {
 				r.Number = nrn(m.born)
 			}
 			if r.First {
-				r.Consent, r.Weak, r.Strata = consent, weak, strata
+				r.Consent, r.Weak, r.Strata, r.Language = consent, weak, strata, lang
 			}
 			f.rows = append(f.rows, r)
 		}
@@ -149,14 +127,34 @@ func Referrals(cfg Config, p *trial.Protocol) []ReferralRow {
 		if rng.Float64() < cfg.Duplicates {
 			d := make([]ReferralRow, len(f.rows))
 			copy(d, f.rows)
+			delay := 0
 			for j := range d {
+				// One draw per row keeps the stream of earlier versions; the
+				// referral's rows share the first row's date.
+				if dl := 14 + rng.IntN(30); j == 0 {
+					delay = dl
+				}
 				d[j].ReferralID = id + "-2"
-				d[j].ReferralDate = date.AddDate(0, 0, 14+rng.IntN(30))
+				d[j].ReferralDate = date.AddDate(0, 0, delay)
 			}
 			rows = append(rows, d...)
 		}
 	}
 	return rows
+}
+
+// language maps a uniform draw to a main language by the configured shares.
+func (cfg Config) language(u float64) string {
+	for _, l := range []struct {
+		code  string
+		share float64
+	}{{"dutch", cfg.Dutch}, {"french", cfg.French}, {"arabic", cfg.Arabic}, {"somali", cfg.Somali}, {"berber", cfg.Berber}} {
+		if u < l.share {
+			return l.code
+		}
+		u -= l.share
+	}
+	return "other"
 }
 
 func boolIdx(b bool) int {

@@ -481,3 +481,7 @@ func (r *Range) Describe() string {
 	}
 	return r.Min + " to " + r.Max
 }
+
+// Asked says whether the question is asked given the answers so far (stored
+// codes by variable name): it has no relevance condition, or it holds.
+func (v *Variable) Asked(env Env) bool { return v.relevant == nil || v.relevant.eval(env) }

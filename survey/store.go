@@ -339,6 +339,11 @@ func Answers(ctx context.Context, db *trial.DB, form, variable string) (map[stri
 	return out, rows.Err()
 }
 
+// Row is the slot as a pre-filled template row.
+func (s Slot) Row() TemplateRow {
+	return TemplateRow{StudyCode: s.StudyCode, Due: s.Due, Opens: s.Opens, Closes: s.Closes}
+}
+
 // ToInterview returns the slots of a wave still to interview on day today:
 // due, overdue, and upcoming ones whose window opens within the span.
 func ToInterview(ctx context.Context, db *trial.DB, p *trial.Protocol, wave string, within trial.Span, today time.Time) ([]Slot, error) {

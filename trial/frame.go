@@ -107,3 +107,22 @@ func (db *DB) OutcomeValues(ctx context.Context, outcome string) (map[string]flo
 	}
 	return out, rows.Err()
 }
+
+// ReferralIDs maps each enrolled family's study code to the referral id it
+// was enrolled from (Kind en Gezin's id).
+func (db *DB) ReferralIDs(ctx context.Context) (map[string]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT f.study_code, r.referral_id FROM families f JOIN referrals r ON r.id = f.referral`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var code, ref string
+		if err := rows.Scan(&code, &ref); err != nil {
+			return nil, err
+		}
+		out[code] = ref
+	}
+	return out, rows.Err()
+}

@@ -61,7 +61,7 @@ func runInit(ctx context.Context, f *factory, o InitOptions) error {
 		return err
 	}
 	res, err := trial.Init(ctx, trial.InitOptions{
-		Protocol: p, ProtocolPath: o.Protocol, DBPath: o.DB, KeyPath: o.Key, PseudoKeyPath: o.PseudoKey, Actor: f.actor(),
+		Protocol: p, ProtocolPath: o.Protocol, DBPath: o.DB, KeyPath: o.Key, PseudoKeyPath: o.PseudoKey, Actor: f.actor(), Rand: f.Rand,
 	})
 	if err != nil {
 		return err

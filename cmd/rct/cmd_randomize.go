@@ -81,7 +81,7 @@ func runRandomize(ctx context.Context, f *factory, cmd *cobra.Command, o Randomi
 		return err
 	}
 	defer db.Close()
-	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Families: o.Families, Pending: o.Pending, Key: key, Actor: f.actor(), ShowArms: o.ShowArm})
+	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Families: o.Families, Pending: o.Pending, Key: key, Actor: f.actor(), ShowArms: o.ShowArm, Rand: f.Rand})
 	if err != nil {
 		return err
 	}

@@ -304,7 +304,7 @@ func runSurveyTemplate(ctx context.Context, f *factory, cmd *cobra.Command, o Te
 	}
 	var rows []survey.TemplateRow
 	for _, s := range slots {
-		rows = append(rows, survey.TemplateRow{StudyCode: s.StudyCode, Due: s.Due, Opens: s.Opens, Closes: s.Closes})
+		rows = append(rows, s.Row())
 	}
 	err = writeAtomic(o.Out, func(w io.Writer) error {
 		return cb.WriteTemplate(w, survey.TemplateOptions{Form: o.Wave, Lang: o.Lang, TrialID: p.Trial.ID, CodebookVersion: version,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"os/user"
@@ -47,6 +48,10 @@ type factory struct {
 	IO     *iostreams.IO
 	Getenv func(string) string
 	Now    func() time.Time
+	// Rand is the source of the trial's secrets (keys, the group ↔ arm
+	// mapping): nil is crypto/rand. Only in-process tests set it, to make a
+	// whole trial reproducible; no flag or variable reaches it.
+	Rand io.Reader
 }
 
 // actor is who runs the command: $RCT_USER, else the login name.

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rct-trials/rct/frame"
+	"github.com/rct-trials/rct/internal/iostreams"
+	"github.com/rct-trials/rct/simulate"
+)
+
+// inProcess runs rct commands in this process against one trial directory,
+// with a pinned clock and the trial's secrets drawn from a seeded source,
+// so the same seed gives the same trial.
+type inProcess struct {
+	t    testing.TB
+	dir  string
+	now  time.Time
+	rand *rand.ChaCha8
+}
+
+func newInProcess(t testing.TB, dir string, seed uint64) *inProcess {
+	var s [32]byte
+	s[0], s[1] = byte(seed), byte(seed>>8)
+	return &inProcess{t: t, dir: dir, rand: rand.NewChaCha8(s)}
+}
+
+// run runs one command and returns its stdout, stderr and exit code.
+func (r *inProcess) run(args ...string) (string, string, int) {
+	var out, errOut bytes.Buffer
+	f := &factory{IO: &iostreams.IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Rand: r.rand,
+		Getenv: func(k string) string {
+			switch k {
+			case "RCT_USER":
+				return "demo"
+			case "RCT_DB":
+				return filepath.Join(r.dir, "trial.db")
+			}
+			return ""
+		},
+		Now: func() time.Time { return r.now }}
+	code := run(context.Background(), f, args)
+	return out.String(), errOut.String(), code
+}
+
+// must runs a command that has to succeed and returns its stdout.
+func (r *inProcess) must(args ...string) string {
+	r.t.Helper()
+	out, errOut, code := r.run(args...)
+	if code != 0 {
+		r.t.Fatalf("rct %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func (r *inProcess) path(name string) string { return filepath.Join(r.dir, name) }
+
+// simulatedTrial runs `make demo`'s pipeline in-process on a simulated
+// trial of families at seed, up to and including `rct outcomes derive`:
+// simulate, init, codebook install, monthly enrolment and randomization on
+// each referral list's day, the fieldwork at the end of 2019, the survey
+// imports (the first workbooks refused with exit 3, the corrected ones
+// imported), the activity log, both register extracts and the outcomes.
+func simulatedTrial(t testing.TB, families int, seed uint64) *inProcess {
+	t.Helper()
+	r := newInProcess(t, t.TempDir(), seed)
+	r.now = time.Date(2016, 8, 1, 12, 0, 0, 0, time.UTC)
+	r.must("simulate", "--families", strconv.Itoa(families), "--seed", strconv.FormatUint(seed, 10), "-o", r.dir)
+	r.must("init", "--protocol", r.path("trial.yaml"))
+	r.must("codebook", "install", r.path("codebook.yaml"))
+	lists, _ := filepath.Glob(r.path(simulate.ReferralDir + "/*.xlsx"))
+	sort.Strings(lists)
+	for _, l := range lists {
+		d, err := time.Parse("2006-01-02", strings.TrimSuffix(filepath.Base(l), ".xlsx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.now = d.Add(17 * time.Hour)
+		r.must("enroll", l)
+		r.must("randomize", "--pending", "--key", r.path("trial.key"))
+	}
+	r.now = time.Date(2019, 12, 31, 17, 0, 0, 0, time.UTC)
+	r.must("simulate", "fieldwork", "--key", r.path("trial.key"), "-o", r.dir)
+	for _, w := range []string{"m0", "m6", "m12"} {
+		if out, errOut, code := r.run("survey", "import", "--wave", w, r.path(w+"-interviews.xlsx")); code != exitInvalid {
+			t.Fatalf("the first %s workbook, with the interviewers' mistakes, gave exit %d, not 3\n%s%s", w, code, out, errOut)
+		}
+		r.must("survey", "import", "--wave", w, r.path(w+"-interviews-corrected.xlsx"))
+	}
+	r.must("caselog", "import", "--key", r.path("trial.key"), r.path("caselog.xlsx"))
+	r.must("link", "import", "--register", "ocmw", r.path("ocmw.csv"))
+	r.must("link", "import", "--register", "vdab", r.path("vdab.csv"))
+	r.must("outcomes", "derive")
+	return r
+}
+
+
+// TestDemoRecoversTruth: at the default seed, the unblinded analysis of the
+// simulated MISSION trial finds each primary effect in its 95% interval,
+// and the outputs along the way say what they should.
+func TestDemoRecoversTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole pipeline")
+	}
+	r := simulatedTrial(t, 112, 1)
+	status := r.must("status")
+	for _, want := range []string{"enrolled\t112", "randomized\t112"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("status lacks %q:\n%s", want, status)
+		}
+	}
+	var truth simulate.Truth
+	b, err := os.ReadFile(r.path("truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &truth); err != nil {
+		t.Fatal(err)
+	}
+	var a frame.Analysis
+	if err := json.Unmarshal([]byte(r.must("analyze", "--key", r.path("trial.key"), "--draws", "500", "--json")), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Blinded || a.Groups[1] != "Outreaching case management" {
+		t.Fatalf("the keyed analysis should contrast the intervention with control, got groups %q", a.Groups)
+	}
+	checked := 0
+	for _, want := range truth.Outcomes {
+		if !want.Primary {
+			continue
+		}
+		for _, got := range a.Outcomes {
+			if got.Outcome != want.Outcome {
+				continue
+			}
+			checked++
+			e := got.Estimate
+			if e == nil {
+				t.Fatalf("%s: no estimate (%s)", got.Outcome, got.Note)
+			}
+			t.Logf("%s: true effect %.3f (sample %.3f), estimate %.3f [%.3f, %.3f]", got.Outcome, want.Effect, want.SampleEffect, e.Estimate, e.ConfLow, e.ConfHigh)
+			if want.Effect < e.ConfLow || want.Effect > e.ConfHigh {
+				t.Errorf("%s: the 95%% interval [%.3f, %.3f] misses the true effect %.3f", got.Outcome, e.ConfLow, e.ConfHigh, want.Effect)
+			}
+			if got.CACE == nil {
+				t.Errorf("%s: no complier effect with the key", got.Outcome)
+			}
+		}
+	}
+	if checked != 2 {
+		t.Fatalf("checked %d primary outcomes, want 2", checked)
+	}
+}
