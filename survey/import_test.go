@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 
 	"errors"
 	"io"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
-	"github.com/rct-trials/rct/simulate"
 	"github.com/rct-trials/rct/trial"
 	"github.com/xuri/excelize/v2"
 )
@@ -64,13 +64,8 @@ func newFixture(t testing.TB, families int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := simulate.DefaultConfig()
-	cfg.Families, cfg.Recruitment, cfg.Duplicates = families, 30, 0
-	rows := simulate.Referrals(cfg, p)
-	ref := filepath.Join(dir, "ref.xlsx")
-	if err := simulate.WriteReferralsXLSX(ref, p, rows); err != nil {
-		t.Fatal(err)
-	}
+	ref := filepath.Join(dir, "ref.csv")
+	writeReferrals(t, ref, p, "KG", families, time.Date(2016, 9, 1, 0, 0, 0, 0, time.UTC))
 	refs, n, err := trial.ReadReferrals(ref, p, a.Today(), sheet.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -405,16 +400,8 @@ func (f *fixture) lateFamily() string {
 	// later in a fresh referral file.
 	ctx := context.Background()
 	p := f.p
-	cfg := simulate.DefaultConfig()
-	cfg.Families, cfg.Recruitment, cfg.Duplicates, cfg.Seed, cfg.Ineligible, cfg.Declining = 1, 1, 0, 99, 0, 0
-	rows := simulate.Referrals(cfg, p)
-	for i := range rows {
-		rows[i].ReferralID = "LATE-" + rows[i].ReferralID
-	}
-	ref := filepath.Join(f.dir, "late.xlsx")
-	if err := simulate.WriteReferralsXLSX(ref, p, rows); err != nil {
-		f.t.Fatal(err)
-	}
+	ref := filepath.Join(f.dir, "late.csv")
+	writeReferrals(f.t, ref, p, "LATE", 1, time.Date(2016, 9, 1, 0, 0, 0, 0, time.UTC))
 	a := actorAt(randomizedOn.AddDate(0, 0, 1))
 	refs, n, err := trial.ReadReferrals(ref, p, a.Today(), sheet.Options{})
 	if err != nil {
@@ -664,5 +651,34 @@ func TestCaseLog(t *testing.T) {
 	f.db.SQL().QueryRow(`SELECT count(*) FROM survey_responses WHERE wave = 'caselog'`).Scan(&n)
 	if n != 2 {
 		t.Errorf("%d log responses", n)
+	}
+}
+
+// writeReferrals writes a referral file of n eligible, consenting families
+// (a mother and a child each), referred a day apart from start. (The
+// simulator cannot be used here: it imports this package.)
+func writeReferrals(t testing.TB, path string, p *trial.Protocol, prefix string, n int, start time.Time) {
+	t.Helper()
+	var b strings.Builder
+	head := []string{"referral_id", "referral_date", "role", "national_number", "first_name", "last_name", "birth_date", "postcode", "consent"}
+	head = append(head, p.Eligibility.Domains...)
+	for _, v := range p.Randomization.Strata {
+		head = append(head, v.ID)
+	}
+	b.WriteString(strings.Join(head, ",") + "\n")
+	for i := 0; i < n; i++ {
+		day := start.AddDate(0, 0, i%30).Format("02/01/2006")
+		row := []string{fmt.Sprintf("%s-%06d", prefix, i+1), day, "mother", "", fmt.Sprintf("Moeder%d", i), prefix + "family", "01/02/1990", "8500", "yes"}
+		for range p.Eligibility.Domains {
+			row = append(row, "1")
+		}
+		for j, v := range p.Randomization.Strata {
+			row = append(row, v.Values[(i/(j+1))%len(v.Values)])
+		}
+		b.WriteString(strings.Join(row, ",") + "\n")
+		b.WriteString(fmt.Sprintf("%s-%06d,,child,,Kind%d,%sfamily,%s,8500,%s\n", prefix, i+1, i, prefix, day, strings.Repeat(",", len(p.Eligibility.Domains)+len(p.Randomization.Strata)-1)))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
