@@ -100,8 +100,24 @@ type OutcomeResult struct {
 	Dose           *analysis.DoseResponse `json:"dose_response,omitempty"` // with the key: within the intervention group, non-experimental
 	ComplianceRate *float64               `json:"compliance_rate,omitempty"`
 	Note           string                 `json:"note,omitempty"`
+	// MeanCI is each group's (1 − alpha) interval for its mean: mean ±
+	// t(1 − alpha/2, n − 1)·SD/√n (equal to the mean when n < 2).
+	MeanCI [2][2]float64 `json:"mean_ci"`
+	// Baseline is the outcome's baseline measure by group (survey outcomes
+	// with a baseline wave; register outcomes with a baseline window).
+	Baseline *GroupMeans `json:"baseline,omitempty"`
+	// RI is the randomization test of the outcome; its null distribution
+	// (RI.Null) is kept in memory for the report's figure, not in JSON.
+	RI *analysis.RIResult `json:"-"`
 
 	y []float64
+}
+
+// GroupMeans are a measure's N, mean, SD and interval for the mean by
+// group, at a survey wave ("" for a register window).
+type GroupMeans struct {
+	Wave string `json:"wave,omitempty"`
+	analysis.GroupMeans
 }
 
 // Analyze assembles the analysis frame from the trial database and
@@ -257,6 +273,9 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 				r.y = column(b.Families, func(code string) float64 { return valueOr(vals, code) })
 			}
 			estimateOne(&r, b, p.Randomization.Strata, base, se, alpha, u)
+			if r.Baseline != nil && out.Baseline != nil {
+				r.Baseline.Wave = out.Baseline.Wave
+			}
 			a.Outcomes = append(a.Outcomes, r)
 		}
 	}
@@ -342,24 +361,16 @@ func number(cb *survey.Codebook, s string) float64 {
 func estimateOne(r *OutcomeResult, b *Baseline, strata []trial.Variable, base []float64, se string, alpha float64, u *use) {
 	var yr, zr []float64
 	var idx []int
-	var sum, sq [2]float64
 	for i, v := range r.y {
-		if math.IsNaN(v) {
-			continue
+		if !math.IsNaN(v) {
+			yr, zr, idx = append(yr, v), append(zr, b.Z[i]), append(idx, i)
 		}
-		g := int(b.Z[i])
-		r.N[g]++
-		sum[g] += v
-		sq[g] += v * v
-		yr, zr, idx = append(yr, v), append(zr, b.Z[i]), append(idx, i)
 	}
-	for g := 0; g < 2; g++ {
-		if n := float64(r.N[g]); n > 0 {
-			r.Mean[g] = sum[g] / n
-			if n > 1 {
-				r.SD[g] = math.Sqrt(math.Max(0, (sq[g]-n*r.Mean[g]*r.Mean[g])/(n-1)))
-			}
-		}
+	gm, _ := analysis.DescribeGroups(r.y, b.Z, alpha) // z is 0/1 and alpha checked: no error
+	r.N, r.Mean, r.SD, r.MeanCI = gm.N, gm.Mean, gm.SD, gm.MeanCI
+	if base != nil {
+		bm, _ := analysis.DescribeGroups(base, b.Z, alpha)
+		r.Baseline = &GroupMeans{GroupMeans: bm}
 	}
 	if r.N[0] < 2 || r.N[1] < 2 {
 		r.Note = fmt.Sprintf("too few respondents to estimate (%d and %d)", r.N[0], r.N[1])
@@ -552,6 +563,7 @@ func (a *Analysis) inference(b *Baseline, o AnalyzeOptions) error {
 		for k, i := range which {
 			p := tests[k].PValue
 			a.Outcomes[i].RIP = &p
+			a.Outcomes[i].RI = tests[k]
 		}
 	}
 	// Adjustment within each family, over its outcomes × waves.
