@@ -55,6 +55,9 @@ type Analysis struct {
 	Attrition       []WaveAttrition `json:"attrition"`
 	Outcomes        []OutcomeResult `json:"outcomes"`
 	Families        int             `json:"families"`
+	// Received counts, with the key, the families of each group who
+	// accepted guidance in some month of the case managers' log.
+	Received *[2]int `json:"received,omitempty"`
 }
 
 // SubgroupResult is the effect by the levels of one pre-specified
@@ -176,6 +179,13 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 		u = &use{received: map[string]bool{}, dose: map[string]float64{}}
 		for code, x := range cl.Totals[ReceivedVariable] {
 			u.received[code] = x == 1
+		}
+		// Who received the intervention, by group, for the flow diagram.
+		a.Received = &[2]int{}
+		for i, f := range b.Families {
+			if u.received[f.StudyCode] {
+				a.Received[int(b.Z[i])]++
+			}
 		}
 		for _, v := range DoseVariables {
 			for code, x := range cl.Totals[v] {

@@ -378,3 +378,37 @@ func CaseLogRows(ctx context.Context, db *trial.DB, caseload map[string]bool, mo
 	}
 	return rows, nil
 }
+
+// LastInterview is the latest interview date of any wave ("" before the
+// first interview).
+func LastInterview(ctx context.Context, db *trial.DB) (string, error) {
+	var d sql.NullString
+	err := db.SQL().QueryRowContext(ctx, `SELECT max(value) FROM survey_values WHERE variable = 'interview_date' AND period = '' AND value IS NOT NULL`).Scan(&d)
+	return d.String, err
+}
+
+// WarningCount counts the stored import warnings of one wave (or the
+// activity log) and rule.
+type WarningCount struct {
+	Wave  string `json:"wave"`
+	Rule  string `json:"rule"`
+	Count int    `json:"count"`
+}
+
+// Warnings counts the warnings stored by the imports, by wave and rule.
+func Warnings(ctx context.Context, db *trial.DB) ([]WarningCount, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT wave, rule, count(*) FROM survey_warnings GROUP BY wave, rule ORDER BY wave, rule`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []WarningCount{}
+	for rows.Next() {
+		var w WarningCount
+		if err := rows.Scan(&w.Wave, &w.Rule, &w.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}

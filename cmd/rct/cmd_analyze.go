@@ -58,17 +58,7 @@ func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOp
 		return err
 	}
 	defer db.Close()
-	key, err := optionalKey(ctx, db, o.Key)
-	if err != nil {
-		return err
-	}
-	opts := frame.AnalyzeOptions{Draws: o.Draws, Seed: o.Seed, Studentized: o.Studentized}
-	if key != nil {
-		if opts.Arms, err = armsOf(ctx, f, db, p, key); err != nil {
-			return err
-		}
-	}
-	a, err := frame.Analyze(ctx, db, p, opts)
+	a, _, err := analyzeTrial(ctx, f, db, p, o.Key, frame.AnalyzeOptions{Draws: o.Draws, Seed: o.Seed, Studentized: o.Studentized})
 	if err != nil {
 		return err
 	}
@@ -77,6 +67,22 @@ func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOp
 	}
 	printAnalysis(f, a)
 	return nil
+}
+
+// analyzeTrial runs the analysis, unblinded when a key file is given
+// (then it returns the arms by group code too).
+func analyzeTrial(ctx context.Context, f *factory, db *trial.DB, p *trial.Protocol, keyPath string, opts frame.AnalyzeOptions) (*frame.Analysis, map[string]string, error) {
+	key, err := optionalKey(ctx, db, keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if key != nil {
+		if opts.Arms, err = armsOf(ctx, f, db, p, key); err != nil {
+			return nil, nil, err
+		}
+	}
+	a, err := frame.Analyze(ctx, db, p, opts)
+	return a, opts.Arms, err
 }
 
 // armsOf unseals which group code is which arm; the unsealing is

@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"trial":              {"internal/dataerr", "internal/sheet", "linkage/ident", "randomize"},
 	"survey":             {"trial", "internal/dataerr", "internal/sheet", "linkage/ident"},
 	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "linkage/ident"},
-	"reports":            {"analysis", "trial", "internal/dataerr"},
+	"reports":            {"analysis", "frame", "survey", "trial", "internal/dataerr"},
 	"simulate":           {"trial", "survey", "linkage/ident", "randomize", "internal/sheet"},
 	"frame":              {"analysis", "internal/dataerr", "internal/sheet", "randomize", "survey", "trial"},
 	"cmd/rct":            {"*"},

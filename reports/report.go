@@ -1,0 +1,451 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/rct-trials/rct/frame"
+	"github.com/rct-trials/rct/survey"
+	"github.com/rct-trials/rct/trial"
+	"gonum.org/v1/plot/vg"
+)
+
+// Input is everything the report shows; reports computes no statistic.
+type Input struct {
+	Lang           string // en or nl
+	Date           string // printed when given; "" keeps the report free of dates of making
+	Version        string // rct's version
+	Protocol       *trial.Protocol
+	Status         *trial.Status
+	Amendments     []trial.ProtocolVersion
+	SeedCommitment string
+	DBSHA256       string
+	Recruitment    [2]string // first and last randomization dates
+	FollowUp       string    // last interview date
+	Analysis       *frame.Analysis
+	Links          *trial.LinkReport
+	GroupNames     map[string]string // group code (A, B) → the name shown
+	Warnings       []survey.WarningCount
+	Labels         map[string]string // variable → label in Lang (codebook; outcomes from the protocol)
+	Unblinded      bool              // the report is made with the key
+}
+
+// Cell is one table cell: a number (with its format) or a text.
+type Cell struct {
+	Num  *float64
+	Fmt  string // "n" integer, "p" p-value, "pct" proportion shown as %, "" general
+	Text string
+}
+
+// Table is one table of the report, rendered in HTML and as an XLSX sheet.
+type Table struct {
+	Name  string // sheet name
+	Title string
+	Head  []string
+	Rows  [][]Cell
+	Note  string
+}
+
+// Report is the assembled report: its tables and figures by section.
+type Report struct {
+	In       *Input
+	T        func(string) string
+	Sections []Section
+	Flow     *Flow
+}
+
+// Section is one part of the report in CONSORT order.
+type Section struct {
+	ID, Title string
+	Text      []string
+	Tables    []*Table
+	Figures   []Figure
+}
+
+func num(x float64, f string) Cell {
+	if !finite(x) {
+		return Cell{Text: "–"}
+	}
+	return Cell{Num: &x, Fmt: f}
+}
+func numPtr(x *float64, f string) Cell {
+	if x == nil {
+		return Cell{Text: "–"}
+	}
+	return num(*x, f)
+}
+func text(s string) Cell { return Cell{Text: s} }
+func count(n int) Cell   { return num(float64(n), "n") }
+
+// String formats a cell for HTML: numbers with 3 significant decimals,
+// p-values with 3 decimals ("< 0.001"), proportions as percentages.
+func (c Cell) String() string {
+	if c.Num == nil {
+		return c.Text
+	}
+	x := *c.Num
+	switch c.Fmt {
+	case "n":
+		return fmt.Sprintf("%.0f", x)
+	case "p":
+		if x < 0.001 {
+			return "< 0.001"
+		}
+		return fmt.Sprintf("%.3f", x)
+	case "pct":
+		return fmt.Sprintf("%.1f%%", 100*x)
+	}
+	switch ax := math.Abs(x); {
+	case ax == 0:
+		return "0"
+	case ax >= 1000:
+		return fmt.Sprintf("%.0f", x)
+	case ax >= 1:
+		return fmt.Sprintf("%.2f", x)
+	}
+	return fmt.Sprintf("%.3f", x)
+}
+
+// Build assembles the report: tables, figures and the flow diagram.
+func Build(in *Input) (*Report, error) {
+	if in.Analysis == nil || in.Protocol == nil || in.Status == nil {
+		return nil, fmt.Errorf("reports: the report needs the protocol, the status and the analysis")
+	}
+	r := &Report{In: in, T: translator(in.Lang)}
+	a, t := in.Analysis, r.T
+	g0, g1 := in.groupName(0), in.groupName(1)
+	label := func(v string) string {
+		if l := in.Labels[v]; l != "" {
+			return l
+		}
+		return v
+	}
+
+	// 1. Summary.
+	sum := &Table{Name: "summary", Title: t("Trial summary"), Head: []string{t("item"), t("value")}}
+	p := in.Protocol
+	method := p.Randomization.Method
+	if len(p.Randomization.BlockSizes) > 0 {
+		if in.Unblinded {
+			method += fmt.Sprintf(" (%s %v)", t("block sizes"), p.Randomization.BlockSizes)
+		} else {
+			method += " (" + t("block sizes hidden until unblinding") + ")"
+		}
+	}
+	var strata []string
+	for _, v := range p.Randomization.Strata {
+		strata = append(strata, v.ID)
+	}
+	for _, kv := range [][2]string{
+		{t("title"), p.Trial.Title}, {t("registry"), p.Trial.Registry}, {t("trial id"), p.Trial.ID},
+		{t("protocol sha256"), in.Status.ProtocolSHA256}, {t("protocol amendments"), fmt.Sprint(in.Status.Amendment)},
+		{t("randomization"), method + ", " + t("ratio") + " " + p.Randomization.Ratio + ", " + t("strata") + " " + strings.Join(strata, ", ")},
+		{t("randomized from"), in.Recruitment[0] + " " + t("to") + " " + in.Recruitment[1]},
+		{t("last interview"), in.FollowUp},
+		{t("seed commitment"), in.SeedCommitment},
+		{t("groups"), g0 + " / " + g1},
+		{t("contrast"), a.Contrast},
+	} {
+		sum.Rows = append(sum.Rows, []Cell{text(kv[0]), text(kv[1])})
+	}
+	for _, am := range in.Amendments {
+		if am.Amendment > 0 {
+			sum.Rows = append(sum.Rows, []Cell{text(fmt.Sprintf("%s %d", t("amendment"), am.Amendment)), text(am.RecordedAt[:min(10, len(am.RecordedAt))] + ": " + am.Reason)})
+		}
+	}
+	r.add(Section{ID: "summary", Title: t("1. Trial summary"), Tables: []*Table{sum}})
+
+	// 2. Flow.
+	r.Flow = in.flow(t)
+	ft := &Table{Name: "flow", Title: t("Participant flow"), Head: []string{t("stage"), g0, g1, t("total")}}
+	for _, s := range r.Flow.Rows {
+		ft.Rows = append(ft.Rows, []Cell{text(s.Label), s.A, s.B, s.Total})
+	}
+	r.add(Section{ID: "flow", Title: t("2. Participant flow"), Tables: []*Table{ft}})
+
+	// 3. Baseline.
+	bal := &Table{Name: "baseline", Title: t("Baseline characteristics"), Head: []string{t("variable"), "n " + g0, t("mean") + " (SD) " + g0, "n " + g1, t("mean") + " (SD) " + g1, t("normalized difference"), "p"}}
+	var love []interval
+	if a.Balance != nil {
+		for _, b := range a.Balance.Rows {
+			bal.Rows = append(bal.Rows, []Cell{text(label(b.Variable)), count(b.N0), text(meanSD(b.Mean0, b.SD0)), count(b.N1), text(meanSD(b.Mean1, b.SD1)), num(b.NormDiff, ""), num(b.PValue, "p")})
+			love = append(love, interval{label(b.Variable), b.NormDiff, b.NormDiff, b.NormDiff})
+		}
+		bal.Note = a.Balance.RowsNote
+		if j := a.Balance.Joint; j != nil {
+			bal.Note = strings.TrimSpace(bal.Note + " " + fmt.Sprintf("%s F(%g, %g) = %.3f, p = %s", t("Joint test:"), j.DF1, j.DF2, j.F, num(j.PValue, "p")))
+			if a.Balance.JointRI != nil {
+				bal.Note += fmt.Sprintf("; %s p = %s", t("randomization inference"), num(*a.Balance.JointRI, "p"))
+			}
+		}
+	}
+	sec := Section{ID: "baseline", Title: t("3. Baseline balance"), Tables: []*Table{bal}}
+	if lp := forest(t("Love plot: normalized differences at baseline"), t("normalized difference ")+g1+" − "+g0, love, 0); lp != nil {
+		sec.Figures = append(sec.Figures, Figure{Name: "love", Caption: t("Normalized differences of the baseline variables; |d| < 0.1 is usually taken as balanced."), Plot: lp, W: 16 * vg.Centimeter, H: vg.Length(3+0.45*float64(len(love))) * vg.Centimeter})
+	}
+	r.add(sec)
+
+	// 4. Attrition.
+	att := &Table{Name: "attrition", Title: t("Response by wave"), Head: []string{t("wave"), t("responded") + " " + g0, t("rate") + " " + g0, t("responded") + " " + g1, t("rate") + " " + g1, t("difference"), "p"}}
+	var waves []string
+	var rates [2][]float64
+	for _, w := range a.Attrition {
+		x := w.Test
+		att.Rows = append(att.Rows, []Cell{text(w.Wave), text(fmt.Sprintf("%d / %d", x.Responded0, x.N0)), num(x.Rate0, "pct"), text(fmt.Sprintf("%d / %d", x.Responded1, x.N1)), num(x.Rate1, "pct"), num(x.Test.Estimate, ""), num(x.Test.PValue, "p")})
+		waves = append(waves, w.Wave)
+		rates[0], rates[1] = append(rates[0], x.Rate0), append(rates[1], x.Rate1)
+	}
+	sec = Section{ID: "attrition", Title: t("4. Attrition"), Tables: []*Table{att}, Text: []string{t("The difference is the response rate of the second group minus the first (differential attrition test, Welch).")}}
+	if lp := lines(t("Response rate by wave"), t("wave"), t("response rate"), waves, [2]string{g0, g1}, rates, [2][]float64{}, [2][]float64{}); lp != nil {
+		sec.Figures = append(sec.Figures, Figure{Name: "attrition", Caption: t("Share of randomized families interviewed at each wave, by group."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
+	}
+	r.add(sec)
+
+	// 5. Main effects.
+	sec = Section{ID: "effects", Title: t("5. Effects")}
+	sec.Text = append(sec.Text, a.Model+".", a.RIConvention+".")
+	families := []string{}
+	byFamily := map[string][]frame.OutcomeResult{}
+	for _, o := range a.Outcomes {
+		if byFamily[o.Family] == nil {
+			families = append(families, o.Family)
+		}
+		byFamily[o.Family] = append(byFamily[o.Family], o)
+	}
+	for _, fam := range families {
+		tb := &Table{Name: "effects_" + fam, Title: t("Outcome family") + ": " + fam,
+			Head: []string{t("outcome"), t("wave"), "n", t("mean") + " " + g0, t("estimate"), "95% CI", "p", t("RI p"), t("adjusted p"), "q", t("risk ratio") + " (95% CI)", t("note")}}
+		var rows []interval
+		for _, o := range byFamily[fam] {
+			row := []Cell{text(label(o.Outcome)), text(o.Wave), count(o.N[0] + o.N[1]), num(o.Mean[0], "")}
+			if e := o.Estimate; e != nil {
+				row = append(row, num(e.Estimate, ""), text(ci(e.ConfLow, e.ConfHigh)), num(e.PValue, "p"))
+				if o.Type == "binary" {
+					rows = append(rows, interval{label(o.Outcome) + " " + o.Wave, e.Estimate, e.ConfLow, e.ConfHigh})
+				}
+			} else {
+				row = append(row, text("–"), text("–"), text("–"))
+			}
+			row = append(row, numPtr(o.RIP, "p"), numPtr(o.PAdjusted, "p"), numPtr(o.Q, "p"))
+			if rr := o.RiskRatio; rr != nil {
+				row = append(row, text(fmt.Sprintf("%.2f %s", rr.Estimate, ci(rr.ConfLow, rr.ConfHigh))))
+			} else {
+				row = append(row, text(""))
+			}
+			row = append(row, text(o.Note))
+			tb.Rows = append(tb.Rows, row)
+		}
+		tb.Note = t("For binary outcomes the estimate is the risk difference.") + " " + t("Adjusted p: ") + a.MultipleTesting + " " + t("within the family; q: sharpened q-values.")
+		sec.Tables = append(sec.Tables, tb)
+		if fp := forest(t("Effects on binary outcomes")+" ("+fam+")", t("risk difference")+" "+g1+" − "+g0, rows, 0); fp != nil {
+			sec.Figures = append(sec.Figures, Figure{Name: "forest_" + fam, Caption: t("Estimates with 95% confidence intervals."), Plot: fp, W: 16 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
+		}
+	}
+	// Trajectories of survey outcomes: baseline and each wave, by group.
+	seen := map[string]bool{}
+	for _, o := range a.Outcomes {
+		if o.Source != "survey" || seen[o.Outcome] {
+			continue
+		}
+		seen[o.Outcome] = true
+		var xs []string
+		var y, lo, hi [2][]float64
+		addPoint := func(w string, n [2]int, m [2]float64, c [2][2]float64) {
+			xs = append(xs, w)
+			for g := 0; g < 2; g++ {
+				v, l, h := m[g], c[g][0], c[g][1]
+				if n[g] == 0 {
+					v, l, h = math.NaN(), math.NaN(), math.NaN()
+				}
+				y[g], lo[g], hi[g] = append(y[g], v), append(lo[g], l), append(hi[g], h)
+			}
+		}
+		if b := o.Baseline; b != nil {
+			addPoint(b.Wave, b.N, b.Mean, b.MeanCI)
+		}
+		for _, w := range a.Outcomes {
+			if w.Outcome == o.Outcome {
+				addPoint(w.Wave, w.N, w.Mean, w.MeanCI)
+			}
+		}
+		if lp := lines(label(o.Outcome), t("wave"), t("mean with 95% CI"), xs, [2]string{g0, g1}, y, lo, hi); lp != nil {
+			sec.Figures = append(sec.Figures, Figure{Name: "trajectory_" + o.Outcome, Caption: t("Group means over the waves with 95% confidence intervals."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
+		}
+	}
+	for _, o := range a.Outcomes {
+		if o.Family != "primary" || o.RI == nil || len(o.RI.Null) == 0 {
+			continue
+		}
+		if hp := histogram(t("Randomization distribution")+": "+label(o.Outcome), t("difference in means under the null"), o.RI.Null, o.RI.Observed); hp != nil {
+			sec.Figures = append(sec.Figures, Figure{Name: "ri_" + o.Outcome + suffix(o.Wave), Caption: fmt.Sprintf("%s %d %s; %s (RI p = %s).", t("Difference in means over"), o.RI.Draws, t("re-randomizations with the trial's own design"), t("the lines mark the observed difference and its mirror"), num(o.RI.PValue, "p")), Plot: hp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
+		}
+	}
+	r.add(sec)
+
+	// 6. Robustness.
+	sec = Section{ID: "robustness", Title: t("6. Robustness")}
+	adj := &Table{Name: "adjusted_unadjusted", Title: t("Covariate-adjusted and unadjusted estimates"), Head: []string{t("outcome"), t("wave"), t("adjusted"), "95% CI", t("unadjusted"), "95% CI", t("covariates")}}
+	lee := &Table{Name: "lee_bounds", Title: t("Lee bounds for attrition"), Head: []string{t("outcome"), t("wave"), t("lower"), t("upper"), t("trimmed"), t("share trimmed"), "Imbens-Manski 95% CI"}}
+	cace := &Table{Name: "complier", Title: t("Complier effect (2SLS)"), Head: []string{t("outcome"), t("wave"), t("estimate"), "95% CI", "p", t("compliance rate")}}
+	dose := &Table{Name: "dose", Title: t("Dose-response (non-experimental)"), Head: []string{t("outcome"), t("wave"), t("per contact"), "95% CI", "n"}}
+	for _, o := range a.Outcomes {
+		if e, u := o.Estimate, o.Unadjusted; e != nil && u != nil {
+			adj.Rows = append(adj.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(e.Estimate, ""), text(ci(e.ConfLow, e.ConfHigh)), num(u.Estimate, ""), text(ci(u.ConfLow, u.ConfHigh)), text(strings.Join(o.Covariates, ", "))})
+		}
+		if l := o.Lee; l != nil {
+			im := ""
+			if o.ImbensManski != nil {
+				im = ci(o.ImbensManski[0], o.ImbensManski[1])
+			}
+			lee.Rows = append(lee.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(l.Lower, ""), num(l.Upper, ""), text(l.Trimmed), num(l.Trim, "pct"), text(im)})
+		}
+		if c := o.CACE; c != nil {
+			cace.Rows = append(cace.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(c.Estimate, ""), text(ci(c.ConfLow, c.ConfHigh)), num(c.PValue, "p"), numPtr(o.ComplianceRate, "pct")})
+		}
+		if d := o.Dose; d != nil {
+			dose.Rows = append(dose.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(d.Estimate, ""), text(ci(d.ConfLow, d.ConfHigh)), count(d.N)})
+		}
+		for _, sg := range o.Subgroups {
+			if sg.Result == nil {
+				continue
+			}
+			var rows []interval
+			for _, e := range sg.Result.Effects {
+				rows = append(rows, interval{fmt.Sprintf("%s (n %d)", e.Subgroup, e.N), e.Estimate, e.ConfLow, e.ConfHigh})
+			}
+			if fp := forest(label(o.Outcome)+": "+t("by")+" "+label(sg.Variable), t("effect")+" "+g1+" − "+g0, rows, 0); fp != nil {
+				w := sg.Result.Interaction
+				sec.Figures = append(sec.Figures, Figure{Name: "subgroups_" + o.Outcome + suffix(o.Wave) + "_" + sg.Variable,
+					Caption: fmt.Sprintf("%s F = %.3f, p = %s.", t("Effects within subgroups; interaction test"), w.F, num(w.PValue, "p")), Plot: fp, W: 14 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
+			}
+		}
+	}
+	lee.Note = t("Bounds trim the group that responds more so both have the same response rate (Lee 2009); with no differential attrition they coincide.")
+	if !in.Unblinded {
+		cace.Note = t("The complier effect and the dose-response need the key: the case managers' log reveals the arm.")
+		dose.Note = cace.Note
+	} else {
+		dose.Note = t("Non-experimental: the number of contacts is not randomized; within the intervention group only.")
+	}
+	sec.Tables = []*Table{adj, lee, cace, dose}
+	sec.Text = append(sec.Text, in.surveyVsRegister(t))
+	r.add(sec)
+
+	// 7. Data quality.
+	wt := &Table{Name: "survey_warnings", Title: t("Survey import warnings"), Head: []string{t("wave"), t("rule"), t("warnings")}}
+	for _, w := range in.Warnings {
+		wt.Rows = append(wt.Rows, []Cell{text(w.Wave), text(w.Rule), count(w.Count)})
+	}
+	lt := &Table{Name: "linkage", Title: t("Register links"), Head: []string{t("register"), t("tier"), t("status"), t("links"), t("events")}}
+	rt := &Table{Name: "link_rates", Title: t("Link rates by group"), Head: []string{t("register"), t("group"), t("families"), t("linked"), t("rate")}}
+	if in.Links != nil {
+		for _, l := range in.Links.Links {
+			lt.Rows = append(lt.Rows, []Cell{text(l.Register), count(l.Tier), text(l.Status), count(l.Links), count(l.Events)})
+		}
+		for _, l := range in.Links.Rates {
+			rt.Rows = append(rt.Rows, []Cell{text(l.Register), text(in.groupByCode(l.Group)), count(l.Families), count(l.Linked), num(l.Rate, "pct")})
+		}
+	}
+	lt.Note = t("Tier 0: national number; tier 1: names and birth date (Fellegi-Sunter).")
+	r.add(Section{ID: "quality", Title: t("7. Data quality"), Tables: []*Table{wt, lt, rt}})
+
+	// 8. Reproducibility.
+	rep := &Table{Name: "reproducibility", Title: t("Reproducibility"), Head: []string{t("item"), t("value")}}
+	for _, kv := range [][2]string{
+		{t("rct version"), in.Version}, {t("database sha256"), in.DBSHA256}, {t("protocol sha256"), in.Status.ProtocolSHA256},
+		{t("seed commitment"), in.SeedCommitment}, {t("randomization-inference draws"), fmt.Sprint(a.Draws)},
+		{t("standard errors"), a.SEType + t(", t distribution with n − k degrees of freedom (CR2: Bell-McCaffrey)")},
+		{t("p-values"), t("two-sided; ") + a.RIConvention}, {t("multiple testing"), a.MultipleTesting + t(" within each outcome family; sharpened q-values (Benjamini, Krieger, Yekutieli 2006)")},
+		{t("confidence level"), fmt.Sprintf("%g%%", 100*(1-a.Alpha))},
+	} {
+		rep.Rows = append(rep.Rows, []Cell{text(kv[0]), text(kv[1])})
+	}
+	if in.Date != "" {
+		rep.Rows = append(rep.Rows, []Cell{text(t("report date")), text(in.Date)})
+	}
+	r.add(Section{ID: "reproducibility", Title: t("8. Reproducibility"), Tables: []*Table{rep}})
+	return r, nil
+}
+
+func (r *Report) add(s Section) { r.Sections = append(r.Sections, s) }
+
+// Figures returns every figure of the report.
+func (r *Report) Figures() []Figure {
+	var out []Figure
+	for _, s := range r.Sections {
+		out = append(out, s.Figures...)
+	}
+	return out
+}
+
+// Tables returns every table of the report.
+func (r *Report) Tables() []*Table {
+	var out []*Table
+	for _, s := range r.Sections {
+		out = append(out, s.Tables...)
+	}
+	return out
+}
+
+func suffix(w string) string {
+	if w == "" {
+		return ""
+	}
+	return "_" + w
+}
+
+func meanSD(m, sd float64) string {
+	if !finite(m, sd) {
+		return "–"
+	}
+	return fmt.Sprintf("%s (%s)", num(m, "").String(), num(sd, "").String())
+}
+
+func ci(lo, hi float64) string {
+	if !finite(lo, hi) {
+		return "–"
+	}
+	return fmt.Sprintf("[%s, %s]", num(lo, "").String(), num(hi, "").String())
+}
+
+// groupName is the name of group z (0, 1): the analysis' label, which is
+// the arm's label with the key and the group code without it.
+func (in *Input) groupName(z int) string {
+	name := in.Analysis.Groups[z]
+	if strings.HasPrefix(strings.ToLower(name), "group ") {
+		return translator(in.Lang)("Group") + name[5:]
+	}
+	return name
+}
+
+func (in *Input) groupByCode(code string) string {
+	if n, ok := in.GroupNames[code]; ok {
+		return n
+	}
+	return translator(in.Lang)("Group") + " " + code
+}
+
+// surveyVsRegister says which outcomes are measured both ways.
+func (in *Input) surveyVsRegister(t func(string) string) string {
+	survey, register := map[string]bool{}, map[string]bool{}
+	for _, o := range in.Protocol.Outcomes {
+		if o.Source.Survey != "" {
+			survey[o.Source.Survey] = true
+		} else {
+			for _, e := range o.Source.Events {
+				register[e] = true
+			}
+		}
+	}
+	var both []string
+	for v := range survey {
+		if register[v] {
+			both = append(both, v)
+		}
+	}
+	if len(both) == 0 {
+		return t("Survey and register versions: no outcome of the protocol is measured both in the survey and in a register.")
+	}
+	return t("Outcomes measured both in the survey and in a register: ") + strings.Join(both, ", ") + "."
+}
