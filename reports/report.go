@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/rct-trials/rct/frame"
@@ -298,7 +299,8 @@ func Build(in *Input) (*Report, error) {
 			if o.ImbensManski != nil {
 				im = ci(o.ImbensManski[0], o.ImbensManski[1])
 			}
-			lee.Rows = append(lee.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(l.Lower, ""), num(l.Upper, ""), text(l.Trimmed), num(l.Trim, "pct"), text(im)})
+			trimmed := map[string]string{"treatment": g1, "control": g0}[l.Trimmed] // z = 1 and z = 0, named as the groups
+			lee.Rows = append(lee.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(l.Lower, ""), num(l.Upper, ""), text(trimmed), num(l.Trim, "pct"), text(im)})
 		}
 		if c := o.CACE; c != nil {
 			cace.Rows = append(cace.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(c.Estimate, ""), text(ci(c.ConfLow, c.ConfHigh)), num(c.PValue, "p"), numPtr(o.ComplianceRate, "pct")})
@@ -444,6 +446,7 @@ func (in *Input) surveyVsRegister(t func(string) string) string {
 			both = append(both, v)
 		}
 	}
+	sort.Strings(both)
 	if len(both) == 0 {
 		return t("Survey and register versions: no outcome of the protocol is measured both in the survey and in a register.")
 	}

@@ -103,7 +103,6 @@ func simulatedTrial(t testing.TB, families int, seed uint64) *inProcess {
 	return r
 }
 
-
 // TestDemoRecoversTruth: at the default seed, the unblinded analysis of the
 // simulated MISSION trial finds each primary effect in its 95% interval,
 // and the outputs along the way say what they should.
