@@ -49,9 +49,14 @@ demo: build
 	@echo "== blinded analysis"
 	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) analyze --draws 2000 > analysis-blinded.tsv
 	cd $(DEMO) && cut -f1-3,8,11-14 analysis-blinded.tsv
-	@echo "== the truth the analysis should find (truth.json)"
-	cd $(DEMO) && grep -E '"(outcome|effect)"' truth.json | paste - - | head -5
-	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, the files the team brought, analysis-blinded.tsv."
+	@echo "== reports: blinded for the team, unblinded with the key (recorded in the audit chain)"
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) report -o report-blinded.html --draws 2000 --xlsx tables-blinded.xlsx
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) analyze --key trial.key --draws 2000 2> /dev/null | cut -f1-3,8,11-14 | head -3
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) report -o report.html --key trial.key --draws 2000 --figures figures
+	@echo "== the truth the analysis should find (truth.json: intervention minus control)"
+	cd $(DEMO) && grep -E '"(outcome|effect)"' truth.json | paste - - | head -2
+	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, the files the team brought."
+	@echo "Report: $(DEMO)/report.html"
 
 # The figures of BENCHMARKS.md.
 bench:
