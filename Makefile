@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCodebook -fuzztime 30s ./survey
 	$(GO) test -run '^$$' -fuzz FuzzParseCell -fuzztime 30s ./survey
 	$(GO) test -run '^$$' -fuzz FuzzParseExpr -fuzztime 30s ./survey
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./simulate
 
 clean:
 	rm -rf bin $(DEMO)

@@ -135,8 +135,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: with %g of intervention families declining, an intention-to-treat change from %g to %g needs a probability of %g among those who accept", e[0], c.DeclineGuidance, p0, p1, pc))
 		}
 	}
-	if c.IncomeSD < 0 || c.IncomeMean < 0 {
-		errs = append(errs, errors.New("income_mean and income_sd cannot be negative"))
+	if !(c.IncomeSD >= 0 && c.IncomeMean >= 0 && c.IncomeSD < 1e9 && c.IncomeMean < 1e9) {
+		errs = append(errs, errors.New("income_mean and income_sd must be amounts between 0 and 1e9"))
 	}
 	if c.Differential/2 > c.Attrition6 || c.Differential/2 > c.Attrition12 || c.Attrition12+c.Differential/2 > 1 {
 		errs = append(errs, errors.New("differential_attrition: half of it must fit within each wave's attrition"))
