@@ -61,7 +61,7 @@ func TestBuildWithHoles(t *testing.T) {
 	est := &analysis.Result{Estimate: 0.2, StdError: 0.1, ConfLow: 0.0, ConfHigh: 0.4, PValue: 0.04}
 	a := &frame.Analysis{Blinded: true, Groups: [2]string{"group A", "group B"}, Contrast: "group B minus group A", SEType: "HC2", Alpha: 0.05,
 		MultipleTesting: "holm", Draws: 10, RIConvention: "p = (c + 1)/(B + 1)", Model: "OLS", Families: 4,
-		Balance: &frame.BalanceReport{Rows: []analysis.BalanceRow{{Variable: "weak_income", N0: 2, Mean0: nan, N1: 2, Mean1: 1, NormDiff: nan, PValue: nan}}},
+		Balance:   &frame.BalanceReport{Rows: []analysis.BalanceRow{{Variable: "weak_income", N0: 2, Mean0: nan, N1: 2, Mean1: 1, NormDiff: nan, PValue: nan}}},
 		Attrition: []frame.WaveAttrition{{Wave: "m6", Test: analysis.Attrition{N0: 2, N1: 2, Responded0: 0, Responded1: 2, Rate0: 0, Rate1: 1, Test: analysis.Result{Estimate: 1, PValue: nan}}}},
 		Outcomes: []frame.OutcomeResult{
 			{Outcome: "supp_aid_6m", Type: "binary", Family: "primary", N: [2]int{2, 2}, Mean: [2]float64{0, 0.5}, Estimate: est, Unadjusted: est,
