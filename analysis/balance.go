@@ -20,6 +20,11 @@ type BalanceRow struct {
 	Diff     float64 `json:"difference"`            // mean1 − mean0
 	NormDiff float64 `json:"normalized_difference"` // (mean1 − mean0)/√((sd1² + sd0²)/2), Imbens and Rubin (2015)
 	PValue   float64 `json:"p_value"`               // Welch t test
+	// Binary: every value is 0 or 1; Count0 and Count1 are then the number
+	// of ones in each group (shown as n (%)).
+	Binary bool `json:"binary"`
+	Count0 int  `json:"count0"`
+	Count1 int  `json:"count1"`
 }
 
 // Balance describes each covariate by group (rows with a missing value,
@@ -41,12 +46,20 @@ func Balance(z []float64, covs []Column) ([]BalanceRow, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
-		r := BalanceRow{Variable: c.Name, N0: int(n0), N1: int(n1), SD0: math.Sqrt(v[0]), SD1: math.Sqrt(v[1]), Diff: d}
+		r := BalanceRow{Variable: c.Name, N0: int(n0), N1: int(n1), SD0: math.Sqrt(v[0]), SD1: math.Sqrt(v[1]), Diff: d, Binary: true}
 		for i, val := range y {
 			if zz[i] == 1 {
 				r.Mean1 += val / n1
 			} else {
 				r.Mean0 += val / n0
+			}
+			switch {
+			case val != 0 && val != 1:
+				r.Binary = false
+			case val == 1 && zz[i] == 1:
+				r.Count1++
+			case val == 1:
+				r.Count0++
 			}
 		}
 		if s := math.Sqrt((v[0] + v[1]) / 2); s > 0 {

@@ -213,6 +213,6 @@ func RiskRatio(y, z []float64, alpha float64) (Result, error) {
 	l := math.Log(p1 / p0)
 	se := math.Sqrt((1-p1)/(n[1]*p1) + (1-p0)/(n[0]*p0))
 	q := stdNormal.Quantile(1 - alpha/2)
-	return Result{Term: "risk_ratio", Estimate: p1 / p0, StdError: se, Statistic: l / se, DF: math.Inf(1),
+	return Result{Term: "risk_ratio", Estimate: p1 / p0, StdError: se, Statistic: l / se, DF: 0,
 		PValue: 2 * stdNormal.Survival(math.Abs(l/se)), ConfLow: math.Exp(l - q*se), ConfHigh: math.Exp(l + q*se)}, nil
 }

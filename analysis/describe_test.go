@@ -34,3 +34,19 @@ func TestDescribeGroups(t *testing.T) {
 		t.Error("lengths differ, accepted")
 	}
 }
+
+// TestBalanceBinary: a 0/1 covariate is flagged binary with the number of
+// ones per group (missing values left out); any other value is not.
+func TestBalanceBinary(t *testing.T) {
+	z := []float64{0, 0, 0, 1, 1, 1}
+	rows, err := Balance(z, []Column{{Name: "weak", Values: []float64{1, 0, 1, 1, math.NaN(), 0}}, {Name: "size", Values: []float64{1, 2, 3, 1, 0, 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := rows[0]; !w.Binary || w.Count0 != 2 || w.Count1 != 1 || w.N1 != 2 {
+		t.Errorf("weak: %+v", w)
+	}
+	if rows[1].Binary {
+		t.Error("size has values other than 0 and 1 but is flagged binary")
+	}
+}

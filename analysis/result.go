@@ -15,8 +15,8 @@ type Result struct {
 	Estimate  float64 `json:"estimate"`
 	StdError  float64 `json:"std_error"`
 	Statistic float64 `json:"statistic"` // Estimate / StdError
-	DF        float64 `json:"df"`
-	PValue    float64 `json:"p_value"` // two-sided, t distribution with DF degrees of freedom
+	DF        float64 `json:"df"`        // 0: inference on the normal distribution (z), as the risk ratio
+	PValue    float64 `json:"p_value"`   // two-sided, t distribution with DF degrees of freedom
 	ConfLow   float64 `json:"conf_low"`
 	ConfHigh  float64 `json:"conf_high"`
 }

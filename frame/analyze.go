@@ -457,7 +457,6 @@ func estimateOne(r *OutcomeResult, b *Baseline, strata []trial.Variable, base []
 	}
 	if r.Type == "binary" {
 		if rr, err := analysis.RiskRatio(yr, zr, alpha); err == nil {
-			rr.DF = 0 // normal approximation; JSON has no infinity (0: no t degrees of freedom)
 			r.RiskRatio = &rr
 		}
 	}

@@ -95,7 +95,6 @@ func (in *Input) flowSVG(t func(string) string, f *Flow) string {
 	arrow := func(x1, y1, x2, y2 int) {
 		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333" marker-end="url(#arrow)"/>`, x1, y1, x2, y2)
 	}
-	val := func(c Cell) string { return c.String() }
 	row := func(label string) FlowRow {
 		for _, r := range f.Rows {
 			if r.Label == label {
@@ -106,21 +105,20 @@ func (in *Input) flowSVG(t func(string) string, f *Flow) string {
 	}
 	cx := (W - boxW) / 2
 	// Before randomization: main column with side boxes for exclusions.
-	box(cx, y, boxW, t("referred"), "n = "+val(row(t("referred")).Total))
-	box(cx+boxW+30, y, 190, t("duplicate referrals"), "n = "+val(row(t("duplicate referrals")).Total))
+	box(cx, y, boxW, t("referred"), "n = "+cellString(row(t("referred")).Total))
+	box(cx+boxW+30, y, 190, t("duplicate referrals"), "n = "+cellString(row(t("duplicate referrals")).Total))
 	arrow(cx+boxW, y+boxH/2, cx+boxW+28, y+boxH/2)
 	arrow(W/2, y+boxH, W/2, y+boxH+gap)
 	y += boxH + gap
-	box(cx, y, boxW, t("assessed for eligibility"), "n = "+val(row(t("assessed for eligibility")).Total))
-	b.WriteString("")
+	box(cx, y, boxW, t("assessed for eligibility"), "n = "+cellString(row(t("assessed for eligibility")).Total))
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="190" height="%d" rx="4" fill="#fff4f4" stroke="#333"/>`, cx+boxW+30, y+boxH/2+8, boxH+16)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="12">%s</text>`, cx+boxW+125, y+boxH/2+26, esc(t("excluded")))
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="11">%s</text>`, cx+boxW+125, y+boxH/2+42, esc(t("not eligible")+": "+val(row(t("excluded: not meeting criteria")).Total)))
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="11">%s</text>`, cx+boxW+125, y+boxH/2+56, esc(t("declined")+": "+val(row(t("excluded: declined")).Total)))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="11">%s</text>`, cx+boxW+125, y+boxH/2+42, esc(t("not eligible")+": "+cellString(row(t("excluded: not meeting criteria")).Total)))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" font-size="11">%s</text>`, cx+boxW+125, y+boxH/2+56, esc(t("declined")+": "+cellString(row(t("excluded: declined")).Total)))
 	arrow(W/2, y+boxH+gap/2+16, cx+boxW+28, y+boxH+gap/2+16)
 	arrow(W/2, y+boxH, W/2, y+boxH+gap+40)
 	y += boxH + gap + 40
-	box(cx, y, boxW, t("randomized"), "n = "+val(row(t("randomized")).Total))
+	box(cx, y, boxW, t("randomized"), "n = "+cellString(row(t("randomized")).Total))
 	// Per group.
 	xs := [2]int{40, W - 40 - boxW}
 	names := [2]string{in.groupName(0), in.groupName(1)}
@@ -131,9 +129,9 @@ func (in *Input) flowSVG(t func(string) string, f *Flow) string {
 	}
 	pick := func(r FlowRow, g int) string {
 		if g == 0 {
-			return val(r.A)
+			return cellString(r.A)
 		}
-		return val(r.B)
+		return cellString(r.B)
 	}
 	var stages []FlowRow
 	for _, r := range f.Rows {
@@ -167,3 +165,5 @@ func clipText(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+func cellString(c Cell) string { return c.String() }

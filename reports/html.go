@@ -10,7 +10,6 @@ import (
 type page struct {
 	Lang, Title, Mode, Note string
 	Sections                []pageSection
-	Flow                    template.HTML
 	T                       func(string) string
 }
 
@@ -80,10 +79,7 @@ func (r *Report) HTML(w io.Writer) error {
 		pg.Mode, pg.Note = t("blinded"), t("This report is blinded: groups are named by code; which group is which arm is sealed with the trial key.")
 	}
 	for _, s := range r.Sections {
-		ps := pageSection{ID: s.ID, Title: s.Title, Text: s.Text, Tables: s.Tables}
-		if s.ID == "flow" && r.Flow != nil {
-			ps.Flow = r.Flow.SVG
-		}
+		ps := pageSection{ID: s.ID, Title: s.Title, Text: s.Text, Tables: s.Tables, Flow: s.Diagram}
 		for _, f := range s.Figures {
 			svg, err := f.SVG()
 			if err != nil {

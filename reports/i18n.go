@@ -40,15 +40,12 @@ var dutch = map[string]string{
 	"Bounds trim the group that responds more so both have the same response rate (Lee 2009); with no differential attrition they coincide.": "De grenzen korten de groep met meer respons in tot beide dezelfde respons hebben (Lee 2009); zonder differentiële uitval vallen ze samen.",
 	"The complier effect and the dose-response need the key: the case managers' log reveals the arm.":                                        "Het effect bij wie begeleiding aanvaardde en de dosis-respons vragen de sleutel: het logboek van de casemanagers verraadt de arm.",
 	"Non-experimental: the number of contacts is not randomized; within the intervention group only.":                                        "Niet-experimenteel: het aantal contacten is niet gerandomiseerd; enkel binnen de interventiegroep.",
-	"Survey and register versions: no outcome of the protocol is measured both in the survey and in a register.":                             "Bevraging en register: geen uitkomst van het protocol wordt zowel in de bevraging als in een register gemeten.",
-	"Outcomes measured both in the survey and in a register: ":                                                                               "Uitkomsten gemeten in de bevraging en in een register: ",
 	"Survey import warnings": "Waarschuwingen bij de import van bevragingen", "rule": "regel", "warnings": "waarschuwingen",
 	"Register links": "Koppelingen met registers", "register": "register", "tier": "niveau", "status": "status", "links": "koppelingen", "events": "gebeurtenissen",
 	"Link rates by group": "Koppelingsgraad per groep", "group": "groep", "families": "gezinnen", "linked": "gekoppeld",
 	"Tier 0: national number; tier 1: names and birth date (Fellegi-Sunter).": "Niveau 0: rijksregisternummer; niveau 1: namen en geboortedatum (Fellegi-Sunter).",
 	"Reproducibility": "Reproduceerbaarheid", "rct version": "rct-versie", "database sha256": "database sha256",
 	"randomization-inference draws": "trekkingen randomisatie-inferentie", "standard errors": "standaardfouten",
-	", t distribution with n − k degrees of freedom (CR2: Bell-McCaffrey)": ", t-verdeling met n − k vrijheidsgraden (CR2: Bell-McCaffrey)",
 	"p-values": "p-waarden", "two-sided; ": "tweezijdig; ", "multiple testing": "meervoudig toetsen",
 	" within each outcome family; sharpened q-values (Benjamini, Krieger, Yekutieli 2006)": " binnen elke uitkomstfamilie; aangescherpte q-waarden (Benjamini, Krieger, Yekutieli 2006)",
 	"confidence level": "betrouwbaarheidsniveau", "report date": "datum van het rapport",
@@ -60,7 +57,11 @@ var dutch = map[string]string{
 	"Group": "Groep", "Effect report": "Effectrapport", "blinded": "geblindeerd", "unblinded": "gedeblindeerd",
 	"This report is blinded: groups are named by code; which group is which arm is sealed with the trial key.": "Dit rapport is geblindeerd: de groepen dragen een code; welke groep welke arm is, is verzegeld met de sleutel van de studie.",
 	"This report is unblinded: groups are named by their arm.":                                                 "Dit rapport is gedeblindeerd: de groepen dragen de naam van hun arm.",
-	"Contents": "Inhoud", "no rows": "geen rijen",
+	"Contents": "Inhoud", "no rows": "geen rijen", "mean (SD) or n (%)": "gemiddelde (SD) of n (%)",
+	", t distribution with Bell-McCaffrey degrees of freedom":                                                               ", t-verdeling met Bell-McCaffrey-vrijheidsgraden",
+	", t distribution with clusters − 1 degrees of freedom":                                                                 ", t-verdeling met clusters − 1 vrijheidsgraden",
+	", t distribution with n − k degrees of freedom":                                                                        ", t-verdeling met n − k vrijheidsgraden",
+	"Survey and register versions: the protocol pairs no survey outcome with a register version, so none is compared here.": "Bevraging en register: het protocol koppelt geen uitkomst uit de bevraging aan een registerversie; er wordt dus niets vergeleken.",
 }
 
 // translator returns the text function of a language (en, nl).

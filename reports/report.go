@@ -2,8 +2,8 @@ package reports
 
 import (
 	"fmt"
+	"html/template"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/rct-trials/rct/frame"
@@ -53,7 +53,6 @@ type Report struct {
 	In       *Input
 	T        func(string) string
 	Sections []Section
-	Flow     *Flow
 }
 
 // Section is one part of the report in CONSORT order.
@@ -62,6 +61,7 @@ type Section struct {
 	Text      []string
 	Tables    []*Table
 	Figures   []Figure
+	Diagram   template.HTML // drawn in SVG by rct (the flow), not a gonum figure
 }
 
 func num(x float64, f string) Cell {
@@ -116,19 +116,14 @@ func Build(in *Input) (*Report, error) {
 	r := &Report{In: in, T: translator(in.Lang)}
 	a, t := in.Analysis, r.T
 	g0, g1 := in.groupName(0), in.groupName(1)
-	label := func(v string) string {
-		if l := in.Labels[v]; l != "" {
-			return l
-		}
-		return v
-	}
+	label := in.label
 
 	// 1. Summary.
 	sum := &Table{Name: "summary", Title: t("Trial summary"), Head: []string{t("item"), t("value")}}
 	p := in.Protocol
 	method := p.Randomization.Method
 	if len(p.Randomization.BlockSizes) > 0 {
-		if in.Unblinded {
+		if in.Unblinded || in.Status.TrialUnblinded {
 			method += fmt.Sprintf(" (%s %v)", t("block sizes"), p.Randomization.BlockSizes)
 		} else {
 			method += " (" + t("block sizes hidden until unblinding") + ")"
@@ -158,19 +153,23 @@ func Build(in *Input) (*Report, error) {
 	r.add(Section{ID: "summary", Title: t("1. Trial summary"), Tables: []*Table{sum}})
 
 	// 2. Flow.
-	r.Flow = in.flow(t)
+	flow := in.flow(t)
 	ft := &Table{Name: "flow", Title: t("Participant flow"), Head: []string{t("stage"), g0, g1, t("total")}}
-	for _, s := range r.Flow.Rows {
+	for _, s := range flow.Rows {
 		ft.Rows = append(ft.Rows, []Cell{text(s.Label), s.A, s.B, s.Total})
 	}
-	r.add(Section{ID: "flow", Title: t("2. Participant flow"), Tables: []*Table{ft}})
+	r.add(Section{ID: "flow", Title: t("2. Participant flow"), Tables: []*Table{ft}, Diagram: flow.SVG})
 
 	// 3. Baseline.
-	bal := &Table{Name: "baseline", Title: t("Baseline characteristics"), Head: []string{t("variable"), "n " + g0, t("mean") + " (SD) " + g0, "n " + g1, t("mean") + " (SD) " + g1, t("normalized difference"), "p"}}
+	bal := &Table{Name: "baseline", Title: t("Baseline characteristics"), Head: []string{t("variable"), "n " + g0, t("mean (SD) or n (%)") + " " + g0, "n " + g1, t("mean (SD) or n (%)") + " " + g1, t("normalized difference"), "p"}}
 	var love []interval
 	if a.Balance != nil {
 		for _, b := range a.Balance.Rows {
-			bal.Rows = append(bal.Rows, []Cell{text(label(b.Variable)), count(b.N0), text(meanSD(b.Mean0, b.SD0)), count(b.N1), text(meanSD(b.Mean1, b.SD1)), num(b.NormDiff, ""), num(b.PValue, "p")})
+			d0, d1 := meanSD(b.Mean0, b.SD0), meanSD(b.Mean1, b.SD1)
+			if b.Binary {
+				d0, d1 = countPct(b.Count0, b.Mean0), countPct(b.Count1, b.Mean1)
+			}
+			bal.Rows = append(bal.Rows, []Cell{text(label(b.Variable)), count(b.N0), text(d0), count(b.N1), text(d1), num(b.NormDiff, ""), num(b.PValue, "p")})
 			love = append(love, interval{label(b.Variable), b.NormDiff, b.NormDiff, b.NormDiff})
 		}
 		bal.Note = a.Balance.RowsNote
@@ -331,7 +330,7 @@ func Build(in *Input) (*Report, error) {
 		dose.Note = t("Non-experimental: the number of contacts is not randomized; within the intervention group only.")
 	}
 	sec.Tables = []*Table{adj, lee, cace, dose}
-	sec.Text = append(sec.Text, in.surveyVsRegister(t))
+	sec.Text = append(sec.Text, surveyVsRegister(t))
 	r.add(sec)
 
 	// 7. Data quality.
@@ -357,7 +356,7 @@ func Build(in *Input) (*Report, error) {
 	for _, kv := range [][2]string{
 		{t("rct version"), in.Version}, {t("database sha256"), in.DBSHA256}, {t("protocol sha256"), in.Status.ProtocolSHA256},
 		{t("seed commitment"), in.SeedCommitment}, {t("randomization-inference draws"), fmt.Sprint(a.Draws)},
-		{t("standard errors"), a.SEType + t(", t distribution with n − k degrees of freedom (CR2: Bell-McCaffrey)")},
+		{t("standard errors"), a.SEType + dfRule(a.SEType, t)},
 		{t("p-values"), t("two-sided; ") + a.RIConvention}, {t("multiple testing"), a.MultipleTesting + t(" within each outcome family; sharpened q-values (Benjamini, Krieger, Yekutieli 2006)")},
 		{t("confidence level"), fmt.Sprintf("%g%%", 100*(1-a.Alpha))},
 	} {
@@ -371,6 +370,18 @@ func Build(in *Input) (*Report, error) {
 }
 
 func (r *Report) add(s Section) { r.Sections = append(r.Sections, s) }
+
+// dfRule names the degrees of freedom of the t distribution used with an
+// SE type, as estimatr: n − k, clusters − 1 (CR0, stata), Bell-McCaffrey (CR2).
+func dfRule(se string, t func(string) string) string {
+	switch se {
+	case "CR2":
+		return t(", t distribution with Bell-McCaffrey degrees of freedom")
+	case "CR0", "stata":
+		return t(", t distribution with clusters − 1 degrees of freedom")
+	}
+	return t(", t distribution with n − k degrees of freedom")
+}
 
 // Figures returns every figure of the report.
 func (r *Report) Figures() []Figure {
@@ -404,6 +415,11 @@ func meanSD(m, sd float64) string {
 	return fmt.Sprintf("%s (%s)", num(m, "").String(), num(sd, "").String())
 }
 
+// countPct shows a binary variable as the count of ones and its share.
+func countPct(n int, share float64) string {
+	return fmt.Sprintf("%d (%s)", n, num(share, "pct").String())
+}
+
 func ci(lo, hi float64) string {
 	if !finite(lo, hi) {
 		return "–"
@@ -428,27 +444,8 @@ func (in *Input) groupByCode(code string) string {
 	return translator(in.Lang)("Group") + " " + code
 }
 
-// surveyVsRegister says which outcomes are measured both ways.
-func (in *Input) surveyVsRegister(t func(string) string) string {
-	survey, register := map[string]bool{}, map[string]bool{}
-	for _, o := range in.Protocol.Outcomes {
-		if o.Source.Survey != "" {
-			survey[o.Source.Survey] = true
-		} else {
-			for _, e := range o.Source.Events {
-				register[e] = true
-			}
-		}
-	}
-	var both []string
-	for v := range survey {
-		if register[v] {
-			both = append(both, v)
-		}
-	}
-	sort.Strings(both)
-	if len(both) == 0 {
-		return t("Survey and register versions: no outcome of the protocol is measured both in the survey and in a register.")
-	}
-	return t("Outcomes measured both in the survey and in a register: ") + strings.Join(both, ", ") + "."
+// surveyVsRegister: the protocol declares no pairing of a survey outcome
+// with a register version of it, so no such comparison can be shown.
+func surveyVsRegister(t func(string) string) string {
+	return t("Survey and register versions: the protocol pairs no survey outcome with a register version, so none is compared here.")
 }

@@ -129,10 +129,12 @@ func (c Config) Validate() error {
 	if c.Dutch+c.French+c.Arabic+c.Somali+c.Berber > 1+1e-9 {
 		errs = append(errs, errors.New("the language shares add up to more than 1"))
 	}
-	for _, e := range [][3]any{{"supp_aid", c.SuppAidControl, c.SuppAidIntervention}, {"empl_prog", c.EmplProgControl, c.EmplProgIntervention}} {
-		p0, p1 := e[1].(float64), e[2].(float64)
-		if pc := complierP(p0, p1, c.DeclineGuidance); !(pc >= 0 && pc <= 1) {
-			errs = append(errs, fmt.Errorf("%s: with %g of intervention families declining, an intention-to-treat change from %g to %g needs a probability of %g among those who accept", e[0], c.DeclineGuidance, p0, p1, pc))
+	for _, e := range []struct {
+		name   string
+		p0, p1 float64
+	}{{"supp_aid", c.SuppAidControl, c.SuppAidIntervention}, {"empl_prog", c.EmplProgControl, c.EmplProgIntervention}} {
+		if pc := complierP(e.p0, e.p1, c.DeclineGuidance); !(pc >= 0 && pc <= 1) {
+			errs = append(errs, fmt.Errorf("%s: with %g of intervention families declining, an intention-to-treat change from %g to %g needs a probability of %g among those who accept", e.name, c.DeclineGuidance, e.p0, e.p1, pc))
 		}
 	}
 	if !(c.IncomeSD >= 0 && c.IncomeMean >= 0 && c.IncomeSD < 1e9 && c.IncomeMean < 1e9) {

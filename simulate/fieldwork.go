@@ -9,10 +9,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 	"github.com/xuri/excelize/v2"
@@ -81,6 +81,20 @@ func Fieldwork(ctx context.Context, o FieldworkOptions) (*FieldworkResult, error
 	}
 	if len(fams) == 0 {
 		return nil, fmt.Errorf("simulate: no family is randomized yet: enrol and randomize the referrals first")
+	}
+	// Referral ids are numbered alike in every simulation: check that the
+	// enrolled families are this simulation's by their weak domains.
+	randomized, err := db.Randomized(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, rf := range randomized {
+		first := byRef[refs[rf.StudyCode]].Members[0]
+		for j, d := range p.Eligibility.Domains {
+			if rf.Domains[d] != first.Weak[j] {
+				return nil, dataerr.New(filepath.Join(o.Dir, "simulation.yaml"), "family %s (referral %s) was enrolled with other referral data than this simulation's (seed %d): give the directory of the simulation the trial was enrolled from", rf.StudyCode, first.ReferralID, cfg.Seed)
+			}
+		}
 	}
 	cb, version, err := survey.Current(ctx, db, p)
 	if err != nil {
@@ -249,9 +263,13 @@ func (w writer) interviews(cfg Config, cb *survey.Codebook, version int, p *tria
 		d := done[rng.IntN(len(done))]
 		var err error
 		switch k % 3 {
-		case 0:
+		case 0: // a letter O typed for a zero (or after the number)
 			v := fmt.Sprint(d.a["income_total"])
-			err = set(f, wave, col["income_total"], d.row, strings.Replace(v, "0", "O", 1)+map[bool]string{true: "O", false: ""}[!strings.Contains(v, "0")])
+			typo := strings.Replace(v, "0", "O", 1)
+			if typo == v {
+				typo += "O"
+			}
+			err = set(f, wave, col["income_total"], d.row, typo)
 		case 1:
 			err = set(f, wave, col["hh_size"], d.row, 25+rng.IntN(30))
 		case 2:
@@ -282,14 +300,6 @@ func (h *Household) answers(cb *survey.Codebook, vars []*survey.Variable, wave s
 		}
 	}
 	children += h.Index % 3 // older siblings
-	label := func(list, code string) string {
-		for _, c := range cb.Lists[list] {
-			if c.Code == code {
-				return c.Label.In(cb.Languages[0], cb.Languages)
-			}
-		}
-		return code
-	}
 	yes := func(b bool) string { return map[bool]string{true: "1", false: "0"}[b] }
 	period := 0
 	if wave == "m6" {
@@ -358,7 +368,7 @@ func (h *Household) answers(cb *survey.Codebook, vars []*survey.Variable, wave s
 			codes[v.Name] = code
 			switch v.Kind {
 			case survey.SelectOne:
-				cell = label(v.List, code)
+				cell = cb.ChoiceLabel(v.List, code, cb.Languages[0])
 			case survey.SelectMultiple:
 				cell = strings.Join(strings.Fields(code), "; ")
 			case survey.Integer, survey.Decimal:
@@ -447,15 +457,7 @@ func (w writer) caselog(cb *survey.Codebook, version int, p *trial.Protocol, fam
 		return err
 	}
 	defer f.Close()
-	yes, no := "1", "0"
-	for _, c := range cb.Lists["yes_no"] {
-		switch c.Code {
-		case "1":
-			yes = c.Label.In(cb.Languages[0], cb.Languages)
-		case "0":
-			no = c.Label.In(cb.Languages[0], cb.Languages)
-		}
-	}
+	yes, no := cb.ChoiceLabel("yes_no", "1", cb.Languages[0]), cb.ChoiceLabel("yes_no", "0", cb.Languages[0])
 	for i, fam := range who {
 		h, m := fam.h, months[i]
 		rng := rand.New(rand.NewPCG(h.seed, 0x0c00_0000+uint64(h.Index)*16+uint64(m)))
@@ -527,15 +529,11 @@ type TruthOutcome struct {
 func truthOf(cfg Config, fams []family) *Truth {
 	t := &Truth{Seed: cfg.Seed, Families: len(fams), Config: cfg}
 	var supp, empl float64
-	compliers := 0
 	for _, f := range fams {
 		supp += float64(boolIdx(f.h.SuppAid[1]) - boolIdx(f.h.SuppAid[0]))
 		empl += float64(boolIdx(f.h.EmplProg[1]) - boolIdx(f.h.EmplProg[0]))
 		if f.z == 1 {
 			t.Guided++
-			if f.h.Complier {
-				compliers++
-			}
 		}
 	}
 	n := float64(len(fams))
@@ -551,7 +549,6 @@ func truthOf(cfg Config, fams []family) *Truth {
 		{Outcome: "income", Control: cfg.IncomeMean, Intervention: cfg.IncomeMean},
 		{Outcome: "social_housing", Control: cfg.SocialHousing, Intervention: cfg.SocialHousing},
 	}
-	sort.SliceStable(t.Outcomes, func(i, j int) bool { return t.Outcomes[i].Primary && !t.Outcomes[j].Primary })
 	return t
 }
 

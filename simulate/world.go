@@ -31,8 +31,7 @@ type Household struct {
 	Respond       float64 // latent: not interviewed at a wave when below its attrition
 	Caseload      string  // case manager
 
-	seed uint64
-	rng  *rand.Rand // the household's own stream for details (dates, answers)
+	seed uint64 // each detail (events, answers, log) draws from its own stream of it
 }
 
 // Households makes the world of every referral in rows (as Referrals
@@ -90,7 +89,6 @@ func (h *Household) draw(cfg Config) {
 	h.Respond = rng.Float64()
 	h.Caseload = []string{"An", "Bieke", "Charlotte", "Dirk", "Evi"}[rng.IntN(5)]
 	h.seed = cfg.Seed
-	h.rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed_2000+uint64(h.Index)))
 }
 
 // Responds says whether the household is interviewed at a wave, given its

@@ -485,3 +485,15 @@ func (r *Range) Describe() string {
 // Asked says whether the question is asked given the answers so far (stored
 // codes by variable name): it has no relevance condition, or it holds.
 func (v *Variable) Asked(env Env) bool { return v.relevant == nil || v.relevant.eval(env) }
+
+// ChoiceLabel is the label of a list's choice in lang (the drop-down shows
+// it; the import maps it back to the code), or the code when the list has
+// no such choice.
+func (cb *Codebook) ChoiceLabel(list, code, lang string) string {
+	for _, c := range cb.Lists[list] {
+		if c.Code == code {
+			return c.Label.In(lang, cb.Languages)
+		}
+	}
+	return code
+}

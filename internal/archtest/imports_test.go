@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"survey":             {"trial", "internal/dataerr", "internal/sheet", "linkage/ident"},
 	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "linkage/ident"},
 	"reports":            {"analysis", "frame", "survey", "trial", "internal/dataerr"},
-	"simulate":           {"trial", "survey", "linkage/ident", "randomize", "internal/sheet"},
+	"simulate":           {"trial", "survey", "linkage/ident", "randomize", "internal/sheet", "internal/dataerr"},
 	"frame":              {"analysis", "internal/dataerr", "internal/sheet", "randomize", "survey", "trial"},
 	"cmd/rct":            {"*"},
 }
