@@ -7,7 +7,7 @@
 // compliers, and p-value adjustments for multiple testing.
 //
 // Every estimator matches R estimatr 1.0.0 (and stats) to 1e-8 relative on
-// the reference data sets in shared/reference/estimatr; the tests cite each
+// the reference data sets in testdata/reference/estimatr; the tests cite each
 // call. Plain slices and gonum matrices in, result structs out: it imports
 // no project package, does no I/O, and returns errors (never panics) on
 // bad input — mismatched lengths, NaN, no variance, collinear columns,

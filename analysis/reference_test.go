@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// The reference numbers: ../shared/reference/estimatr/<case>/expected.json,
+// The reference numbers: testdata/reference/estimatr/<case>/expected.json,
 // computed by R 4.2.2 with estimatr 1.0.0 for the call in each entry on
 // data.csv (the data frame d). Tolerances: 1e-8 relative (absolute below
 // 1e-300) for estimates, standard errors, statistics, p-values and
@@ -52,7 +52,7 @@ type dataset struct {
 
 func loadCase(t *testing.T, name string) (*dataset, *refFile) {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "reference", "estimatr", name)
+	dir := filepath.Join("..", "testdata", "reference", "estimatr", name)
 	f, err := os.Open(filepath.Join(dir, "data.csv"))
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestEstimatrReference(t *testing.T) {
 func TestFisherReference(t *testing.T) {
 	for _, name := range []string{"trial112", "trial600", "clustered400"} {
 		d, _ := loadCase(t, name)
-		b, _ := os.ReadFile(filepath.Join("..", "..", "shared", "reference", "estimatr", name, "expected.json"))
+		b, _ := os.ReadFile(filepath.Join("..", "testdata", "reference", "estimatr", name, "expected.json"))
 		var ref struct {
 			Extra struct {
 				Fisher struct {
@@ -294,11 +294,11 @@ func TestFisherReference(t *testing.T) {
 	}
 }
 
-// TestPowerReference: ../shared/reference/estimatr/power.json (R 4.2.2
+// TestPowerReference: testdata/reference/estimatr/power.json (R 4.2.2
 // stats::power.t.test, power.prop.test and pwr::pwr.2p.test), 1e-8
 // relative (R's sample sizes come from uniroot; the same steps are taken).
 func TestPowerReference(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "reference", "estimatr", "power.json"))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "reference", "estimatr", "power.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // TestEstimateReference runs every entry of
-// ../shared/reference/estimatr/*/expected.json through the frame path
+// testdata/reference/estimatr/*/expected.json through the frame path
 // (reading data.csv, listwise deletion, factor dummies) as `rct estimate`
 // does, and compares with R estimatr 1.0.0's numbers (1e-8 relative; df
 // 1e-6). Each spec mirrors the entry's call.
@@ -39,7 +39,7 @@ func TestEstimateReference(t *testing.T) {
 		"cr_stata":                {Outcome: "y6", Treatment: "z", Covariates: []string{"y0"}, Cluster: "cluster", SE: "stata"},
 	}
 	for _, name := range []string{"trial112", "trial600", "clustered400"} {
-		dir := filepath.Join("..", "..", "shared", "reference", "estimatr", name)
+		dir := filepath.Join("..", "testdata", "reference", "estimatr", name)
 		f, err := Read(filepath.Join(dir, "data.csv"))
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,7 @@ package linkage
 
 // String comparators for probabilistic linkage, on Unicode code points, as
 // R's stringdist computes them (the tests compare with
-// shared/reference/string_similarity.csv).
+// testdata/reference/string_similarity.csv).
 
 // Jaro is the Jaro similarity: with m matching characters (equal and no
 // further apart than max(|a|, |b|)/2 − 1) and t half the transpositions,

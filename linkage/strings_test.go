@@ -9,11 +9,11 @@ import (
 )
 
 // TestStringComparatorsReference: every pair of
-// ../shared/reference/string_similarity.csv, from R's stringdist 0.9.10
+// testdata/reference/string_similarity.csv (make_strings.R), from R's stringdist 0.9.10
 // (jaro; jw with p = 0.1; lv; osa), the similarities rounded there to six
 // decimals (tolerance 5e-7), the distances exact.
 func TestStringComparatorsReference(t *testing.T) {
-	f, err := os.Open("../../shared/reference/string_similarity.csv")
+	f, err := os.Open("../testdata/reference/string_similarity.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

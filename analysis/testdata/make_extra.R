@@ -1,5 +1,5 @@
 # Reference numbers for the analysis package's estimators that
-# shared/reference does not cover, computed in R independently of the Go
+# testdata/reference/estimatr does not cover, computed in R independently of the Go
 # code: estimatr for the joint balance test, and plain R transcriptions of
 # the published definitions for the rest (Lee 2009 bounds with fractional
 # trimming, Imbens-Manski 2004, the log risk ratio's delta-method interval,
@@ -65,7 +65,7 @@ bky <- function(p) {
 }
 
 for (case in c("trial112", "trial600", "clustered400")) {
-  d <- read.csv(file.path("..", "shared", "reference", "estimatr", case, "data.csv"))
+  d <- read.csv(file.path("testdata", "reference", "estimatr", case, "data.csv"))
   fs <- summary(lm_robust(z ~ y0 + aid0 + factor(stratum), data = d, se_type = "HC2"))$fstatistic
   lb <- lee(d$y12, d$z)
   rr <- risk_ratio(d$aid6, d$z)
@@ -86,7 +86,7 @@ for (case in c("trial112", "trial600", "clustered400")) {
 # treated (y0 standing in for a dose).
 out$heterogeneity <- list()
 for (case in c("trial112", "trial600")) {
-  d <- read.csv(file.path("..", "shared", "reference", "estimatr", case, "data.csv"))
+  d <- read.csv(file.path("testdata", "reference", "estimatr", case, "data.csv"))
   f <- lm_robust(y6 ~ z * factor(stratum), data = d, se_type = "HC2")
   ints <- grep("^z:", names(coef(f)), value = TRUE)
   b <- coef(f)[ints]

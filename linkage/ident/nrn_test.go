@@ -8,9 +8,9 @@ import (
 )
 
 // TestParseNumberReference checks every case of
-// ../shared/reference/rrn.csv (validity, century, kind).
+// testdata/reference/rrn.csv (make_rrn.R) (validity, century, kind).
 func TestParseNumberReference(t *testing.T) {
-	f, err := os.Open("../../../shared/reference/rrn.csv")
+	f, err := os.Open("../../testdata/reference/rrn.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
