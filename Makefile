@@ -9,9 +9,11 @@ DEMO    := demo
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rct
 
-# gofmt and go vet clean, then every test (the kill -9 and sqlite3-shell tests included).
+# gofmt and go vet clean, go.mod tidy, then every test (the kill -9 and
+# sqlite3-shell tests included).
 test:
 	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@$(GO) mod tidy -diff > /dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) vet ./...
 	$(GO) test ./...
 
@@ -67,17 +69,15 @@ bench-compare:
 	$(GO) test -run '^$$' -bench 'OLS/n=1000000' -benchtime 3x ./analysis/
 	@if command -v Rscript >/dev/null 2>&1; then Rscript bench/estimatr_ols.R; else echo "Rscript not found: apt-get install r-base-core r-cran-estimatr"; fi
 
-# A short run of every fuzz target (go test -fuzz takes one at a time).
+# A short run of every fuzz target, found by name (go test -fuzz takes one
+# at a time): FUZZTIME each.
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseNumber -fuzztime 30s ./linkage/ident
-	$(GO) test -run '^$$' -fuzz FuzzParseDate -fuzztime 30s ./internal/sheet
-	$(GO) test -run '^$$' -fuzz FuzzScanner -fuzztime 30s ./internal/sheet
-	$(GO) test -run '^$$' -fuzz FuzzReaderMatchesExcelize -fuzztime 30s ./internal/sheet
-	$(GO) test -run '^$$' -fuzz FuzzParseProtocol -fuzztime 30s ./trial
-	$(GO) test -run '^$$' -fuzz FuzzParseCodebook -fuzztime 30s ./survey
-	$(GO) test -run '^$$' -fuzz FuzzParseCell -fuzztime 30s ./survey
-	$(GO) test -run '^$$' -fuzz FuzzParseExpr -fuzztime 30s ./survey
-	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime 30s ./simulate
+	@for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
 
 clean:
 	rm -rf bin $(DEMO)
