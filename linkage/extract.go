@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
-	"github.com/rct-trials/rct/linkage/ident"
 	"github.com/rct-trials/rct/trial"
 )
 

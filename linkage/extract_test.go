@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
-	"github.com/rct-trials/rct/linkage/ident"
 	"github.com/rct-trials/rct/trial"
 )
 

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/rct-trials/rct/linkage/ident"
+	"github.com/rct-trials/rct/ident"
 )
 
 func TestCompareLevels(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rct-trials/rct/linkage/ident"
+	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/trial"
 )
 

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
-	"github.com/rct-trials/rct/linkage/ident"
 )
 
 // Outcomes of a referral at enrolment, in CONSORT's terms.

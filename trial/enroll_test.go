@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
-	"github.com/rct-trials/rct/linkage/ident"
 )
 
 type testTrial struct {

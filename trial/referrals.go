@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
-	"github.com/rct-trials/rct/linkage/ident"
 )
 
 // The fixed columns of a referral file, one row per person. Referral-level

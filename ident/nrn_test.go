@@ -10,7 +10,7 @@ import (
 // TestParseNumberReference checks every case of
 // testdata/reference/rrn.csv (make_rrn.R) (validity, century, kind).
 func TestParseNumberReference(t *testing.T) {
-	f, err := os.Open("../../testdata/reference/rrn.csv")
+	f, err := os.Open("../testdata/reference/rrn.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
