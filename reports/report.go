@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rct-trials/rct/frame"
+	"github.com/rct-trials/rct/linkage"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 	"gonum.org/v1/plot/vg"
@@ -25,7 +26,7 @@ type Input struct {
 	Recruitment    [2]string // first and last randomization dates
 	FollowUp       string    // last interview date
 	Analysis       *frame.Analysis
-	Links          *trial.LinkReport
+	Links          *linkage.Summary
 	GroupNames     map[string]string // group code (A, B) → the name shown
 	Warnings       []survey.WarningCount
 	Labels         map[string]string // variable → label in Lang (codebook; outcomes from the protocol)

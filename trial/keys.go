@@ -3,6 +3,7 @@ package trial
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -167,4 +168,56 @@ func ReadPseudoKey(path string) (*PseudoKey, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// VerifyPseudoKey reads the pseudonymisation key at path and checks that it
+// belongs to this trial database.
+func (db *DB) VerifyPseudoKey(ctx context.Context, path string) (*PseudoKey, error) {
+	k, err := ReadPseudoKey(path)
+	if err != nil {
+		return nil, err
+	}
+	return k, db.verifyKey(ctx, path, k.Instance, "pseudo_key_check", k.Check())
+}
+
+// VerifyAllocationKey reads the allocation key at path and checks that it
+// belongs to this trial database.
+func (db *DB) VerifyAllocationKey(ctx context.Context, path string) (*AllocationKey, error) {
+	k, err := ReadAllocationKey(path)
+	if err != nil {
+		return nil, err
+	}
+	return k, db.verifyKey(ctx, path, k.Instance, "allocation_key_check", k.Check())
+}
+
+func (db *DB) verifyKey(ctx context.Context, path, instance, metaKey, check string) error {
+	inst, err := db.Meta(ctx, "instance")
+	if err != nil {
+		return err
+	}
+	if instance != inst {
+		return &KeyError{path, fmt.Errorf("this key belongs to another trial database (instance %s, %s is %s)", short(instance), db.Path, short(inst))}
+	}
+	want, err := db.Meta(ctx, metaKey)
+	if err != nil {
+		return err
+	}
+	if !hmacHexEqual(want, check) {
+		return &KeyError{path, errors.New("the key does not match this trial database: the file was altered")}
+	}
+	return nil
+}
+
+func short(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+// hmacHexEqual compares two hex MACs in constant time.
+func hmacHexEqual(a, b string) bool {
+	x, err1 := hex.DecodeString(a)
+	y, err2 := hex.DecodeString(b)
+	return err1 == nil && err2 == nil && hmac.Equal(x, y)
 }

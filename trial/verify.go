@@ -2,8 +2,6 @@ package trial
 
 import (
 	"context"
-	"crypto/hmac"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -195,10 +193,4 @@ func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group
 	srows.Close()
 	rep.seq = seq
 	return rep, nil
-}
-
-func hmacHexEqual(a, b string) bool {
-	x, err1 := hex.DecodeString(a)
-	y, err2 := hex.DecodeString(b)
-	return err1 == nil && err2 == nil && hmac.Equal(x, y)
 }

@@ -96,7 +96,7 @@ column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 				return err
 			}
 			defer db.Close()
-			rep, err := db.LinkReport(ctx)
+			rep, err := linkage.Summarize(ctx, db)
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rct-trials/rct/frame"
 	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/linkage"
 	"github.com/rct-trials/rct/reports"
 	"github.com/rct-trials/rct/survey"
 	"github.com/spf13/cobra"
@@ -98,7 +99,7 @@ func runReport(ctx context.Context, f *factory, cmd *cobra.Command, o ReportOpti
 	if in.SeedCommitment, err = db.Meta(ctx, "seed_commitment"); err != nil {
 		return err
 	}
-	if in.Links, err = db.LinkReport(ctx); err != nil {
+	if in.Links, err = linkage.Summarize(ctx, db); err != nil {
 		return err
 	}
 	if in.Warnings, err = survey.Warnings(ctx, db); err != nil {

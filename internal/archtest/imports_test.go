@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"trial":              {"internal/dataerr", "internal/sheet", "ident", "randomize"},
 	"survey":             {"trial", "internal/dataerr", "internal/sheet", "ident"},
 	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "ident"},
-	"reports":            {"analysis", "frame", "survey", "trial", "internal/dataerr"},
+	"reports":            {"analysis", "frame", "linkage", "survey", "trial", "internal/dataerr"},
 	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr"},
 	"frame":              {"analysis", "internal/dataerr", "internal/sheet", "randomize", "survey", "trial"},
 	"cmd/rct":            {"*"},

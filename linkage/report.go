@@ -1,16 +1,18 @@
-package trial
+package linkage
 
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/rct-trials/rct/trial"
 )
 
-// LinkReport summarises register links: per register, tier and status, and
+// Summary summarises register links: per register, tier and status, and
 // the share of randomized families with a linked person per group code (a
 // difference between groups would bias the analysis).
-type LinkReport struct {
-	Links    []LinkCount       `json:"links"`
-	Rates    []LinkRate        `json:"rates"`
+type Summary struct {
+	Links    []TierCount       `json:"links"`
+	Rates    []GroupRate       `json:"rates"`
 	Weights  []WeightBin       `json:"tier1_weights"` // histogram of tier-1 match weights, by status
 	Blocking []json.RawMessage `json:"blocking"`      // the last import's blocking report per register
 }
@@ -23,8 +25,8 @@ type WeightBin struct {
 	Rejected int     `json:"rejected"`
 }
 
-// LinkCount counts links and their events.
-type LinkCount struct {
+// TierCount counts links and their events.
+type TierCount struct {
 	Register string `json:"register"`
 	Tier     int    `json:"tier"`
 	Status   string `json:"status"`
@@ -32,8 +34,8 @@ type LinkCount struct {
 	Events   int    `json:"events"`
 }
 
-// LinkRate is a register's link rate in one group.
-type LinkRate struct {
+// GroupRate is a register's link rate in one group.
+type GroupRate struct {
 	Register string  `json:"register"`
 	Group    string  `json:"group"`
 	Families int     `json:"families"`
@@ -41,16 +43,16 @@ type LinkRate struct {
 	Rate     float64 `json:"rate"`
 }
 
-// LinkReport returns the report.
-func (db *DB) LinkReport(ctx context.Context) (*LinkReport, error) {
-	rep := &LinkReport{Links: []LinkCount{}, Rates: []LinkRate{}}
-	rows, err := db.sql.QueryContext(ctx, `SELECT l.register, l.tier, l.status, count(DISTINCT l.id), count(e.id)
+// Summarize returns the trial's link summary.
+func Summarize(ctx context.Context, db *trial.DB) (*Summary, error) {
+	rep := &Summary{Links: []TierCount{}, Rates: []GroupRate{}}
+	rows, err := db.SQL().QueryContext(ctx, `SELECT l.register, l.tier, l.status, count(DISTINCT l.id), count(e.id)
 		FROM register_links l LEFT JOIN register_events e ON e.link = l.id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var c LinkCount
+		var c TierCount
 		if err := rows.Scan(&c.Register, &c.Tier, &c.Status, &c.Links, &c.Events); err != nil {
 			rows.Close()
 			return nil, err
@@ -58,7 +60,7 @@ func (db *DB) LinkReport(ctx context.Context) (*LinkReport, error) {
 		rep.Links = append(rep.Links, c)
 	}
 	rows.Close()
-	rows, err = db.sql.QueryContext(ctx, `SELECT r.register, a.group_code, count(*),
+	rows, err = db.SQL().QueryContext(ctx, `SELECT r.register, a.group_code, count(*),
 		sum(EXISTS (SELECT 1 FROM register_links l JOIN persons p ON p.id = l.person WHERE p.family = a.family AND l.register = r.register AND l.status = 'linked'))
 		FROM allocations a CROSS JOIN (SELECT DISTINCT register FROM register_links) r GROUP BY 1, 2 ORDER BY 1, 2`)
 	if err != nil {
@@ -66,7 +68,7 @@ func (db *DB) LinkReport(ctx context.Context) (*LinkReport, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r LinkRate
+		var r GroupRate
 		if err := rows.Scan(&r.Register, &r.Group, &r.Families, &r.Linked); err != nil {
 			return nil, err
 		}
@@ -77,7 +79,7 @@ func (db *DB) LinkReport(ctx context.Context) (*LinkReport, error) {
 		return nil, err
 	}
 	rows.Close()
-	rows, err = db.sql.QueryContext(ctx, `SELECT 2 * floor(weight / 2), status, count(*) FROM register_links
+	rows, err = db.SQL().QueryContext(ctx, `SELECT 2 * floor(weight / 2), status, count(*) FROM register_links
 		WHERE tier = 1 AND weight IS NOT NULL GROUP BY 1, 2 ORDER BY 1`)
 	if err != nil {
 		return nil, err
@@ -109,7 +111,7 @@ func (db *DB) LinkReport(ctx context.Context) (*LinkReport, error) {
 	if rep.Weights == nil {
 		rep.Weights = []WeightBin{}
 	}
-	rows, err = db.sql.QueryContext(ctx, `SELECT detail FROM events WHERE id IN (SELECT max(id) FROM events WHERE kind = 'link_import'
+	rows, err = db.SQL().QueryContext(ctx, `SELECT detail FROM events WHERE id IN (SELECT max(id) FROM events WHERE kind = 'link_import'
 		GROUP BY json_extract(detail, '$.register')) ORDER BY id`)
 	if err != nil {
 		return nil, err
