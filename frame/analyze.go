@@ -136,8 +136,8 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, o AnalyzeOpti
 	if err != nil {
 		return nil, err
 	}
-	if o.Draws == 0 {
-		o.Draws = p.Analysis.RIDraws
+	if o.Draws == 0 && p.Analysis.RIDraws != nil {
+		o.Draws = *p.Analysis.RIDraws
 	}
 	alpha := p.Analysis.Alpha
 	if alpha == 0 {

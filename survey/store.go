@@ -24,17 +24,29 @@ func Waves(p *trial.Protocol) []string {
 	return out
 }
 
-// CheckProtocol checks that every survey outcome of the protocol names a
-// variable of the codebook asked at the outcome's waves (and baseline wave).
+// CheckProtocol checks that every survey variable the protocol names is in
+// the codebook, asked where the protocol reads it and of a type it can
+// use: each survey outcome at its waves (and baseline wave), the survey
+// variables of the balance table at the first wave, and the activity-log
+// variables of the complier effect (select_one with codes 0 and 1, or
+// integer) and the dose (integer or decimal).
 func (cb *Codebook) CheckProtocol(name string, p *trial.Protocol) error {
 	var errs dataerr.List
+	add := func(v *Variable, format string, args ...any) {
+		e := &dataerr.Error{File: name, Err: fmt.Errorf(format, args...)}
+		if v != nil {
+			e.Line = v.line
+		}
+		errs = append(errs, e)
+	}
+	numeric := func(v *Variable) bool { return v.Kind != TextType && v.Kind != Date && v.Kind != SelectMultiple }
 	for _, o := range p.Outcomes {
 		if o.Source.Survey == "" {
 			continue
 		}
 		v := cb.Variable(o.Source.Survey)
 		if v == nil {
-			errs = append(errs, dataerr.New(name, "outcome %s of the protocol reads survey variable %q, which the codebook does not define", o.ID, o.Source.Survey))
+			add(nil, "outcome %s of the protocol reads survey variable %q, which the codebook does not define", o.ID, o.Source.Survey)
 			continue
 		}
 		waves := slices.Clone(o.Source.Waves)
@@ -43,14 +55,51 @@ func (cb *Codebook) CheckProtocol(name string, p *trial.Protocol) error {
 		}
 		for _, w := range waves {
 			if !slices.Contains(v.Waves, w) {
-				errs = append(errs, &dataerr.Error{File: name, Line: v.line, Err: fmt.Errorf("variable %s is not asked in %s, where outcome %s of the protocol reads it", v.Name, w, o.ID)})
+				add(v, "variable %s is not asked in %s, where outcome %s of the protocol reads it", v.Name, w, o.ID)
 			}
 		}
-		if v.Kind == TextType || v.Kind == Date || v.Kind == SelectMultiple {
-			errs = append(errs, &dataerr.Error{File: name, Line: v.line, Err: fmt.Errorf("variable %s (%s) cannot be outcome %s: outcomes are numbers or select_one codes", v.Name, v.Type, o.ID)})
+		if !numeric(v) {
+			add(v, "variable %s (%s) cannot be outcome %s: outcomes are numbers or select_one codes", v.Name, v.Type, o.ID)
+		}
+	}
+	if b := p.Analysis.Balance; b != nil && len(p.Waves) > 0 {
+		first := p.Waves[0].ID
+		for _, name := range b.Survey {
+			switch v := cb.Variable(name); {
+			case v == nil:
+				add(nil, "analysis.balance.survey of the protocol names %q, which the codebook does not define", name)
+			case !slices.Contains(v.Waves, first):
+				add(v, "variable %s is not asked in %s, the baseline wave where analysis.balance.survey reads it", v.Name, first)
+			case !numeric(v):
+				add(v, "variable %s (%s) cannot be a balance variable: they are numbers or select_one codes", v.Name, v.Type)
+			}
+		}
+	}
+	if c := p.Analysis.Compliance; c != nil {
+		cb.checkCaseLogVariable(c.Received, "analysis.compliance.received", true, add)
+		for _, d := range c.Dose {
+			cb.checkCaseLogVariable(d, "analysis.compliance.dose", false, add)
 		}
 	}
 	return errs.Err()
+}
+
+// checkCaseLogVariable checks an activity-log variable the protocol names:
+// a 0/1 indicator when received, else a number to sum.
+func (cb *Codebook) checkCaseLogVariable(name, key string, received bool, add func(*Variable, string, ...any)) {
+	v := cb.Variable(name)
+	switch {
+	case v == nil:
+		add(nil, "%s of the protocol names %q, which the codebook does not define", key, name)
+	case !slices.Contains(v.Waves, CaseLog):
+		add(v, "variable %s is not in the activity log (waves: [caselog]), where %s of the protocol reads it", v.Name, key)
+	case received && v.Kind == SelectOne && !(cb.hasCode(v.List, "0") && cb.hasCode(v.List, "1")):
+		add(v, "variable %s is %s of the protocol: its list %s needs the codes 1 (received) and 0", v.Name, key, v.List)
+	case received && v.Kind != SelectOne && v.Kind != Integer:
+		add(v, "variable %s (%s) cannot be %s: a 0/1 select_one or integer", v.Name, v.Type, key)
+	case !received && v.Kind != Integer && v.Kind != Decimal:
+		add(v, "variable %s (%s) cannot be %s: a dose is an integer or decimal to sum", v.Name, v.Type, key)
+	}
 }
 
 // Install puts cb in force as the trial's next codebook version. Installing
@@ -411,4 +460,14 @@ func Warnings(ctx context.Context, db *trial.DB) ([]WarningCount, error) {
 		out = append(out, w)
 	}
 	return out, rows.Err()
+}
+
+// hasCode reports whether a choice list has the code.
+func (cb *Codebook) hasCode(list, code string) bool {
+	for _, c := range cb.Lists[list] {
+		if c.Code == code {
+			return true
+		}
+	}
+	return false
 }

@@ -183,12 +183,48 @@ type Baseline struct {
 	Window *Window `yaml:"window"`
 }
 
-// Analysis holds the defaults of `rct analyze`.
+// Analysis is the pre-specified analysis: its settings, the baseline
+// variables of the balance table and, for the complier effect and the
+// dose-response, the variables of the case managers' activity log. Settings
+// left out take the defaults package plan resolves (one place for all).
 type Analysis struct {
-	SEType          string  `yaml:"se_type"`          // classical, HC0-HC3, CR0, CR2, stata
-	RIDraws         int     `yaml:"ri_draws"`         // randomization-inference draws
-	Alpha           float64 `yaml:"alpha"`            // significance level
-	MultipleTesting string  `yaml:"multiple_testing"` // bonferroni, holm, hochberg, BH, BY, westfall_young, romano_wolf
+	SEType          string  `yaml:"se_type"`          // classical, HC0-HC3, CR0, CR2, stata (default HC2)
+	RIDraws         *int    `yaml:"ri_draws"`         // randomization-inference draws (default 10,000; 0: none)
+	Alpha           float64 `yaml:"alpha"`            // significance level (default 0.05)
+	MultipleTesting string  `yaml:"multiple_testing"` // none, bonferroni, holm, hochberg, BH, BY, westfall_young, romano_wolf
+	// Seed of every random step of the analysis: the randomization-
+	// inference draws and the bootstrap (default 1).
+	Seed *uint64 `yaml:"seed"`
+	// Bootstrap is the number of resamples for the standard errors of the
+	// Lee bounds, which the Imbens-Manski interval needs (default 500; 0:
+	// no interval).
+	Bootstrap *int `yaml:"bootstrap"`
+	// Balance lists the baseline variables of the balance table and its
+	// joint test (default: every eligibility domain, the number of weak
+	// domains and every stratification variable).
+	Balance *BalanceVariables `yaml:"balance"`
+	// Compliance names the activity-log variables of the complier effect
+	// and the dose-response (absent: neither is estimated).
+	Compliance *Compliance `yaml:"compliance"`
+}
+
+// BalanceVariables are the baseline variables compared between the groups:
+// weak on each of Domains (0/1), the number of weak domains, the levels of
+// each of Strata, and Survey variables of the first (baseline) wave.
+type BalanceVariables struct {
+	Domains     []string `yaml:"domains"`
+	WeakDomains bool     `yaml:"weak_domains"`
+	Strata      []string `yaml:"strata"`
+	Survey      []string `yaml:"survey"`
+}
+
+// Compliance names the case managers' activity-log variables (codebook
+// form caselog): Received is 1 in a month when the family accepted the
+// intervention (a family received it when it is 1 in any month); Dose
+// variables are summed over the months (contacts).
+type Compliance struct {
+	Received string   `yaml:"received"`
+	Dose     []string `yaml:"dose"`
 }
 
 var (

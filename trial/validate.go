@@ -218,12 +218,17 @@ func (p *Protocol) validate(name string) dataerr.List {
 	}
 	c.unique("outcomes", outIDs)
 
+	p.validateAnalysis(c)
+	return c.errs
+}
+
+func (p *Protocol) validateAnalysis(c *checker) {
 	a := p.Analysis
 	if a.SEType != "" {
 		c.oneOf("analysis.se_type", a.SEType, seTypes)
 	}
-	if a.RIDraws < 0 || (a.RIDraws > 0 && a.RIDraws < 100) {
-		c.at("analysis.ri_draws", "%d: use 0 (no randomization inference) or at least 100 draws", a.RIDraws)
+	if a.RIDraws != nil && (*a.RIDraws < 0 || (*a.RIDraws > 0 && *a.RIDraws < 100)) {
+		c.at("analysis.ri_draws", "%d: use 0 (no randomization inference) or at least 100 draws", *a.RIDraws)
 	}
 	if a.Alpha != 0 && (a.Alpha <= 0 || a.Alpha >= 0.5) {
 		c.at("analysis.alpha", "%v: must be between 0 and 0.5", a.Alpha)
@@ -231,7 +236,33 @@ func (p *Protocol) validate(name string) dataerr.List {
 	if a.MultipleTesting != "" {
 		c.oneOf("analysis.multiple_testing", a.MultipleTesting, mtMethods)
 	}
-	return c.errs
+	if a.Bootstrap != nil && (*a.Bootstrap < 0 || (*a.Bootstrap > 0 && *a.Bootstrap < 50)) {
+		c.at("analysis.bootstrap", "%d: use 0 (no Imbens-Manski interval) or at least 50 resamples", *a.Bootstrap)
+	}
+	if b := a.Balance; b != nil {
+		for i, d := range b.Domains {
+			if !slices.Contains(p.Eligibility.Domains, d) {
+				c.at(fmt.Sprintf("analysis.balance.domains[%d]", i), "%q is not an eligibility domain (domains: %s)", d, strings.Join(p.Eligibility.Domains, ", "))
+			}
+		}
+		for i, id := range b.Strata {
+			if _, ok := p.Stratum(id); !ok {
+				c.at(fmt.Sprintf("analysis.balance.strata[%d]", i), "%q is not a stratification variable of randomization.strata", id)
+			}
+		}
+		for i, v := range b.Survey {
+			c.id(fmt.Sprintf("analysis.balance.survey[%d]", i), v)
+		}
+		if len(b.Domains)+len(b.Strata)+len(b.Survey) == 0 && !b.WeakDomains {
+			c.at("analysis.balance", "lists no variable: leave it out for the default (every domain, weak_domains and every stratum)")
+		}
+	}
+	if cl := a.Compliance; cl != nil {
+		c.id("analysis.compliance.received", cl.Received)
+		for i, v := range cl.Dose {
+			c.id(fmt.Sprintf("analysis.compliance.dose[%d]", i), v)
+		}
+	}
 }
 
 func (p *Protocol) validateRandomization(c *checker) {
