@@ -1,5 +1,10 @@
 package reports
 
+import (
+	"fmt"
+	"strings"
+)
+
 // dutch translates the report's English texts; a text without a
 // translation stays in English.
 var dutch = map[string]string{
@@ -27,9 +32,10 @@ var dutch = map[string]string{
 	"For binary outcomes the estimate is the risk difference.": "Voor binaire uitkomsten is de schatting het risicoverschil.",
 	"Adjusted p: ": "Gecorrigeerde p: ", "within the family; q: sharpened q-values.": "binnen de familie; q: aangescherpte q-waarden.",
 	"Effects on binary outcomes": "Effecten op binaire uitkomsten", "risk difference": "risicoverschil",
-	"Estimates with 95% confidence intervals.": "Schattingen met 95%-betrouwbaarheidsintervallen.",
-	"mean with 95% CI":                         "gemiddelde met 95%-BI", "Group means over the waves with 95% confidence intervals.": "Groepsgemiddelden over de metingen met 95%-betrouwbaarheidsintervallen.",
-	"Randomization distribution": "Randomisatieverdeling", "difference in means under the null": "verschil in gemiddelden onder de nulhypothese",
+	"Estimates with {level} confidence intervals.": "Schattingen met {level}-betrouwbaarheidsintervallen.",
+	"mean with {level} CI":                         "gemiddelde met {level}-BI", "{level} CI": "{level}-BI",
+	"Group means over the waves with {level} confidence intervals.": "Groepsgemiddelden over de metingen met {level}-betrouwbaarheidsintervallen.",
+	"Randomization distribution":                                    "Randomisatieverdeling", "difference in means under the null": "verschil in gemiddelden onder de nulhypothese",
 	"Difference in means over": "Verschil in gemiddelden over", "re-randomizations with the trial's own design": "herrandomisaties met het eigen design van de studie",
 	"the lines mark the observed difference and its mirror": "de lijnen tonen het waargenomen verschil en zijn spiegelbeeld",
 	"Covariate-adjusted and unadjusted estimates":           "Schattingen met en zonder covariaten", "adjusted": "gecorrigeerd", "unadjusted": "ongecorrigeerd", "covariates": "covariaten",
@@ -64,15 +70,14 @@ var dutch = map[string]string{
 	"Survey and register versions: the protocol pairs no survey outcome with a register version, so none is compared here.": "Bevraging en register: het protocol koppelt geen uitkomst uit de bevraging aan een registerversie; er wordt dus niets vergeleken.",
 }
 
-// translator returns the text function of a language (en, nl).
-func translator(lang string) func(string) string {
-	if lang != "nl" {
-		return func(s string) string { return s }
-	}
+// translator returns the text function of a language (en, nl). A text's
+// {level} is the confidence level (95% for alpha 0.05).
+func translator(lang string, alpha float64) func(string) string {
+	level := fmt.Sprintf("%g%%", 100*(1-alpha))
 	return func(s string) string {
-		if d, ok := dutch[s]; ok {
-			return d
+		if d, ok := dutch[s]; ok && lang == "nl" {
+			s = d
 		}
-		return s
+		return strings.ReplaceAll(s, "{level}", level)
 	}
 }

@@ -6,31 +6,18 @@ import (
 	"math"
 	"strings"
 
-	"github.com/rct-trials/rct/frame"
-	"github.com/rct-trials/rct/linkage"
-	"github.com/rct-trials/rct/survey"
-	"github.com/rct-trials/rct/trial"
+	"github.com/rct-trials/rct/plan"
 	"gonum.org/v1/plot/vg"
 )
 
-// Input is everything the report shows; reports computes no statistic.
+// Input is everything the report shows; reports computes no statistic and
+// reads no database: the plan's analysis and context come in.
 type Input struct {
-	Lang           string // en or nl
-	Date           string // printed when given; "" keeps the report free of dates of making
-	Version        string // rct's version
-	Protocol       *trial.Protocol
-	Status         *trial.Status
-	Amendments     []trial.ProtocolVersion
-	SeedCommitment string
-	DBSHA256       string
-	Recruitment    [2]string // first and last randomization dates
-	FollowUp       string    // last interview date
-	Analysis       *frame.Analysis
-	Links          *linkage.Summary
-	GroupNames     map[string]string // group code (A, B) → the name shown
-	Warnings       []survey.WarningCount
-	Labels         map[string]string // variable → label in Lang (codebook; outcomes from the protocol)
-	Unblinded      bool              // the report is made with the key
+	Lang    string // en or nl
+	Date    string // printed when given; "" keeps the report free of dates of making
+	Version string // rct's version
+	*plan.Context
+	Analysis *plan.Analysis
 }
 
 // Cell is one table cell: a number (with its format) or a text.
@@ -111,10 +98,10 @@ func (c Cell) String() string {
 
 // Build assembles the report: tables, figures and the flow diagram.
 func Build(in *Input) (*Report, error) {
-	if in.Analysis == nil || in.Protocol == nil || in.Status == nil {
+	if in.Analysis == nil || in.Context == nil || in.Protocol == nil || in.Status == nil {
 		return nil, fmt.Errorf("reports: the report needs the protocol, the status and the analysis")
 	}
-	r := &Report{In: in, T: translator(in.Lang)}
+	r := &Report{In: in, T: translator(in.Lang, in.Analysis.Alpha)}
 	a, t := in.Analysis, r.T
 	g0, g1 := in.groupName(0), in.groupName(1)
 	label := in.label
@@ -207,7 +194,7 @@ func Build(in *Input) (*Report, error) {
 	sec = Section{ID: "effects", Title: t("5. Effects")}
 	sec.Text = append(sec.Text, a.Model+".", a.RIConvention+".")
 	families := []string{}
-	byFamily := map[string][]frame.OutcomeResult{}
+	byFamily := map[string][]plan.OutcomeResult{}
 	for _, o := range a.Outcomes {
 		if byFamily[o.Family] == nil {
 			families = append(families, o.Family)
@@ -216,7 +203,7 @@ func Build(in *Input) (*Report, error) {
 	}
 	for _, fam := range families {
 		tb := &Table{Name: "effects_" + fam, Title: t("Outcome family") + ": " + fam,
-			Head: []string{t("outcome"), t("wave"), "n", t("mean") + " " + g0, t("estimate"), "95% CI", "p", t("RI p"), t("adjusted p"), "q", t("risk ratio") + " (95% CI)", t("note")}}
+			Head: []string{t("outcome"), t("wave"), "n", t("mean") + " " + g0, t("estimate"), t("{level} CI"), "p", t("RI p"), t("adjusted p"), "q", t("risk ratio") + " (" + t("{level} CI") + ")", t("note")}}
 		var rows []interval
 		for _, o := range byFamily[fam] {
 			row := []Cell{text(label(o.Outcome)), text(o.Wave), count(o.N[0] + o.N[1]), num(o.Mean[0], "")}
@@ -234,13 +221,13 @@ func Build(in *Input) (*Report, error) {
 			} else {
 				row = append(row, text(""))
 			}
-			row = append(row, text(o.Note))
+			row = append(row, text(o.Note()))
 			tb.Rows = append(tb.Rows, row)
 		}
 		tb.Note = t("For binary outcomes the estimate is the risk difference.") + " " + t("Adjusted p: ") + a.MultipleTesting + " " + t("within the family; q: sharpened q-values.")
 		sec.Tables = append(sec.Tables, tb)
 		if fp := forest(t("Effects on binary outcomes")+" ("+fam+")", t("risk difference")+" "+g1+" − "+g0, rows, 0); fp != nil {
-			sec.Figures = append(sec.Figures, Figure{Name: "forest_" + fam, Caption: t("Estimates with 95% confidence intervals."), Plot: fp, W: 16 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
+			sec.Figures = append(sec.Figures, Figure{Name: "forest_" + fam, Caption: t("Estimates with {level} confidence intervals."), Plot: fp, W: 16 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
 		}
 	}
 	// Trajectories of survey outcomes: baseline and each wave, by group.
@@ -270,8 +257,8 @@ func Build(in *Input) (*Report, error) {
 				addPoint(w.Wave, w.N, w.Mean, w.MeanCI)
 			}
 		}
-		if lp := lines(label(o.Outcome), t("wave"), t("mean with 95% CI"), xs, [2]string{g0, g1}, y, lo, hi); lp != nil {
-			sec.Figures = append(sec.Figures, Figure{Name: "trajectory_" + o.Outcome, Caption: t("Group means over the waves with 95% confidence intervals."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
+		if lp := lines(label(o.Outcome), t("wave"), t("mean with {level} CI"), xs, [2]string{g0, g1}, y, lo, hi); lp != nil {
+			sec.Figures = append(sec.Figures, Figure{Name: "trajectory_" + o.Outcome, Caption: t("Group means over the waves with {level} confidence intervals."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 		}
 	}
 	for _, o := range a.Outcomes {
@@ -286,10 +273,10 @@ func Build(in *Input) (*Report, error) {
 
 	// 6. Robustness.
 	sec = Section{ID: "robustness", Title: t("6. Robustness")}
-	adj := &Table{Name: "adjusted_unadjusted", Title: t("Covariate-adjusted and unadjusted estimates"), Head: []string{t("outcome"), t("wave"), t("adjusted"), "95% CI", t("unadjusted"), "95% CI", t("covariates")}}
-	lee := &Table{Name: "lee_bounds", Title: t("Lee bounds for attrition"), Head: []string{t("outcome"), t("wave"), t("lower"), t("upper"), t("trimmed"), t("share trimmed"), "Imbens-Manski 95% CI"}}
-	cace := &Table{Name: "complier", Title: t("Complier effect (2SLS)"), Head: []string{t("outcome"), t("wave"), t("estimate"), "95% CI", "p", t("compliance rate")}}
-	dose := &Table{Name: "dose", Title: t("Dose-response (non-experimental)"), Head: []string{t("outcome"), t("wave"), t("per contact"), "95% CI", "n"}}
+	adj := &Table{Name: "adjusted_unadjusted", Title: t("Covariate-adjusted and unadjusted estimates"), Head: []string{t("outcome"), t("wave"), t("adjusted"), t("{level} CI"), t("unadjusted"), t("{level} CI"), t("covariates")}}
+	lee := &Table{Name: "lee_bounds", Title: t("Lee bounds for attrition"), Head: []string{t("outcome"), t("wave"), t("lower"), t("upper"), t("trimmed"), t("share trimmed"), "Imbens-Manski " + t("{level} CI")}}
+	cace := &Table{Name: "complier", Title: t("Complier effect (2SLS)"), Head: []string{t("outcome"), t("wave"), t("estimate"), t("{level} CI"), "p", t("compliance rate")}}
+	dose := &Table{Name: "dose", Title: t("Dose-response (non-experimental)"), Head: []string{t("outcome"), t("wave"), t("per contact"), t("{level} CI"), "n"}}
 	for _, o := range a.Outcomes {
 		if e, u := o.Estimate, o.Unadjusted; e != nil && u != nil {
 			adj.Rows = append(adj.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(e.Estimate, ""), text(ci(e.ConfLow, e.ConfHigh)), num(u.Estimate, ""), text(ci(u.ConfLow, u.ConfHigh)), text(strings.Join(o.Covariates, ", "))})
@@ -433,7 +420,7 @@ func ci(lo, hi float64) string {
 func (in *Input) groupName(z int) string {
 	name := in.Analysis.Groups[z]
 	if strings.HasPrefix(strings.ToLower(name), "group ") {
-		return translator(in.Lang)("Group") + name[5:]
+		return translator(in.Lang, in.Analysis.Alpha)("Group") + name[5:]
 	}
 	return name
 }
@@ -442,7 +429,7 @@ func (in *Input) groupByCode(code string) string {
 	if n, ok := in.GroupNames[code]; ok {
 		return n
 	}
-	return translator(in.Lang)("Group") + " " + code
+	return translator(in.Lang, in.Analysis.Alpha)("Group") + " " + code
 }
 
 // surveyVsRegister: the protocol declares no pairing of a survey outcome

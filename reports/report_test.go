@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/rct-trials/rct/analysis"
-	"github.com/rct-trials/rct/frame"
+	"github.com/rct-trials/rct/plan"
 	"github.com/rct-trials/rct/trial"
 )
 
@@ -59,16 +59,16 @@ func TestBuildWithHoles(t *testing.T) {
 	}
 	nan := math.NaN()
 	est := &analysis.Result{Estimate: 0.2, StdError: 0.1, ConfLow: 0.0, ConfHigh: 0.4, PValue: 0.04}
-	a := &frame.Analysis{Blinded: true, Groups: [2]string{"group A", "group B"}, Contrast: "group B minus group A", SEType: "HC2", Alpha: 0.05,
+	a := &plan.Analysis{Blinded: true, Groups: [2]string{"group A", "group B"}, Contrast: "group B minus group A", SEType: "HC2", Alpha: 0.05,
 		MultipleTesting: "holm", Draws: 10, RIConvention: "p = (c + 1)/(B + 1)", Model: "OLS", Families: 4,
-		Balance:   &frame.BalanceReport{Rows: []analysis.BalanceRow{{Variable: "weak_income", N0: 2, Mean0: nan, N1: 2, Mean1: 1, NormDiff: nan, PValue: nan}}},
-		Attrition: []frame.WaveAttrition{{Wave: "m6", Test: analysis.Attrition{N0: 2, N1: 2, Responded0: 0, Responded1: 2, Rate0: 0, Rate1: 1, Test: analysis.Result{Estimate: 1, PValue: nan}}}},
-		Outcomes: []frame.OutcomeResult{
+		Balance:   &plan.BalanceReport{Rows: []analysis.BalanceRow{{Variable: "weak_income", N0: 2, Mean0: nan, N1: 2, Mean1: 1, NormDiff: nan, PValue: nan}}},
+		Attrition: []plan.WaveAttrition{{Wave: "m6", Test: analysis.Attrition{N0: 2, N1: 2, Responded0: 0, Responded1: 2, Rate0: 0, Rate1: 1, Test: analysis.Result{Estimate: 1, PValue: nan}}}},
+		Outcomes: []plan.OutcomeResult{
 			{Outcome: "supp_aid_6m", Type: "binary", Family: "primary", N: [2]int{2, 2}, Mean: [2]float64{0, 0.5}, Estimate: est, Unadjusted: est,
 				RI: &analysis.RIResult{Observed: 0.5, Draws: 3, Null: []float64{nan, 0.1, -0.2}, PValue: 0.5}, Lee: &analysis.LeeBounds{Lower: nan, Upper: 1, Trimmed: "treatment"}},
-			{Outcome: "income", Type: "continuous", Family: "secondary", Wave: "m6", Source: "survey", N: [2]int{0, 2}, Mean: [2]float64{0, 1400}, Note: "too few respondents"},
+			{Outcome: "income", Type: "continuous", Family: "secondary", Wave: "m6", Source: "survey", N: [2]int{0, 2}, Mean: [2]float64{0, 1400}, Notes: []string{"too few respondents"}},
 		}}
-	r, err := Build(&Input{Lang: "en", Protocol: p, Status: &trial.Status{Referred: 5, Randomized: 4}, Analysis: a})
+	r, err := Build(&Input{Lang: "en", Context: &plan.Context{Protocol: p, Status: &trial.Status{Referred: 5, Randomized: 4}}, Analysis: a})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestBuildWithHoles(t *testing.T) {
 	if err := r.XLSX(&x); err != nil || x.Len() == 0 {
 		t.Fatalf("xlsx: %v", err)
 	}
-	if _, err := Build(&Input{Protocol: p}); err == nil {
+	if _, err := Build(&Input{Context: &plan.Context{Protocol: p}}); err == nil {
 		t.Error("a report without an analysis was built")
 	}
 }

@@ -171,6 +171,25 @@ func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKe
 	return out, err
 }
 
+// Arms unseals which group code is which arm (code → arm id) for a keyed
+// use of the data, recorded in the audit chain with who, when and why (an
+// unblinded analysis, report or export).
+func (db *DB) Arms(ctx context.Context, p *Protocol, key *AllocationKey, why string, a Actor) (map[string]string, error) {
+	var arms map[string]string
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
+			return err
+		}
+		var err error
+		if arms, err = unseal(ctx, tx, key); err != nil {
+			return dataerr.New(db.Path, "%v", err)
+		}
+		_, err = appendChain(ctx, tx, key, nil, ChainBody{Kind: KindExport, Reason: why, At: a.Stamp(), By: a.Name})
+		return err
+	})
+	return arms, err
+}
+
 // Reveal returns the seed, for publication at the end of the trial, once
 // the trial has been unblinded. Anyone can then check it against the
 // commitment and re-derive every allocation.

@@ -6,22 +6,21 @@ import (
 	"math"
 	"strings"
 
-	"github.com/rct-trials/rct/frame"
-	"github.com/rct-trials/rct/trial"
+	"github.com/rct-trials/rct/plan"
 	"github.com/spf13/cobra"
 )
 
 // AnalyzeOptions are the inputs of `rct analyze`.
 type AnalyzeOptions struct {
-	Key         string
-	Draws       int
-	Seed        uint64
-	Studentized bool
-	JSON        bool
+	Key      string
+	Settings plan.Overrides
+	JSON     bool
 }
 
 func newAnalyzeCmd(f *factory) *cobra.Command {
 	var o AnalyzeOptions
+	var draws int
+	var seed uint64
 	cmd := &cobra.Command{
 		Use:   "analyze [--key trial.key] [--draws 10000] [--json]",
 		Short: "Effects on every protocol outcome at every wave (blinded by group code without the key)",
@@ -33,32 +32,42 @@ inference p-value from --draws re-runs of the trial's own design
 (p = (c+1)/(B+1), two-sided); p-values adjusted within each outcome family
 (the protocol's method) and sharpened q-values; risk ratios for binary
 outcomes; Lee bounds for primary outcomes; attrition per wave and balance.
+Whatever cannot be estimated is said in the outcome's notes.
+
+The draws, the seed and the other settings are the protocol's (analysis:)
+unless a flag is given; 'rct balance' and 'rct report' take the same, so
+they agree.
 
 Without --key the groups are named by code (group A, group B): a blinded
 analysis. With --key they are named by arm (the contrast is the protocol's
-first arm minus its second), the complier effect is estimated (intervention
-received = guidance accepted in the case managers' log), and the unblinded
-analysis is recorded in the audit chain.`,
+first arm minus its second), the complier effect and the dose-response are
+estimated from the case managers' log (the protocol's analysis.compliance),
+and the unblinded analysis is recorded in the audit chain.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAnalyze(cmd.Context(), f, cmd, o)
+			o.Settings.Draws, o.Settings.Seed = changed(cmd, "draws", draws), changed(cmd, "seed", seed)
+			return runAnalyze(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key: name the groups by arm and estimate the complier effect")
-	cmd.Flags().IntVar(&o.Draws, "draws", 0, "randomization-inference draws (default: the protocol's ri_draws)")
-	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "seed of the draws")
-	cmd.Flags().BoolVar(&o.Studentized, "studentized", false, "randomization inference on the Welch t statistic")
+	cmd.Flags().IntVar(&draws, "draws", 0, "randomization-inference draws (default: the protocol's ri_draws)")
+	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the draws and the bootstrap (default: the protocol's seed)")
+	cmd.Flags().BoolVar(&o.Settings.Studentized, "studentized", false, "randomization inference on the Welch t statistic")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
 	return cmd
 }
 
-func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOptions) error {
-	db, p, err := openTrial(ctx, f, cmd, "")
+func runAnalyze(ctx context.Context, f *factory, o AnalyzeOptions) error {
+	s, err := f.open(ctx, need{key: o.Key})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	a, _, err := analyzeTrial(ctx, f, db, p, o.Key, frame.AnalyzeOptions{Draws: o.Draws, Seed: o.Seed, Studentized: o.Studentized})
+	defer s.Close()
+	arms, err := s.arms(ctx, "unblinded analysis")
+	if err != nil {
+		return err
+	}
+	a, err := plan.Analyze(ctx, s.DB, s.Protocol, plan.Resolve(s.Protocol, o.Settings), arms)
 	if err != nil {
 		return err
 	}
@@ -69,37 +78,7 @@ func runAnalyze(ctx context.Context, f *factory, cmd *cobra.Command, o AnalyzeOp
 	return nil
 }
 
-// analyzeTrial runs the analysis, unblinded when a key file is given
-// (then it returns the arms by group code too).
-func analyzeTrial(ctx context.Context, f *factory, db *trial.DB, p *trial.Protocol, keyPath string, opts frame.AnalyzeOptions) (*frame.Analysis, map[string]string, error) {
-	key, err := optionalKey(ctx, db, keyPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	if key != nil {
-		if opts.Arms, err = armsOf(ctx, f, db, p, key); err != nil {
-			return nil, nil, err
-		}
-	}
-	a, err := frame.Analyze(ctx, db, p, opts)
-	return a, opts.Arms, err
-}
-
-// armsOf unseals which group code is which arm; the unsealing is
-// recorded in the audit chain (an export with arms).
-func armsOf(ctx context.Context, f *factory, db *trial.DB, p *trial.Protocol, key *trial.AllocationKey) (map[string]string, error) {
-	rows, err := db.AllocationList(ctx, p, key, "", f.actor())
-	if err != nil {
-		return nil, err
-	}
-	arms := map[string]string{}
-	for _, r := range rows {
-		arms[r.Group] = r.Arm
-	}
-	return arms, nil
-}
-
-func printAnalysis(f *factory, a *frame.Analysis) {
+func printAnalysis(f *factory, a *plan.Analysis) {
 	g0, g1 := a.Groups[0], a.Groups[1]
 	t := f.IO.NewTable("outcome", "wave", "family", "n "+g0, "mean "+g0, "n "+g1, "mean "+g1, "estimate", "std_error", "df", "conf_low", "conf_high", "p", "ri_p", "p_adjusted", "q", "risk_ratio", "note")
 	num := func(v float64) string { return g(v) }
@@ -120,7 +99,7 @@ func printAnalysis(f *factory, a *frame.Analysis) {
 		if r.RiskRatio != nil {
 			rr = fmt.Sprintf("%s [%s, %s]", g(r.RiskRatio.Estimate), g(r.RiskRatio.ConfLow), g(r.RiskRatio.ConfHigh))
 		}
-		row = append(row, opt(r.RIP), opt(r.PAdjusted), opt(r.Q), rr, r.Note)
+		row = append(row, opt(r.RIP), opt(r.PAdjusted), opt(r.Q), rr, r.Note())
 		t.Row(row...)
 	}
 	t.Flush()
@@ -163,6 +142,13 @@ func printAnalysis(f *factory, a *frame.Analysis) {
 		}
 	}
 	if a.Balance != nil && a.Balance.Joint != nil {
-		f.IO.Printf("Balance: joint F = %s, p = %s.\n", g(a.Balance.Joint.F), g(a.Balance.Joint.PValue))
+		f.IO.Printf("Balance: joint F = %s, p = %s", g(a.Balance.Joint.F), g(a.Balance.Joint.PValue))
+		if a.Balance.JointRI != nil {
+			f.IO.Printf(", randomization inference p = %s", g(*a.Balance.JointRI))
+		}
+		f.IO.Printf(".\n")
+	}
+	for _, n := range a.Notes {
+		f.IO.Printf("Note: %s.\n", n)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,9 +15,19 @@ import (
 
 func newAuditCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify the audit chain; reveal the seed at the end of the trial"}
-	var key string
-	var asJSON bool
-	verify := &cobra.Command{
+	cmd.AddCommand(newAuditVerifyCmd(f), newAuditRevealCmd(f))
+	return cmd
+}
+
+// AuditVerifyOptions are the inputs of `rct audit verify`.
+type AuditVerifyOptions struct {
+	Key  string
+	JSON bool
+}
+
+func newAuditVerifyCmd(f *factory) *cobra.Command {
+	var o AuditVerifyOptions
+	cmd := &cobra.Command{
 		Use:   "verify [--key trial.key]",
 		Short: "Check the hash chain; with the key, re-derive every allocation from the seed",
 		Long: `Check the audit chain of allocations, unblindings, withdrawals and exports:
@@ -27,73 +38,90 @@ re-derive every allocation from the seed and the recorded order, and report
 the first mismatch. Exit code 3 when the chain does not verify.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, "")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			k, err := optionalKey(ctx, db, key)
-			if err != nil {
-				return err
-			}
-			rep, err := db.VerifyChain(ctx, p, k)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if err := f.IO.JSON(rep); err != nil {
-					return err
-				}
-			} else {
-				t := f.IO.NewTable("check", "result")
-				t.Row("entries", strconv.Itoa(rep.Entries))
-				t.Row("allocations", strconv.Itoa(rep.Allocations))
-				t.Row("unblindings", strconv.Itoa(rep.Unblindings))
-				t.Row("withdrawals", strconv.Itoa(rep.Withdrawals))
-				t.Row("keyed (MACs, re-derived from the seed)", strconv.FormatBool(rep.Keyed))
-				if err := t.Flush(); err != nil {
-					return err
-				}
-			}
-			if len(rep.Problems) > 0 {
-				return dataerr.New(db.Path, "the audit chain does not verify:\n%s", strings.Join(rep.Problems, "\n"))
-			}
-			f.IO.Printf("The audit chain verifies.\n")
-			return nil
+			return runAuditVerify(cmd.Context(), f, o)
 		},
 	}
-	verify.Flags().StringVar(&key, "key", "", "allocation key file (optional)")
-	verify.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file (optional)")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
+	return cmd
+}
 
-	var rkey string
-	reveal := &cobra.Command{
+func runAuditVerify(ctx context.Context, f *factory, o AuditVerifyOptions) error {
+	s, err := f.open(ctx, need{key: o.Key})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rep, err := s.DB.VerifyChain(ctx, s.Protocol, s.Key)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		if err := f.IO.JSON(rep); err != nil {
+			return err
+		}
+	} else {
+		t := f.IO.NewTable("check", "result")
+		t.Row("entries", strconv.Itoa(rep.Entries))
+		t.Row("allocations", strconv.Itoa(rep.Allocations))
+		t.Row("unblindings", strconv.Itoa(rep.Unblindings))
+		t.Row("withdrawals", strconv.Itoa(rep.Withdrawals))
+		t.Row("keyed (MACs, re-derived from the seed)", strconv.FormatBool(rep.Keyed))
+		if err := t.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(rep.Problems) > 0 {
+		return dataerr.New(s.DB.Path, "the audit chain does not verify:\n%s", strings.Join(rep.Problems, "\n"))
+	}
+	f.IO.Printf("The audit chain verifies.\n")
+	return nil
+}
+
+// AuditRevealOptions are the inputs of `rct audit reveal`.
+type AuditRevealOptions struct {
+	Key string
+}
+
+func newAuditRevealCmd(f *factory) *cobra.Command {
+	var o AuditRevealOptions
+	cmd := &cobra.Command{
 		Use:   "reveal --key trial.key",
 		Short: "Print the seed, once the trial is unblinded, for anyone to re-derive the sequence",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			db, p, k, err := openWithKey(ctx, f, cmd, rkey, "revealing the seed")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.Reveal(ctx, p, k, f.actor()); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.Out, "seed\t%s\ncommitment\t%s\n", hex.EncodeToString(k.Seed[:]), k.SeedCommitment())
-			f.IO.Printf("SHA-256 of the seed equals the commitment stored at init; the reveal is recorded in the audit chain.\n")
-			return nil
+			return runAuditReveal(cmd.Context(), f, o)
 		},
 	}
-	reveal.Flags().StringVar(&rkey, "key", "", "allocation key file")
-	cmd.AddCommand(verify, reveal)
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file")
 	return cmd
 }
 
+func runAuditReveal(ctx context.Context, f *factory, o AuditRevealOptions) error {
+	s, err := f.open(ctx, need{key: o.Key, keyFor: "revealing the seed"})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.DB.Reveal(ctx, s.Protocol, s.Key, s.Actor); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "seed\t%s\ncommitment\t%s\n", hex.EncodeToString(s.Key.Seed[:]), s.Key.SeedCommitment())
+	f.IO.Printf("SHA-256 of the seed equals the commitment stored at init; the reveal is recorded in the audit chain.\n")
+	return nil
+}
+
+// UnblindOptions are the inputs of `rct unblind`.
+type UnblindOptions struct {
+	Family string
+	Trial  bool
+	Reason string
+	Key    string
+	JSON   bool
+}
+
 func newUnblindCmd(f *factory) *cobra.Command {
-	var family, reason, key string
-	var whole, asJSON bool
+	var o UnblindOptions
 	cmd := &cobra.Command{
 		Use:   "unblind (--family CODE | --trial) --reason TEXT --key trial.key",
 		Short: "Reveal one family's arm (emergency) or every group's arm (end of trial)",
@@ -103,83 +131,102 @@ unblinding is recorded in the audit chain with who, when and why, and
 'rct status' counts the families unblinded.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (family == "") == !whole {
+			if (o.Family == "") == !o.Trial {
 				return usagef("give --family CODE or --trial")
 			}
-			if reason == "" {
+			if o.Reason == "" {
 				return usagef("give the reason with --reason")
 			}
-			ctx := cmd.Context()
-			db, p, k, err := openWithKey(ctx, f, cmd, key, "unblinding")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			u, err := db.Unblind(ctx, p, k, family, reason, f.actor())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return f.IO.JSON(u)
-			}
-			if whole {
-				t := f.IO.NewTable("group", "arm", "label")
-				for _, code := range sortedKeys(u.Groups) {
-					a, _ := p.Arm(u.Groups[code])
-					t.Row(code, u.Groups[code], a.Label)
-				}
-				if err := t.Flush(); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintf(f.IO.Out, "%s\t%s\t%s\t%s\n", u.Family, u.Group, u.Arm, u.Label)
-			}
-			f.IO.Printf("Unblinding recorded in the audit chain (entry %d).\n", u.Seq)
-			return nil
+			return runUnblind(cmd.Context(), f, o)
 		},
 	}
-	cmd.Flags().StringVar(&family, "family", "", "study code of the family to unblind")
-	cmd.Flags().BoolVar(&whole, "trial", false, "unblind the whole trial")
-	cmd.Flags().StringVar(&reason, "reason", "", "why")
-	cmd.Flags().StringVar(&key, "key", "", "allocation key file")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().StringVar(&o.Family, "family", "", "study code of the family to unblind")
+	cmd.Flags().BoolVar(&o.Trial, "trial", false, "unblind the whole trial")
+	cmd.Flags().StringVar(&o.Reason, "reason", "", "why")
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
 	return cmd
 }
 
+func runUnblind(ctx context.Context, f *factory, o UnblindOptions) error {
+	s, err := f.open(ctx, need{key: o.Key, keyFor: "unblinding"})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	u, err := s.DB.Unblind(ctx, s.Protocol, s.Key, o.Family, o.Reason, s.Actor)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(u)
+	}
+	if o.Trial {
+		t := f.IO.NewTable("group", "arm", "label")
+		for _, code := range sortedKeys(u.Groups) {
+			a, _ := s.Protocol.Arm(u.Groups[code])
+			t.Row(code, u.Groups[code], a.Label)
+		}
+		if err := t.Flush(); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(f.IO.Out, "%s\t%s\t%s\t%s\n", u.Family, u.Group, u.Arm, u.Label)
+	}
+	f.IO.Printf("Unblinding recorded in the audit chain (entry %d).\n", u.Seq)
+	return nil
+}
+
+// WithdrawOptions are the inputs of `rct withdraw`.
+type WithdrawOptions struct {
+	Family string
+	Reason string
+	Key    string
+}
+
 func newWithdrawCmd(f *factory) *cobra.Command {
-	var family, reason, key string
+	var o WithdrawOptions
 	cmd := &cobra.Command{
 		Use:   "withdraw --family CODE --reason TEXT --key trial.key",
 		Short: "Record that a randomized family withdrew (it stays in its arm)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if family == "" || reason == "" {
+			if o.Family == "" || o.Reason == "" {
 				return usagef("give --family CODE and --reason TEXT")
 			}
-			ctx := cmd.Context()
-			db, p, k, err := openWithKey(ctx, f, cmd, key, "recording a withdrawal in the audit chain")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			seq, err := db.Withdraw(ctx, p, k, family, reason, f.actor())
-			if err != nil {
-				return err
-			}
-			f.IO.Printf("Withdrawal of %s recorded (audit chain entry %d); it is analysed in its arm.\n", family, seq)
-			return nil
+			return runWithdraw(cmd.Context(), f, o)
 		},
 	}
-	cmd.Flags().StringVar(&family, "family", "", "study code")
-	cmd.Flags().StringVar(&reason, "reason", "", "why")
-	cmd.Flags().StringVar(&key, "key", "", "allocation key file")
+	cmd.Flags().StringVar(&o.Family, "family", "", "study code")
+	cmd.Flags().StringVar(&o.Reason, "reason", "", "why")
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file")
 	return cmd
+}
+
+func runWithdraw(ctx context.Context, f *factory, o WithdrawOptions) error {
+	s, err := f.open(ctx, need{key: o.Key, keyFor: "recording a withdrawal in the audit chain"})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	seq, err := s.DB.Withdraw(ctx, s.Protocol, s.Key, o.Family, o.Reason, s.Actor)
+	if err != nil {
+		return err
+	}
+	f.IO.Printf("Withdrawal of %s recorded (audit chain entry %d); it is analysed in its arm.\n", o.Family, seq)
+	return nil
+}
+
+// AllocationExportOptions are the inputs of `rct allocation export`.
+type AllocationExportOptions struct {
+	Key  string
+	Arm  string
+	JSON bool
 }
 
 func newAllocationCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "allocation", Short: "The allocation list"}
-	var key, arm string
-	var asJSON bool
+	var o AllocationExportOptions
 	export := &cobra.Command{
 		Use:   "export [--key trial.key] [--arm ID]",
 		Short: "List allocations; with the key, with arms (the caseload list with --arm)",
@@ -189,47 +236,47 @@ export is recorded in the audit chain; --arm keeps one arm (e.g. the
 case managers' caseload: --arm intervention).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, "")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if arm != "" && key == "" {
-				return &trial.KeyError{File: "--key", Err: fmt.Errorf("--arm needs the allocation key")}
-			}
-			k, err := optionalKey(ctx, db, key)
-			if err != nil {
-				return err
-			}
-			rows, err := db.AllocationList(ctx, p, k, arm, f.actor())
-			if errors.Is(err, trial.ErrUnknownArm) {
-				return usageError{err}
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return f.IO.JSON(rows)
-			}
-			head := []string{"slot", "study_code", "group", "stratum", "date", "withdrawn"}
-			if k != nil {
-				head = append(head, "arm", "arm_label")
-			}
-			t := f.IO.NewTable(head...)
-			for _, r := range rows {
-				cells := []string{strconv.Itoa(r.Slot), r.StudyCode, r.Group, r.Stratum, r.Date, strconv.FormatBool(r.Withdrawn)}
-				if k != nil {
-					cells = append(cells, r.Arm, r.ArmLabel)
-				}
-				t.Row(cells...)
-			}
-			return t.Flush()
+			return runAllocationExport(cmd.Context(), f, o)
 		},
 	}
-	export.Flags().StringVar(&key, "key", "", "allocation key file (adds arms; recorded)")
-	export.Flags().StringVar(&arm, "arm", "", "keep only this arm (needs --key)")
-	export.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	export.Flags().StringVar(&o.Key, "key", "", "allocation key file (adds arms; recorded)")
+	export.Flags().StringVar(&o.Arm, "arm", "", "keep only this arm (needs --key)")
+	export.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
 	cmd.AddCommand(export)
 	return cmd
+}
+
+func runAllocationExport(ctx context.Context, f *factory, o AllocationExportOptions) error {
+	n := need{key: o.Key}
+	if o.Arm != "" {
+		n.keyFor = "--arm"
+	}
+	s, err := f.open(ctx, n)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rows, err := s.DB.AllocationList(ctx, s.Protocol, s.Key, o.Arm, s.Actor)
+	if errors.Is(err, trial.ErrUnknownArm) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(rows)
+	}
+	head := []string{"slot", "study_code", "group", "stratum", "date", "withdrawn"}
+	if s.Key != nil {
+		head = append(head, "arm", "arm_label")
+	}
+	t := f.IO.NewTable(head...)
+	for _, r := range rows {
+		cells := []string{strconv.Itoa(r.Slot), r.StudyCode, r.Group, r.Stratum, r.Date, strconv.FormatBool(r.Withdrawn)}
+		if s.Key != nil {
+			cells = append(cells, r.Arm, r.ArmLabel)
+		}
+		t.Row(cells...)
+	}
+	return t.Flush()
 }

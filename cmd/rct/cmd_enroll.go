@@ -47,7 +47,7 @@ default: beside the database) and never stored.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.File = args[0]
-			return runEnroll(cmd.Context(), f, cmd, o)
+			return runEnroll(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Sheet, "sheet", "", "worksheet to read (default: \"referrals\" or the first sheet)")
@@ -58,32 +58,21 @@ default: beside the database) and never stored.`,
 	return cmd
 }
 
-func runEnroll(ctx context.Context, f *factory, cmd *cobra.Command, o EnrollOptions) error {
-	db, p, err := openTrial(ctx, f, cmd, o.Protocol)
+func runEnroll(ctx context.Context, f *factory, o EnrollOptions) error {
+	s, err := f.open(ctx, need{protocol: o.Protocol, pseudoKey: true, pseudoKeyPath: o.PseudoKey})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if o.PseudoKey == "" {
-		o.PseudoKey = f.Getenv("RCT_PSEUDO_KEY")
-	}
-	if o.PseudoKey == "" {
-		o.PseudoKey = siblingPath(db.Path, ".pseudo.key")
-	}
-	key, err := db.VerifyPseudoKey(ctx, o.PseudoKey)
-	if err != nil {
-		return err
-	}
+	defer s.Close()
 	sum, err := sheet.FileSHA256(o.File)
 	if err != nil {
 		return err
 	}
-	actor := f.actor()
-	refs, rows, err := trial.ReadReferrals(o.File, p, actor.Today(), sheet.Options{Sheet: o.Sheet})
+	refs, rows, err := trial.ReadReferrals(o.File, s.Protocol, s.Actor.Today(), sheet.Options{Sheet: o.Sheet})
 	if err != nil {
 		return err
 	}
-	res, err := db.Enroll(ctx, p, trial.EnrollInput{File: o.File, SHA256: sum, RowsRead: rows, Referrals: refs, Key: key, Actor: actor, DryRun: o.DryRun})
+	res, err := s.DB.Enroll(ctx, s.Protocol, trial.EnrollInput{File: o.File, SHA256: sum, RowsRead: rows, Referrals: refs, Key: s.PseudoKey, Actor: s.Actor, DryRun: o.DryRun})
 	if err != nil {
 		return err
 	}

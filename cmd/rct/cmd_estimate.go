@@ -39,30 +39,7 @@ empty cell, NA or ".".`,
 			if o.Data == "" || o.Spec.Outcome == "" || o.Spec.Treatment == "" {
 				return usagef("give --data, --outcome and --treatment")
 			}
-			fr, err := frame.Read(o.Data)
-			if err != nil {
-				return err
-			}
-			est, err := fr.Estimate(o.Spec)
-			if err != nil {
-				if !dataerr.Is(err) {
-					return usageError{err} // the flags do not make a model
-				}
-				return err
-			}
-			if o.JSON {
-				return f.IO.JSON(est)
-			}
-			t := f.IO.NewTable("term", "estimate", "std_error", "statistic", "df", "p_value", "conf_low", "conf_high", "n", "estimator", "se_type")
-			t.Row(est.Term, g(est.Estimate), g(est.StdError), g(est.Statistic), g(est.DF), g(est.PValue), g(est.ConfLow), g(est.ConfHigh),
-				fmt.Sprint(est.N), est.Estimator, est.SEType)
-			if err := t.Flush(); err != nil {
-				return err
-			}
-			if est.Dropped > 0 {
-				f.IO.Printf("%d rows dropped for a missing value in a model variable.\n", est.Dropped)
-			}
-			return nil
+			return runEstimate(f, o)
 		},
 	}
 	fl := cmd.Flags()
@@ -79,6 +56,33 @@ empty cell, NA or ".".`,
 	fl.Float64Var(&o.Spec.Alpha, "alpha", 0.05, "1 − confidence level")
 	fl.BoolVar(&o.JSON, "json", false, "print as JSON")
 	return cmd
+}
+
+func runEstimate(f *factory, o EstimateOptions) error {
+	fr, err := frame.Read(o.Data)
+	if err != nil {
+		return err
+	}
+	est, err := fr.Estimate(o.Spec)
+	if err != nil {
+		if !dataerr.Is(err) {
+			return usageError{err} // the flags do not make a model
+		}
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(est)
+	}
+	t := f.IO.NewTable("term", "estimate", "std_error", "statistic", "df", "p_value", "conf_low", "conf_high", "n", "estimator", "se_type")
+	t.Row(est.Term, g(est.Estimate), g(est.StdError), g(est.Statistic), g(est.DF), g(est.PValue), g(est.ConfLow), g(est.ConfHigh),
+		fmt.Sprint(est.N), est.Estimator, est.SEType)
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	if est.Dropped > 0 {
+		f.IO.Printf("%d rows dropped for a missing value in a model variable.\n", est.Dropped)
+	}
+	return nil
 }
 
 // g formats a number with all the digits needed to read it back.

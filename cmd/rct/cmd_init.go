@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"os"
 
-	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +33,7 @@ The key files are named after the database unless --key / --pseudo-key say
 otherwise. rct init never overwrites any of the three files.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.DB = dbPath(f, cmd)
+			o.DB = f.dbPath()
 			if o.Protocol == "" {
 				return usagef("give the protocol file with --protocol (write one with 'rct protocol example > trial.yaml')")
 			}
@@ -82,12 +80,4 @@ func runInit(ctx context.Context, f *factory, o InitOptions) error {
 	f.IO.Printf("Created trial %s. Publish the seed commitment with the trial registration.\n", res.TrialID)
 	f.IO.Printf("Keep %s away from the database and from blinded staff: it unblinds the trial.\n", res.Key)
 	return nil
-}
-
-func readProtocol(path string) (*trial.Protocol, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, dataerr.File(path, err)
-	}
-	return trial.ParseProtocol(path, b)
 }

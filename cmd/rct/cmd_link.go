@@ -14,10 +14,36 @@ import (
 
 func newLinkCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "link", Short: "Link register extracts (OCMW, VDAB) to the trial's persons"}
-	var register, pseudoKey, sheetName string
-	var pseudonymised, asJSON bool
-	var upper, lower float64
-	imp := &cobra.Command{
+	cmd.AddCommand(newLinkImportCmd(f), newLinkReportCmd(f), newLinkReviewCmd(f), newLinkEvaluateCmd(f))
+	return cmd
+}
+
+// LinkOptions are the inputs of `rct link import` and `rct link evaluate`.
+type LinkOptions struct {
+	Register      string
+	File          string
+	PseudoKey     string
+	Sheet         string
+	Pseudonymised bool
+	Truth         string // evaluate: the column of true study codes
+	Upper, Lower  float64
+	Seed          uint64
+	JSON          bool
+}
+
+// linkFlags declares the flags link import and link evaluate share.
+func linkFlags(cmd *cobra.Command, o *LinkOptions) {
+	cmd.Flags().StringVar(&o.Register, "register", "", "register id in the protocol")
+	cmd.Flags().StringVar(&o.PseudoKey, "pseudo-key", "", "pseudonymisation key file (default: beside the database)")
+	cmd.Flags().Float64Var(&o.Upper, "upper", 0.99, "posterior probability at or above which tier 1 links")
+	cmd.Flags().Float64Var(&o.Lower, "lower", 0.5, "posterior probability from which a pair goes to clerical review")
+	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "seed of the random pairs that estimate u")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
+}
+
+func newLinkImportCmd(f *factory) *cobra.Command {
+	var o LinkOptions
+	cmd := &cobra.Command{
 		Use:   "import --register ID FILE",
 		Short: "Import a register extract: keep only what links to trial persons",
 		Long: `Read a register extract (CSV or XLSX) through the protocol's column mapping,
@@ -33,170 +59,145 @@ rest of the extract is discarded and counted. --pseudonymised: the number
 column already holds HMAC-SHA256 pseudonyms made with this trial's key.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if register == "" {
+			if o.Register == "" {
 				return usagef("give the register with --register (one of the protocol's registers)")
 			}
-			ctx := cmd.Context()
-			sum, err := sheet.FileSHA256(args[0])
-			if err != nil {
-				return err
-			}
-			db, reg, ex, err := openExtract(ctx, f, cmd, register, pseudoKey, args[0], linkage.ReadOptions{Pseudonymised: pseudonymised, Sheet: sheetName})
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, SHA256: sum, Actor: f.actor(), Seed: 1, Fixed: reg.Linkage})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return f.IO.JSON(res)
-			}
-			if res.AlreadyImported {
-				f.IO.Printf("%s was imported before for register %s: nothing changed.\n", args[0], register)
-				return nil
-			}
-			t := f.IO.NewTable("count", "value")
-			for _, r := range []struct {
-				k string
-				v int
-			}{{"rows read", res.RowsRead}, {"register persons", res.Persons}, {"linked on national number (tier 0)", res.Tier0},
-				{"linked on names and birth date (tier 1)", res.Tier1}, {"to clerical review", res.Review}, {"ambiguous (two trial persons), not linked", res.Ambiguous},
-				{"discarded (not trial persons)", res.Discarded}, {"rows with a bad national number", res.BadNumbers}, {"rows without a national number", res.NoNumber},
-				{"events stored", res.Events}, {"duplicate events skipped", res.Duplicates}} {
-				t.Row(r.k, strconv.Itoa(r.v))
-			}
-			if err := t.Flush(); err != nil {
-				return err
-			}
-			if len(res.Fixed) > 0 {
-				f.IO.Printf("Fixed in the protocol (not estimated): %s.\n", strings.Join(res.Fixed, ", "))
-			}
-			return nil
+			o.File = args[0]
+			return runLinkImport(cmd.Context(), f, o)
 		},
 	}
-	imp.Flags().StringVar(&register, "register", "", "register id in the protocol")
-	imp.Flags().StringVar(&pseudoKey, "pseudo-key", "", "pseudonymisation key file (default: beside the database)")
-	imp.Flags().BoolVar(&pseudonymised, "pseudonymised", false, "the extract's numbers are already keyed pseudonyms")
-	imp.Flags().StringVar(&sheetName, "sheet", "", "worksheet of an XLSX extract")
-	imp.Flags().Float64Var(&upper, "upper", 0.99, "posterior probability at or above which tier 1 links")
-	imp.Flags().Float64Var(&lower, "lower", 0.5, "posterior probability from which a pair goes to clerical review")
-	imp.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	linkFlags(cmd, &o)
+	cmd.Flags().BoolVar(&o.Pseudonymised, "pseudonymised", false, "the extract's numbers are already keyed pseudonyms")
+	cmd.Flags().StringVar(&o.Sheet, "sheet", "", "worksheet of an XLSX extract")
+	return cmd
+}
 
-	var rjson bool
-	report := &cobra.Command{
+func runLinkImport(ctx context.Context, f *factory, o LinkOptions) error {
+	sum, err := sheet.FileSHA256(o.File)
+	if err != nil {
+		return err
+	}
+	s, err := f.open(ctx, need{pseudoKey: true, pseudoKeyPath: o.PseudoKey})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	reg, ex, err := readExtract(ctx, s, o)
+	if err != nil {
+		return err
+	}
+	res, err := linkage.Link(ctx, s.DB, ex, linkage.LinkOptions{Upper: o.Upper, Lower: o.Lower, SHA256: sum, Actor: s.Actor, Seed: o.Seed, Fixed: reg.Linkage})
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(res)
+	}
+	if res.AlreadyImported {
+		f.IO.Printf("%s was imported before for register %s: nothing changed.\n", o.File, o.Register)
+		return nil
+	}
+	t := f.IO.NewTable("count", "value")
+	for _, r := range []struct {
+		k string
+		v int
+	}{{"rows read", res.RowsRead}, {"register persons", res.Persons}, {"linked on national number (tier 0)", res.Tier0},
+		{"linked on names and birth date (tier 1)", res.Tier1}, {"to clerical review", res.Review}, {"ambiguous (two trial persons), not linked", res.Ambiguous},
+		{"discarded (not trial persons)", res.Discarded}, {"rows with a bad national number", res.BadNumbers}, {"rows without a national number", res.NoNumber},
+		{"events stored", res.Events}, {"duplicate events skipped", res.Duplicates}} {
+		t.Row(r.k, strconv.Itoa(r.v))
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	if len(res.Fixed) > 0 {
+		f.IO.Printf("Fixed in the protocol (not estimated): %s.\n", strings.Join(res.Fixed, ", "))
+	}
+	return nil
+}
+
+// readExtract reads a register extract through the protocol's mapping with
+// the trial's pseudonymisation key, dropping on read the persons whose
+// valid number is not a trial person's (not in a labelled sample, where a
+// trial person under a foreign number is a false negative to count).
+func readExtract(ctx context.Context, s *session, o LinkOptions) (trial.Register, *linkage.Extract, error) {
+	reg, ok := s.Protocol.Register(o.Register)
+	if !ok {
+		var ids []string
+		for _, r := range s.Protocol.Registers {
+			ids = append(ids, r.ID)
+		}
+		return reg, nil, usagef("no register %q in the protocol (registers: %v)", o.Register, ids)
+	}
+	known, err := linkage.TrialPseudonyms(ctx, s.DB)
+	if err != nil {
+		return reg, nil, err
+	}
+	ro := linkage.ReadOptions{Key: s.PseudoKey.Key[:], Pseudonymised: o.Pseudonymised, Sheet: o.Sheet, Truth: o.Truth}
+	if o.Truth == "" {
+		ro.Keep = func(p string) bool { return known[p] }
+	}
+	ex, err := linkage.ReadExtract(o.File, reg, ro)
+	return reg, ex, err
+}
+
+// LinkReportOptions are the inputs of `rct link report`.
+type LinkReportOptions struct {
+	JSON bool
+}
+
+func newLinkReportCmd(f *factory) *cobra.Command {
+	var o LinkReportOptions
+	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Links per register and tier, and link rates per group code",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			db, _, err := openTrial(ctx, f, cmd, "")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			rep, err := linkage.Summarize(ctx, db)
-			if err != nil {
-				return err
-			}
-			if rjson {
-				return f.IO.JSON(rep)
-			}
-			t := f.IO.NewTable("register", "tier", "status", "links", "events")
-			for _, r := range rep.Links {
-				t.Row(r.Register, strconv.Itoa(r.Tier), r.Status, strconv.Itoa(r.Links), strconv.Itoa(r.Events))
-			}
-			if err := t.Flush(); err != nil {
-				return err
-			}
-			for _, r := range rep.Rates {
-				f.IO.Printf("%s: group %s: %d of %d randomized families with a linked person (%.1f%%)\n", r.Register, r.Group, r.Linked, r.Families, 100*r.Rate)
-			}
-			if len(rep.Weights) > 0 {
-				f.IO.Printf("Tier-1 match weights (bits): ")
-				for _, w := range rep.Weights {
-					f.IO.Printf("[%g, %g) %d linked, %d review, %d rejected; ", w.From, w.From+2, w.Linked, w.Review, w.Rejected)
-				}
-				f.IO.Printf("\n")
-			}
-			for _, b := range rep.Blocking {
-				f.IO.Printf("Blocking of the last import: %s\n", b)
-			}
-			return nil
+			return runLinkReport(cmd.Context(), f, o)
 		},
 	}
-	report.Flags().BoolVar(&rjson, "json", false, "print as JSON")
-	cmd.AddCommand(imp, report, newLinkReviewCmd(f), newLinkEvaluateCmd(f))
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
 	return cmd
 }
 
-// registerOf returns the protocol's register called id.
-func registerOf(p *trial.Protocol, id string) (trial.Register, error) {
-	reg, ok := p.Register(id)
-	if !ok {
-		var ids []string
-		for _, r := range p.Registers {
-			ids = append(ids, r.ID)
-		}
-		return reg, usagef("no register %q in the protocol (registers: %v)", id, ids)
-	}
-	return reg, nil
-}
-
-// openExtract opens the trial and reads a register extract through the
-// protocol's mapping with the trial's pseudonymisation key, dropping on read
-// the persons whose valid number is not a trial person's (not in a labelled
-// sample). The caller closes the database.
-func openExtract(ctx context.Context, f *factory, cmd *cobra.Command, register, pseudoKey, path string, o linkage.ReadOptions) (*trial.DB, trial.Register, *linkage.Extract, error) {
-	var reg trial.Register
-	db, p, err := openTrial(ctx, f, cmd, "")
+func runLinkReport(ctx context.Context, f *factory, o LinkReportOptions) error {
+	s, err := f.open(ctx, need{})
 	if err != nil {
-		return nil, reg, nil, err
+		return err
 	}
-	ex, err := func() (*linkage.Extract, error) {
-		if reg, err = registerOf(p, register); err != nil {
-			return nil, err
-		}
-		key, err := pseudoKeyFor(ctx, f, db, pseudoKey)
-		if err != nil {
-			return nil, err
-		}
-		known, err := linkage.TrialPseudonyms(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-		o.Key = key.Key[:]
-		if o.Truth == "" {
-			// A labelled sample keeps everyone: a trial person under a
-			// number that is not the trial's is a false negative to count.
-			o.Keep = func(s string) bool { return known[s] }
-		}
-		return linkage.ReadExtract(path, reg, o)
-	}()
+	defer s.Close()
+	rep, err := linkage.Summarize(ctx, s.DB)
 	if err != nil {
-		db.Close()
-		return nil, reg, nil, err
+		return err
 	}
-	return db, reg, ex, nil
-}
-
-// pseudoKeyFor reads the pseudonymisation key: --pseudo-key, $RCT_PSEUDO_KEY,
-// or the file beside the database.
-func pseudoKeyFor(ctx context.Context, f *factory, db *trial.DB, path string) (*trial.PseudoKey, error) {
-	if path == "" {
-		path = f.Getenv("RCT_PSEUDO_KEY")
+	if o.JSON {
+		return f.IO.JSON(rep)
 	}
-	if path == "" {
-		path = siblingPath(db.Path, ".pseudo.key")
+	t := f.IO.NewTable("register", "tier", "status", "links", "events")
+	for _, r := range rep.Links {
+		t.Row(r.Register, strconv.Itoa(r.Tier), r.Status, strconv.Itoa(r.Links), strconv.Itoa(r.Events))
 	}
-	return db.VerifyPseudoKey(ctx, path)
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rep.Rates {
+		f.IO.Printf("%s: group %s: %d of %d randomized families with a linked person (%.1f%%)\n", r.Register, r.Group, r.Linked, r.Families, 100*r.Rate)
+	}
+	if len(rep.Weights) > 0 {
+		f.IO.Printf("Tier-1 match weights (bits): ")
+		for _, w := range rep.Weights {
+			f.IO.Printf("[%g, %g) %d linked, %d review, %d rejected; ", w.From, w.From+2, w.Linked, w.Review, w.Rejected)
+		}
+		f.IO.Printf("\n")
+	}
+	for _, b := range rep.Blocking {
+		f.IO.Printf("Blocking of the last import: %s\n", b)
+	}
+	return nil
 }
 
 func newLinkEvaluateCmd(f *factory) *cobra.Command {
-	var register, truth, pseudoKey string
-	var upper, lower float64
-	var asJSON bool
+	var o LinkOptions
 	cmd := &cobra.Command{
 		Use:   "evaluate --register ID --truth COLUMN FILE",
 		Short: "Precision, recall and F1 of the linkage on a labelled sample (writes nothing)",
@@ -208,89 +209,86 @@ trial person linked belongs to that family. Pairs that would go to clerical
 review count as not linked and are reported apart.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if register == "" || truth == "" {
+			if o.Register == "" || o.Truth == "" {
 				return usagef("give --register and --truth")
 			}
-			ctx := cmd.Context()
-			db, reg, ex, err := openExtract(ctx, f, cmd, register, pseudoKey, args[0], linkage.ReadOptions{Truth: truth})
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			res, err := linkage.Link(ctx, db, ex, linkage.LinkOptions{Upper: upper, Lower: lower, Actor: f.actor(), Seed: 1, DryRun: true, Fixed: reg.Linkage})
-			if err != nil {
-				return err
-			}
-			ev, review := linkage.EvaluateLinks(res.Decisions)
-			out := struct {
-				linkage.Evaluation
-				Review       int     `json:"review"`
-				Persons      int     `json:"register_persons"`
-				Upper, Lower float64 `json:"-"`
-			}{ev, review, res.Persons, upper, lower}
-			if asJSON {
-				return f.IO.JSON(out)
-			}
-			t := f.IO.NewTable("measure", "value")
-			t.Row("register persons", strconv.Itoa(res.Persons))
-			t.Row("true positives", strconv.Itoa(ev.TruePositives))
-			t.Row("false positives", strconv.Itoa(ev.FalsePositives))
-			t.Row("false negatives", strconv.Itoa(ev.FalseNegatives))
-			t.Row("to clerical review", strconv.Itoa(review))
-			t.Row("precision", g(ev.Precision))
-			t.Row("recall", g(ev.Recall))
-			t.Row("F1", g(ev.F1))
-			if err := t.Flush(); err != nil {
-				return err
-			}
-			f.IO.Printf("Thresholds: link at posterior ≥ %g, review from %g. Nothing was written.\n", upper, lower)
-			return nil
+			o.File = args[0]
+			return runLinkEvaluate(cmd.Context(), f, o)
 		},
 	}
-	cmd.Flags().StringVar(&register, "register", "", "register id in the protocol")
-	cmd.Flags().StringVar(&truth, "truth", "", "column with each row's true study code (blank: not a trial person)")
-	cmd.Flags().StringVar(&pseudoKey, "pseudo-key", "", "pseudonymisation key file (default: beside the database)")
-	cmd.Flags().Float64Var(&upper, "upper", 0.99, "posterior probability at or above which tier 1 links")
-	cmd.Flags().Float64Var(&lower, "lower", 0.5, "posterior probability from which a pair goes to clerical review")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	linkFlags(cmd, &o)
+	cmd.Flags().StringVar(&o.Truth, "truth", "", "column with each row's true study code (blank: not a trial person)")
 	return cmd
+}
+
+func runLinkEvaluate(ctx context.Context, f *factory, o LinkOptions) error {
+	s, err := f.open(ctx, need{pseudoKey: true, pseudoKeyPath: o.PseudoKey})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	reg, ex, err := readExtract(ctx, s, o)
+	if err != nil {
+		return err
+	}
+	res, err := linkage.Link(ctx, s.DB, ex, linkage.LinkOptions{Upper: o.Upper, Lower: o.Lower, Actor: s.Actor, Seed: o.Seed, DryRun: true, Fixed: reg.Linkage})
+	if err != nil {
+		return err
+	}
+	ev, review := linkage.EvaluateLinks(res.Decisions)
+	out := struct {
+		linkage.Evaluation
+		Review  int `json:"review"`
+		Persons int `json:"register_persons"`
+	}{ev, review, res.Persons}
+	if o.JSON {
+		return f.IO.JSON(out)
+	}
+	t := f.IO.NewTable("measure", "value")
+	t.Row("register persons", strconv.Itoa(res.Persons))
+	t.Row("true positives", strconv.Itoa(ev.TruePositives))
+	t.Row("false positives", strconv.Itoa(ev.FalsePositives))
+	t.Row("false negatives", strconv.Itoa(ev.FalseNegatives))
+	t.Row("to clerical review", strconv.Itoa(review))
+	t.Row("precision", g(ev.Precision))
+	t.Row("recall", g(ev.Recall))
+	t.Row("F1", g(ev.F1))
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	f.IO.Printf("Thresholds: link at posterior ≥ %g, review from %g. Nothing was written.\n", o.Upper, o.Lower)
+	return nil
+}
+
+// ReviewExportOptions are the inputs of `rct link review export`.
+type ReviewExportOptions struct {
+	Out   string
+	Force bool
+}
+
+// ReviewImportOptions are the inputs of `rct link review import`.
+type ReviewImportOptions struct {
+	File string
+	JSON bool
 }
 
 func newLinkReviewCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "review", Short: "Clerical review of the links between the two thresholds"}
-	var out string
-	var force bool
+	var eo ReviewExportOptions
 	export := &cobra.Command{
 		Use:   "export -o review.xlsx",
 		Short: "Write the pairs under review side by side, with a decision column",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
+			if eo.Out == "" {
 				return usagef("give -o FILE.xlsx")
 			}
-			if err := refuseOverwrite(out, force); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			db, _, err := openTrial(ctx, f, cmd, "")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			pairs, err := linkage.ReviewPairs(ctx, db)
-			if err != nil {
-				return err
-			}
-			if err := writeAtomic(out, func(w io.Writer) error { return linkage.WriteReview(w, pairs) }); err != nil {
-				return err
-			}
-			f.IO.Printf("%s: %d pairs to review (decision: match or no match)\n", out, len(pairs))
-			return nil
+			return runReviewExport(cmd.Context(), f, eo)
 		},
 	}
-	export.Flags().StringVarP(&out, "output", "o", "", "XLSX file to write")
-	export.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
-	var asJSON bool
+	export.Flags().StringVarP(&eo.Out, "output", "o", "", "XLSX file to write")
+	export.Flags().BoolVar(&eo.Force, "force", false, "overwrite an existing file")
+	var im ReviewImportOptions
 	imp := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Apply the decisions of a filled review workbook (match links, no match rejects)",
@@ -301,24 +299,48 @@ and postcode are no longer kept. A decided link cannot be changed by a later
 workbook.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			db, _, err := openTrial(ctx, f, cmd, "")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			res, err := linkage.ApplyReview(ctx, db, args[0], f.actor())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return f.IO.JSON(res)
-			}
-			f.IO.Printf("%d linked, %d rejected, %d left under review, %d already decided the same way\n", res.Linked, res.Rejected, res.Undecided, res.Unchanged)
-			return nil
+			im.File = args[0]
+			return runReviewImport(cmd.Context(), f, im)
 		},
 	}
-	imp.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	imp.Flags().BoolVar(&im.JSON, "json", false, "print as JSON")
 	cmd.AddCommand(export, imp)
 	return cmd
+}
+
+func runReviewExport(ctx context.Context, f *factory, o ReviewExportOptions) error {
+	if err := refuseOverwrite(o.Out, o.Force); err != nil {
+		return err
+	}
+	s, err := f.open(ctx, need{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	pairs, err := linkage.ReviewPairs(ctx, s.DB)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(o.Out, func(w io.Writer) error { return linkage.WriteReview(w, pairs) }); err != nil {
+		return err
+	}
+	f.IO.Printf("%s: %d pairs to review (decision: match or no match)\n", o.Out, len(pairs))
+	return nil
+}
+
+func runReviewImport(ctx context.Context, f *factory, o ReviewImportOptions) error {
+	s, err := f.open(ctx, need{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := linkage.ApplyReview(ctx, s.DB, o.File, s.Actor)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(res)
+	}
+	f.IO.Printf("%d linked, %d rejected, %d left under review, %d already decided the same way\n", res.Linked, res.Rejected, res.Undecided, res.Unchanged)
+	return nil
 }

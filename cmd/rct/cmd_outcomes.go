@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/rct-trials/rct/linkage"
 	"github.com/spf13/cobra"
 )
 
+// DeriveOptions are the inputs of `rct outcomes derive`.
+type DeriveOptions struct {
+	JSON bool
+}
+
 func newOutcomesCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "outcomes", Short: "Derive outcomes from linked register events"}
-	var asJSON bool
+	var o DeriveOptions
 	derive := &cobra.Command{
 		Use:   "derive",
 		Short: "Compute every register outcome in its window after each family's randomization date",
@@ -22,27 +28,30 @@ OUTCOME_baseline. Families with no linked member get 0, flagged as unlinked.
 Re-deriving replaces the values.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, "")
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			res, err := linkage.Derive(ctx, db, p, f.actor())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return f.IO.JSON(res)
-			}
-			t := f.IO.NewTable("outcome", "families", "families_linked", "non_zero")
-			for _, r := range res {
-				t.Row(r.Outcome, strconv.Itoa(r.Families), strconv.Itoa(r.Linked), strconv.Itoa(r.NonZero))
-			}
-			return t.Flush()
+			return runDerive(cmd.Context(), f, o)
 		},
 	}
-	derive.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	derive.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
 	cmd.AddCommand(derive)
 	return cmd
+}
+
+func runDerive(ctx context.Context, f *factory, o DeriveOptions) error {
+	s, err := f.open(ctx, need{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := linkage.Derive(ctx, s.DB, s.Protocol, s.Actor)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(res)
+	}
+	t := f.IO.NewTable("outcome", "families", "families_linked", "non_zero")
+	for _, r := range res {
+		t.Row(r.Outcome, strconv.Itoa(r.Families), strconv.Itoa(r.Linked), strconv.Itoa(r.NonZero))
+	}
+	return t.Flush()
 }

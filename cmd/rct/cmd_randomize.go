@@ -44,7 +44,7 @@ showing is recorded in the audit chain. When the protocol says after_baseline,
 			if len(o.Families) > 0 && o.Pending {
 				return usagef("give --family or --pending, not both")
 			}
-			return runRandomize(cmd.Context(), f, cmd, o)
+			return runRandomize(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringSliceVar(&o.Families, "family", nil, "study code(s) to randomize, in this order")
@@ -57,31 +57,14 @@ showing is recorded in the audit chain. When the protocol says after_baseline,
 	return cmd
 }
 
-// allocationKey reads --key and checks it belongs to the database. The key
-// is never looked for implicitly: holding it is what unblinds.
-func allocationKey(ctx context.Context, db *trial.DB, path, why string) (*trial.AllocationKey, error) {
-	if path == "" {
-		return nil, &trial.KeyError{File: "--key", Err: fmt.Errorf("%s needs the allocation key: give --key FILE", why)}
-	}
-	return db.VerifyAllocationKey(ctx, path)
-}
-
-// optionalKey reads --key when given: commands that show more with the key
-// (arms, MACs) and work without it.
-func optionalKey(ctx context.Context, db *trial.DB, path string) (*trial.AllocationKey, error) {
-	if path == "" {
-		return nil, nil
-	}
-	return db.VerifyAllocationKey(ctx, path)
-}
-
-func runRandomize(ctx context.Context, f *factory, cmd *cobra.Command, o RandomizeOptions) error {
-	db, p, key, err := openWithKey(ctx, f, cmd, o.Key, "randomizing")
+func runRandomize(ctx context.Context, f *factory, o RandomizeOptions) error {
+	s, err := f.open(ctx, need{protocol: o.Protocol, key: o.Key, keyFor: "randomizing"})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Families: o.Families, Pending: o.Pending, Key: key, Actor: f.actor(), ShowArms: o.ShowArm, Rand: f.Rand})
+	defer s.Close()
+	db, p := s.DB, s.Protocol
+	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Families: o.Families, Pending: o.Pending, Key: s.Key, Actor: s.Actor, ShowArms: o.ShowArm, Rand: f.Rand})
 	if err != nil {
 		return err
 	}
@@ -119,52 +102,60 @@ func runRandomize(ctx context.Context, f *factory, cmd *cobra.Command, o Randomi
 	return nil
 }
 
+// RandomizeCheckOptions are the inputs of `rct randomize check`.
+type RandomizeCheckOptions struct {
+	Protocol string
+	JSON     bool
+}
+
 func newRandomizeCheckCmd(f *factory) *cobra.Command {
-	var asJSON bool
-	var protocol string
+	var o RandomizeCheckOptions
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Counts by group overall, per stratum and per factor margin; the largest imbalance",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			db, p, err := openTrial(ctx, f, cmd, protocol)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			b, err := db.RandomizationBalance(ctx, p)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return f.IO.JSON(b)
-			}
-			t := f.IO.NewTable(append([]string{"level", "where"}, b.Groups...)...)
-			row := func(level, where string, m map[string]int) {
-				cells := []string{level, where}
-				for _, g := range b.Groups {
-					cells = append(cells, strconv.Itoa(m[g]))
-				}
-				t.Row(cells...)
-			}
-			row("overall", "all", b.Overall)
-			for _, k := range sortedKeys(b.Margins) {
-				row("margin", k, b.Margins[k])
-			}
-			for _, k := range sortedKeys(b.Strata) {
-				row("stratum", k, b.Strata[k])
-			}
-			if err := t.Flush(); err != nil {
-				return err
-			}
-			f.IO.Printf("Largest imbalance: %g (%s).\n", b.MaxImbalance, b.Where)
-			return nil
+			return runRandomizeCheck(cmd.Context(), f, o)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
-	cmd.Flags().StringVar(&protocol, "protocol", "", "protocol file to check against the one in force")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
+	cmd.Flags().StringVar(&o.Protocol, "protocol", "", "protocol file to check against the one in force")
 	return cmd
+}
+
+func runRandomizeCheck(ctx context.Context, f *factory, o RandomizeCheckOptions) error {
+	s, err := f.open(ctx, need{protocol: o.Protocol})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	b, err := s.DB.RandomizationBalance(ctx, s.Protocol)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(b)
+	}
+	t := f.IO.NewTable(append([]string{"level", "where"}, b.Groups...)...)
+	row := func(level, where string, m map[string]int) {
+		cells := []string{level, where}
+		for _, g := range b.Groups {
+			cells = append(cells, strconv.Itoa(m[g]))
+		}
+		t.Row(cells...)
+	}
+	row("overall", "all", b.Overall)
+	for _, k := range sortedKeys(b.Margins) {
+		row("margin", k, b.Margins[k])
+	}
+	for _, k := range sortedKeys(b.Strata) {
+		row("stratum", k, b.Strata[k])
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	f.IO.Printf("Largest imbalance: %g (%s).\n", b.MaxImbalance, b.Where)
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -205,7 +196,7 @@ database when --protocol is given.`,
 			if o.N < 1 || o.Reps < 1 {
 				return usagef("--n and --reps must be positive")
 			}
-			return runRandomizeSimulate(cmd.Context(), f, cmd, o)
+			return runRandomizeSimulate(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Method, "method", "", "method to simulate (default: the protocol's), or all")
@@ -217,12 +208,11 @@ database when --protocol is given.`,
 	return cmd
 }
 
-func runRandomizeSimulate(ctx context.Context, f *factory, cmd *cobra.Command, o SimulateDesignOptions) error {
-	p, closeDB, err := protocolFor(ctx, f, cmd, o.Protocol)
+func runRandomizeSimulate(ctx context.Context, f *factory, o SimulateDesignOptions) error {
+	p, err := f.protocolOf(ctx, o.Protocol)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
 	groups := p.PlannedGroups()
 	base := p.Design(groups)
 	methods := []string{base.Method}

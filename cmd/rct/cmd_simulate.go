@@ -18,6 +18,7 @@ import (
 type SimulateOptions struct {
 	Config     simulate.Config
 	ConfigFile string
+	Given      []string // the parameters given as flags: they win over the file
 	Out        string
 	JSON       bool
 }
@@ -51,23 +52,7 @@ The same seed gives the same files. Existing files are never overwritten.`,
 			if o.Out == "" {
 				return usagef("give the output directory with -o")
 			}
-			if o.ConfigFile != "" {
-				b, err := os.ReadFile(o.ConfigFile)
-				if err != nil {
-					return dataerr.File(o.ConfigFile, err)
-				}
-				cfg, err := simulate.ParseConfig(o.ConfigFile, b)
-				if err != nil {
-					return dataerr.New(o.ConfigFile, "%v", strings.TrimPrefix(err.Error(), o.ConfigFile+": "))
-				}
-				// Flags given on the command line win over the file.
-				given := o.Config
-				o.Config = cfg
-				cmd.Flags().Visit(func(fl *pflag.Flag) { copyField(&o.Config, &given, fl.Name) })
-			}
-			if err := o.Config.Validate(); err != nil {
-				return usagef("%v", err)
-			}
+			cmd.Flags().Visit(func(fl *pflag.Flag) { o.Given = append(o.Given, fl.Name) })
 			return runSimulate(cmd.Context(), f, o)
 		},
 	}
@@ -111,6 +96,19 @@ func copyField(dst, src *simulate.Config, name string) {
 }
 
 func runSimulate(ctx context.Context, f *factory, o SimulateOptions) error {
+	if o.ConfigFile != "" {
+		cfg, err := readSimulation(o.ConfigFile)
+		if err != nil {
+			return err
+		}
+		for _, name := range o.Given { // flags given on the command line win over the file
+			copyField(&cfg, &o.Config, name)
+		}
+		o.Config = cfg
+	}
+	if err := o.Config.Validate(); err != nil {
+		return usagef("%v", err)
+	}
 	paths, err := simulate.Write(o.Out, o.Config)
 	if err != nil {
 		return err
@@ -168,7 +166,7 @@ allocation key, and reading the arms is recorded in the audit chain.`,
 			if o.Dir == "" {
 				return usagef("give the simulation's directory with -o")
 			}
-			return runFieldwork(cmd.Context(), f, cmd, o)
+			return runFieldwork(cmd.Context(), f, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file")
@@ -177,22 +175,30 @@ allocation key, and reading the arms is recorded in the audit chain.`,
 	return cmd
 }
 
-func runFieldwork(ctx context.Context, f *factory, cmd *cobra.Command, o FieldworkOptions) error {
-	cfgPath := filepath.Join(o.Dir, "simulation.yaml")
-	b, err := os.ReadFile(cfgPath)
+// readSimulation reads a simulation's parameters (YAML).
+func readSimulation(path string) (simulate.Config, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return dataerr.File(cfgPath, err)
+		return simulate.Config{}, dataerr.File(path, err)
 	}
-	cfg, err := simulate.ParseConfig(cfgPath, b)
+	cfg, err := simulate.ParseConfig(path, b)
 	if err != nil {
-		return dataerr.New(cfgPath, "%v", strings.TrimPrefix(err.Error(), cfgPath+": "))
+		return cfg, dataerr.New(path, "%v", strings.TrimPrefix(err.Error(), path+": "))
 	}
-	db, p, key, err := openWithKey(ctx, f, cmd, o.Key, "simulating the fieldwork (the world knows who is guided)")
+	return cfg, nil
+}
+
+func runFieldwork(ctx context.Context, f *factory, o FieldworkOptions) error {
+	cfg, err := readSimulation(filepath.Join(o.Dir, "simulation.yaml"))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	res, err := simulate.Fieldwork(ctx, simulate.FieldworkOptions{Config: cfg, DB: db, Protocol: p, Key: key, Actor: f.actor(), Dir: o.Dir})
+	s, err := f.open(ctx, need{key: o.Key, keyFor: "simulating the fieldwork (the world knows who is guided)"})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := simulate.Fieldwork(ctx, simulate.FieldworkOptions{Config: cfg, DB: s.DB, Protocol: s.Protocol, Key: s.Key, Actor: s.Actor, Dir: o.Dir})
 	if err != nil {
 		return err
 	}

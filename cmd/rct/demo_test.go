@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rct-trials/rct/frame"
 	"github.com/rct-trials/rct/internal/iostreams"
+	"github.com/rct-trials/rct/plan"
 	"github.com/rct-trials/rct/simulate"
 )
 
@@ -125,7 +125,7 @@ func TestDemoRecoversTruth(t *testing.T) {
 	if err := json.Unmarshal(b, &truth); err != nil {
 		t.Fatal(err)
 	}
-	var a frame.Analysis
+	var a plan.Analysis
 	if err := json.Unmarshal([]byte(r.must("analyze", "--key", r.path("trial.key"), "--draws", "500", "--json")), &a); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestDemoRecoversTruth(t *testing.T) {
 			checked++
 			e := got.Estimate
 			if e == nil {
-				t.Fatalf("%s: no estimate (%s)", got.Outcome, got.Note)
+				t.Fatalf("%s: no estimate (%s)", got.Outcome, got.Note())
 			}
 			t.Logf("%s: true effect %.3f (sample %.3f), estimate %.3f [%.3f, %.3f]", got.Outcome, want.Effect, want.SampleEffect, e.Estimate, e.ConfLow, e.ConfHigh)
 			if want.Effect < e.ConfLow || want.Effect > e.ConfHigh {

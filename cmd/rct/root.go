@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +51,8 @@ type factory struct {
 	// mapping): nil is crypto/rand. Only in-process tests set it, to make a
 	// whole trial reproducible; no flag or variable reaches it.
 	Rand io.Reader
+	// db is the --db flag as given; dbPath resolves it.
+	db string
 }
 
 // actor is who runs the command: $RCT_USER, else the login name.
@@ -151,10 +152,11 @@ The trial database is --db, else $RCT_DB, else trial.db in the working directory
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.PersistentFlags().String("db", "", "trial database (default $RCT_DB or trial.db)")
+	root.PersistentFlags().StringVar(&f.db, "db", "", "trial database (default $RCT_DB or trial.db)")
 	root.AddCommand(newInitCmd(f), newProtocolCmd(f), newEnrollCmd(f), newStatusCmd(f), newRandomizeCmd(f),
 		newAuditCmd(f), newUnblindCmd(f), newWithdrawCmd(f), newAllocationCmd(f), newEstimateCmd(f), newBalanceCmd(f), newPowerCmd(f),
-		newLinkCmd(f), newOutcomesCmd(f), newSimulateCmd(f), newCodebookCmd(f), newSurveyCmd(f), newCaselogCmd(f), newAnalyzeCmd(f), newDataCmd(f), newReportCmd(f))
+		newLinkCmd(f), newOutcomesCmd(f), newSimulateCmd(f), newCodebookCmd(f), newSurveyCmd(f), newCaselogCmd(f), newAnalyzeCmd(f),
+		newDataCmd(f), newReportCmd(f))
 	for _, c := range root.Commands() {
 		addExitHelp(c)
 	}
@@ -173,74 +175,6 @@ func addExitHelp(c *cobra.Command) {
 	}
 }
 
-// dbPath resolves the database flag: --db, $RCT_DB, trial.db.
-func dbPath(f *factory, cmd *cobra.Command) string {
-	p, _ := cmd.Flags().GetString("db")
-	if p == "" {
-		p = f.Getenv("RCT_DB")
-	}
-	if p == "" {
-		p = "trial.db"
-	}
-	return p
-}
-
-// openTrial opens the database and refuses to go on when the protocol file
-// (given, or recorded at init) differs from the protocol in force.
-func openTrial(ctx context.Context, f *factory, cmd *cobra.Command, protocolFlag string) (*trial.DB, *trial.Protocol, error) {
-	db, err := trial.Open(ctx, dbPath(f, cmd))
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := db.CheckProtocolFile(ctx, protocolFlag); err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	p, _, err := db.Protocol(ctx)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	return db, p, nil
-}
-
-// protocolFor reads the protocol from path when given (no database needed),
-// else from the trial database. close releases the database, if opened.
-func protocolFor(ctx context.Context, f *factory, cmd *cobra.Command, path string) (p *trial.Protocol, close func(), err error) {
-	close = func() {}
-	if path != "" {
-		p, err = readProtocol(path)
-		return p, close, err
-	}
-	db, p, err := openTrial(ctx, f, cmd, "")
-	if err != nil {
-		return nil, close, err
-	}
-	return p, func() { db.Close() }, nil
-}
-
-// openWithKey opens the trial and reads the allocation key, which the
-// command needs for why.
-func openWithKey(ctx context.Context, f *factory, cmd *cobra.Command, keyPath, why string) (*trial.DB, *trial.Protocol, *trial.AllocationKey, error) {
-	protocol, _ := cmd.Flags().GetString("protocol") // the commands that take --protocol check it
-	db, p, err := openTrial(ctx, f, cmd, protocol)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	k, err := allocationKey(ctx, db, keyPath, why)
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, err
-	}
-	return db, p, k, nil
-}
-
-// siblingPath names a file beside the database: trial.db → trial.key.
-func siblingPath(db, suffix string) string {
-	base := strings.TrimSuffix(db, filepath.Ext(db))
-	return base + suffix
-}
-
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
@@ -257,4 +191,13 @@ func minArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// changed returns the flag's value when the user gave it, else nil: the
+// protocol's setting stands.
+func changed[T any](cmd *cobra.Command, name string, v T) *T {
+	if !cmd.Flags().Changed(name) {
+		return nil
+	}
+	return &v
 }

@@ -27,9 +27,10 @@ var allowed = map[string][]string{
 	"trial":              {"internal/dataerr", "internal/sheet", "ident", "randomize"},
 	"survey":             {"trial", "internal/dataerr", "internal/sheet", "ident"},
 	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "ident"},
-	"reports":            {"analysis", "frame", "linkage", "survey", "trial", "internal/dataerr"},
+	"plan":               {"analysis", "randomize", "trial", "survey", "linkage", "internal/sheet"},
+	"reports":            {"analysis", "plan"},
 	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr"},
-	"frame":              {"analysis", "internal/dataerr", "internal/sheet", "randomize", "survey", "trial"},
+	"frame":              {"analysis", "internal/dataerr", "internal/sheet"},
 	"cmd/rct":            {"*"},
 }
 

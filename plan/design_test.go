@@ -1,4 +1,4 @@
-package frame
+package plan
 
 import (
 	"math"
@@ -83,7 +83,7 @@ func BenchmarkRI(b *testing.B) {
 // failing.
 func TestBalanceGroupOfOne(t *testing.T) {
 	z := []float64{1, 0, 0, 0, 0, 0, 0, 0}
-	b := &Baseline{Z: z, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1}}}
+	d := &Data{Z: z, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1}}}
 	// As many covariates as families, as in a trial of eight.
 	src := rand.New(rand.NewPCG(1, 2))
 	for j := 0; j < 8; j++ {
@@ -91,9 +91,9 @@ func TestBalanceGroupOfOne(t *testing.T) {
 		for i := range c.Values {
 			c.Values[i] = src.NormFloat64()
 		}
-		b.Covs = append(b.Covs, c)
+		d.Balance = append(d.Balance, c)
 	}
-	res, err := b.Balance(0, 1)
+	res, err := Balance(d, Settings{Draws: 100, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package frame
+package plan
 
 import (
 	"encoding/binary"
@@ -19,7 +19,7 @@ func DesignDraw(d randomize.Design, profiles [][]int, treated []bool) (analysis.
 		return nil, err
 	}
 	if len(treated) != len(d.Ratio) {
-		return nil, fmt.Errorf("frame: %d groups in the design, %d treatment flags", len(d.Ratio), len(treated))
+		return nil, fmt.Errorf("plan: %d groups in the design, %d treatment flags", len(d.Ratio), len(treated))
 	}
 	return func(src *rand.Rand, z []float64) error {
 		if len(z) != len(profiles) {
@@ -52,7 +52,7 @@ func DesignDraw(d randomize.Design, profiles [][]int, treated []bool) (analysis.
 // of which the second is treated. For simulating power before launch.
 func PlannedDraw(d randomize.Design, n int, seed uint64) (analysis.Draw, error) {
 	if len(d.Ratio) != 2 {
-		return nil, fmt.Errorf("frame: a planned two-arm draw needs two groups, the design has %d", len(d.Ratio))
+		return nil, fmt.Errorf("plan: a planned two-arm draw needs two groups, the design has %d", len(d.Ratio))
 	}
 	src := rand.New(rand.NewPCG(0x7063_6f77_6572, seed))
 	profiles := make([][]int, n)

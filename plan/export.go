@@ -1,4 +1,4 @@
-package frame
+package plan
 
 import (
 	"context"
@@ -11,15 +11,15 @@ import (
 	"github.com/rct-trials/rct/trial"
 )
 
-// Table is the analysis data set: one row per randomized family, and a
+// DataSet is the analysis data set: one row per randomized family, and a
 // codebook row per column.
-type Table struct {
+type DataSet struct {
 	Header   []string
 	Rows     [][]string
 	Codebook [][]string // name, label, type, source
 }
 
-// CodebookHeader names the columns of Table.Codebook.
+// CodebookHeader names the columns of DataSet.Codebook.
 var CodebookHeader = []string{"column", "label", "type", "source"}
 
 // Export builds the analysis data set for analysts who continue in R or
@@ -31,13 +31,13 @@ var CodebookHeader = []string{"column", "label", "type", "source"}
 // one arm); with arms, z = 1 for the protocol's first arm, the arm is
 // named, and the log is summarised (months logged, contacts, hours,
 // guidance accepted).
-func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string) (*Table, error) {
-	b, err := LoadBaseline(ctx, db, p)
+func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string) (*DataSet, error) {
+	b, err := loadFamilies(ctx, db, p, arms)
 	if err != nil {
 		return nil, err
 	}
 	n := len(b.Families)
-	t := &Table{Rows: make([][]string, n)}
+	t := &DataSet{Rows: make([][]string, n)}
 	add := func(name, label, typ, source string, values func(i int, code string) string) {
 		t.Header = append(t.Header, name)
 		t.Codebook = append(t.Codebook, []string{name, label, typ, source})
@@ -49,9 +49,6 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[strin
 	add("group", "Group code (blinded)", "text", "randomization", func(i int, code string) string { return b.Families[i].Group })
 	zLabel, zSource := fmt.Sprintf("1 for group %s, 0 for group %s (blinded)", b.Groups[1].Code, b.Groups[0].Code), "randomization"
 	if arms != nil {
-		if err := b.Unblind(p, arms); err != nil {
-			return nil, err
-		}
 		add("arm", "Arm", "text", "randomization (unblinded)", func(i int, code string) string { return arms[b.Families[i].Group] })
 		zLabel, zSource = fmt.Sprintf("1 for %s, 0 for %s", p.Arms[0].ID, p.Arms[1].ID), "randomization (unblinded)"
 	}

@@ -1,6 +1,6 @@
 //go:build long
 
-package frame_test
+package plan_test
 
 import (
 	"math"
@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/rct-trials/rct/analysis"
-	"github.com/rct-trials/rct/frame"
+	"github.com/rct-trials/rct/plan"
 	"github.com/rct-trials/rct/simulate"
 	"github.com/rct-trials/rct/trial"
 )
@@ -24,7 +24,7 @@ import (
 // the randomization test (500 draws of the design) rejects at 5% in
 // 3.5–6.5% of trials on a continuous outcome (income at 6 months) and in
 // at most 6.5% on the binary primary outcome, where ties make the test
-// conservative. go test -tags long -run Coverage ./frame/
+// conservative. go test -tags long -run Coverage ./plan/
 func TestCoverageLong(t *testing.T) {
 	p, err := trial.ParseProtocol("example", trial.ExampleProtocol())
 	if err != nil {
@@ -68,7 +68,7 @@ func TestCoverageLong(t *testing.T) {
 				profiles, units = append(profiles, prof), append(units, h)
 				strata = append(strata, strings.Join(first.Strata, "/"))
 			}
-			draw, err := frame.DesignDraw(p.Design(p.PlannedGroups()), profiles, []bool{true, false})
+			draw, err := plan.DesignDraw(p.Design(p.PlannedGroups()), profiles, []bool{true, false})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/trial"
+)
+
+// dbPath is the trial database: --db, else $RCT_DB, else trial.db. It is
+// resolved here and nowhere else.
+func (f *factory) dbPath() string {
+	switch {
+	case f.db != "":
+		return f.db
+	case f.Getenv("RCT_DB") != "":
+		return f.Getenv("RCT_DB")
+	}
+	return "trial.db"
+}
+
+// siblingPath names a file beside the database: trial.db → trial.key.
+func siblingPath(db, suffix string) string {
+	return strings.TrimSuffix(db, filepath.Ext(db)) + suffix
+}
+
+// need says what a command needs of the trial it opens.
+type need struct {
+	// protocol is a protocol file the command was given: it must be the
+	// protocol in force ("": the file recorded at init, when it still
+	// exists). amend skips the check: it records a changed file.
+	protocol string
+	amend    bool
+	// key is the allocation key file (--key). keyFor says why the command
+	// needs it; when empty, the key is optional and read only when given.
+	key, keyFor string
+	// pseudoKey: the command needs the pseudonymisation key; pseudoKeyPath
+	// is --pseudo-key ("": $RCT_PSEUDO_KEY, else beside the database).
+	pseudoKey     bool
+	pseudoKeyPath string
+}
+
+// session is a trial opened for one command: its database, the protocol in
+// force, the keys the command needs, and who runs it. Close releases it.
+type session struct {
+	DB        *trial.DB
+	Protocol  *trial.Protocol
+	Key       *trial.AllocationKey // nil unless given or needed
+	PseudoKey *trial.PseudoKey     // nil unless needed
+	Actor     trial.Actor
+}
+
+// Close closes the database.
+func (s *session) Close() error { return s.DB.Close() }
+
+// open opens the trial: the one way every command does. It refuses to go
+// on when a protocol file differs from the protocol in force, and reads
+// and checks the keys the command needs against the database.
+func (f *factory) open(ctx context.Context, n need) (*session, error) {
+	db, err := trial.Open(ctx, f.dbPath())
+	if err != nil {
+		return nil, err
+	}
+	s := &session{DB: db, Actor: f.actor()}
+	if err := s.load(ctx, f, n); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) load(ctx context.Context, f *factory, n need) error {
+	if !n.amend {
+		if err := s.DB.CheckProtocolFile(ctx, n.protocol); err != nil {
+			return err
+		}
+	}
+	var err error
+	if s.Protocol, _, err = s.DB.Protocol(ctx); err != nil {
+		return err
+	}
+	switch {
+	case n.keyFor != "" && n.key == "":
+		return &trial.KeyError{File: "--key", Err: fmt.Errorf("%s needs the allocation key: give --key FILE", n.keyFor)}
+	case n.key != "":
+		// The key is never looked for implicitly: holding it is what unblinds.
+		if s.Key, err = s.DB.VerifyAllocationKey(ctx, n.key); err != nil {
+			return err
+		}
+	}
+	if n.pseudoKey {
+		path := n.pseudoKeyPath
+		if path == "" {
+			path = f.Getenv("RCT_PSEUDO_KEY")
+		}
+		if path == "" {
+			path = siblingPath(s.DB.Path, ".pseudo.key")
+		}
+		if s.PseudoKey, err = s.DB.VerifyPseudoKey(ctx, path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// arms unseals which group code is which arm with the session's key; the
+// unsealing is recorded in the audit chain with why. nil without a key.
+func (s *session) arms(ctx context.Context, why string) (map[string]string, error) {
+	if s.Key == nil {
+		return nil, nil
+	}
+	return s.DB.Arms(ctx, s.Protocol, s.Key, why, s.Actor)
+}
+
+// protocolOf returns the protocol of a file when given, else the trial
+// database's: for commands that plan before a trial exists.
+func (f *factory) protocolOf(ctx context.Context, path string) (*trial.Protocol, error) {
+	if path != "" {
+		return readProtocol(path)
+	}
+	s, err := f.open(ctx, need{})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Protocol, nil
+}
+
+// readProtocol reads and checks a protocol file.
+func readProtocol(path string) (*trial.Protocol, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, dataerr.File(path, err)
+	}
+	return trial.ParseProtocol(path, b)
+}
+
+// fileExists reports whether path names something on disk.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,100 @@
+package plan
+
+import (
+	"context"
+
+	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/linkage"
+	"github.com/rct-trials/rct/survey"
+	"github.com/rct-trials/rct/trial"
+)
+
+// Context is what the effect report shows besides the analysis: the
+// protocol and its amendments, the CONSORT counts, the recruitment and
+// follow-up dates, register links and survey warnings, and the labels of
+// variables and groups.
+type Context struct {
+	Protocol       *trial.Protocol
+	Status         *trial.Status
+	Amendments     []trial.ProtocolVersion
+	SeedCommitment string
+	DBSHA256       string    // of the database file as it was before the report
+	Recruitment    [2]string // first and last randomization dates
+	FollowUp       string    // last interview date
+	Links          *linkage.Summary
+	Warnings       []survey.WarningCount
+	Labels         map[string]string // variable or outcome → label in the report's language
+	GroupNames     map[string]string // group code → the arm's label, once unblinded
+	Unblinded      bool              // the report is made with the key
+}
+
+// Gather reads the report's context from the trial database, with labels
+// in lang (the codebook's labels of variables; the protocol's of outcomes).
+// It hashes the database file first: call it before anything that writes
+// (an unblinded analysis appends to the audit chain).
+func Gather(ctx context.Context, db *trial.DB, p *trial.Protocol, lang string) (*Context, error) {
+	c := &Context{Protocol: p, GroupNames: map[string]string{}, Labels: map[string]string{}}
+	var err error
+	if c.DBSHA256, err = sheet.FileSHA256(db.Path); err != nil {
+		return nil, err
+	}
+	if c.Status, err = db.Status(ctx); err != nil {
+		return nil, err
+	}
+	if c.Amendments, err = db.Amendments(ctx); err != nil {
+		return nil, err
+	}
+	if c.SeedCommitment, err = db.Meta(ctx, "seed_commitment"); err != nil {
+		return nil, err
+	}
+	if c.Links, err = linkage.Summarize(ctx, db); err != nil {
+		return nil, err
+	}
+	if c.Warnings, err = survey.Warnings(ctx, db); err != nil {
+		return nil, err
+	}
+	if c.FollowUp, err = survey.LastInterview(ctx, db); err != nil {
+		return nil, err
+	}
+	if c.Recruitment, err = recruitment(ctx, db); err != nil {
+		return nil, err
+	}
+	if cb, _, err := survey.Current(ctx, db, p); err == nil {
+		for _, v := range cb.Variables {
+			c.Labels[v.Name] = v.Label.In(lang, cb.Languages)
+		}
+	}
+	for _, o := range p.Outcomes {
+		c.Labels[o.ID] = o.Label
+	}
+	return c, nil
+}
+
+// Unblind names each group by its arm's label (arms: group code → arm id,
+// read with the key).
+func (c *Context) Unblind(arms map[string]string) {
+	c.Unblinded = true
+	for code, arm := range arms {
+		if a, ok := c.Protocol.Arm(arm); ok {
+			c.GroupNames[code] = a.Label
+		}
+	}
+}
+
+// recruitment returns the first and last randomization dates.
+func recruitment(ctx context.Context, db *trial.DB) ([2]string, error) {
+	var out [2]string
+	members, err := db.Members(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, m := range members {
+		if d := m.RandomizedOn; d != "" {
+			if out[0] == "" || d < out[0] {
+				out[0] = d
+			}
+			out[1] = max(out[1], d)
+		}
+	}
+	return out, nil
+}

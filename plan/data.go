@@ -1,0 +1,400 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rct-trials/rct/analysis"
+	"github.com/rct-trials/rct/survey"
+	"github.com/rct-trials/rct/trial"
+)
+
+// ErrNotRandomized is returned by Load when the trial has too few randomized
+// families to analyse.
+var ErrNotRandomized = errors.New("not randomized yet")
+
+// Data is the analysis set: what the pre-specified analysis takes from the
+// trial database, as plain columns over the randomized families in order
+// of randomization. Load makes it; Run analyses it without the store.
+type Data struct {
+	Families []trial.RandomizedFamily
+	Groups   []trial.Group
+	// Z is the assignment: 1 for the families of the groups Treated marks
+	// (by group index), 0 for the others.
+	Z       []float64
+	Treated []bool
+	// Blinded: groups are known by code, z = 1 for the second code (B).
+	// Unblinded: z = 1 for the protocol's first arm (the intervention).
+	Blinded  bool
+	Names    [2]string // of z = 0 and z = 1
+	Contrast string
+	Method   string        // the randomization method, for the inference's description
+	Draw     analysis.Draw // the trial's own design, re-run for randomization inference
+	// Balance holds the baseline variables of the balance table, in the
+	// protocol's order (NaN where a survey answer is missing); JointSkip
+	// names those left out of the joint test and says why.
+	Balance   []analysis.Column
+	JointSkip map[string]string
+	// Strata are the dummies of the stratification variables (main
+	// effects: a dummy for every level but the first), the adjustment of
+	// every outcome; Factors are the same variables as levels, for
+	// subgroups.
+	Strata  []analysis.Column
+	Factors []Factor
+	// Responses are the interviews of each survey wave that has any.
+	Responses []Response
+	Outcomes  []OutcomeData
+	// Compliance is what the case managers' log says (unblinded analyses
+	// of a protocol that declares analysis.compliance only).
+	Compliance *Compliance
+	// Notes say what the analysis set lacks and why (no codebook, no key).
+	Notes []string
+}
+
+// Factor is a stratification variable's level for every family.
+type Factor struct {
+	Variable string
+	Levels   []string
+}
+
+// Response is, for one wave, 1 for each family interviewed, else 0.
+type Response struct {
+	Wave      string
+	Responded []float64
+}
+
+// OutcomeData is one outcome at one wave (survey) or in its window
+// (register): its values by family, NaN where missing, and the outcome's
+// baseline measure when the protocol gives one.
+type OutcomeData struct {
+	Outcome      string
+	Label        string
+	Type         string // binary, continuous or count
+	Family       string // primary, secondary or exploratory
+	Wave         string // survey wave; "" for a register window
+	Source       string // "survey" or "register ID"
+	Y            []float64
+	Baseline     []float64 // nil: none
+	BaselineWave string
+	// Missing says why there are no values (Y is nil).
+	Missing string
+}
+
+// Compliance is, by family, whether it received the intervention (1 when
+// the received variable is 1 in some month of the log) and its dose (the
+// dose variables summed over the months).
+type Compliance struct {
+	Received []float64
+	Dose     []float64
+	// DoseUnit names what a unit of dose is (the dose variables).
+	DoseUnit string
+}
+
+// Load assembles the analysis set of the trial from its database. arms
+// maps each group code to its arm, read with the key (an unblinded
+// analysis); nil keeps the analysis blinded.
+func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string) (*Data, error) {
+	d, err := loadFamilies(ctx, db, p, arms)
+	if err != nil {
+		return nil, err
+	}
+	// Without a codebook (none installed, or one that no longer fits the
+	// protocol) there are no survey data: said, not fatal.
+	cb, _, cbErr := survey.Current(ctx, db, p)
+	if cbErr != nil {
+		d.Notes = append(d.Notes, "no survey data: "+cbErr.Error())
+		cb = nil
+	}
+	if err := d.loadBalance(ctx, db, p, cb); err != nil {
+		return nil, err
+	}
+	if cb != nil {
+		if err := d.loadResponses(ctx, db, p); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.loadOutcomes(ctx, db, p, cb, cbErr); err != nil {
+		return nil, err
+	}
+	if err := d.loadCompliance(ctx, db, p, cb, arms); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// loadFamilies reads the randomized families and their groups, and sets
+// the assignment and the design draw.
+func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string) (*Data, error) {
+	fams, err := db.Randomized(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := db.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(fams) < 4 || len(groups) != 2 {
+		return nil, fmt.Errorf("%w: the analysis needs at least four randomized families in two groups (have %d families, %d groups)", ErrNotRandomized, len(fams), len(groups))
+	}
+	d := &Data{Families: fams, Groups: groups, Method: p.Randomization.Method, Blinded: arms == nil}
+	d.Treated = []bool{false, true}
+	d.Names = [2]string{"group " + groups[0].Code, "group " + groups[1].Code}
+	d.Contrast = fmt.Sprintf("group %s minus group %s (blinded: which group is which arm is sealed)", groups[1].Code, groups[0].Code)
+	if arms != nil {
+		for i, g := range groups {
+			d.Treated[i] = arms[g.Code] == p.Arms[0].ID
+		}
+		d.Names = [2]string{p.Arms[1].Label, p.Arms[0].Label}
+		d.Contrast = fmt.Sprintf("%s minus %s", p.Arms[0].ID, p.Arms[1].ID)
+	}
+	d.Z = make([]float64, len(fams))
+	profiles := make([][]int, len(fams))
+	for i, f := range fams {
+		profiles[i] = f.Profile
+		for gi, g := range groups {
+			if f.Group == g.Code && d.Treated[gi] {
+				d.Z[i] = 1
+			}
+		}
+	}
+	if d.Draw, err = DesignDraw(p.Design(groups), profiles, d.Treated); err != nil {
+		return nil, err
+	}
+	for j, v := range p.Randomization.Strata {
+		f := Factor{Variable: v.ID, Levels: make([]string, len(fams))}
+		for i, fam := range fams {
+			f.Levels[i] = v.Values[fam.Profile[j]]
+		}
+		d.Factors = append(d.Factors, f)
+		d.Strata = append(d.Strata, stratumDummies(v, j, fams)...)
+	}
+	return d, nil
+}
+
+// stratumDummies are the dummies of stratification variable v (the j-th):
+// one per level but the first, named "variable=level".
+func stratumDummies(v trial.Variable, j int, fams []trial.RandomizedFamily) []analysis.Column {
+	var out []analysis.Column
+	for l, val := range v.Values[1:] {
+		c := analysis.Column{Name: v.ID + "=" + val, Values: make([]float64, len(fams))}
+		for i, f := range fams {
+			if f.Profile[j] == l+1 {
+				c.Values[i] = 1
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// loadBalance reads the baseline variables of the balance table: weak on
+// each domain (weak_DOMAIN), the number of weak domains (weak_domains),
+// the strata dummies and survey variables of the first wave.
+func (d *Data) loadBalance(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook) error {
+	spec := BalanceVariables(p)
+	n := len(d.Families)
+	d.JointSkip = map[string]string{}
+	for _, dom := range spec.Domains {
+		c := analysis.Column{Name: "weak_" + dom, Values: make([]float64, n)}
+		for i, f := range d.Families {
+			if f.Domains[dom] {
+				c.Values[i] = 1
+			}
+		}
+		d.Balance = append(d.Balance, c)
+	}
+	if spec.WeakDomains {
+		c := analysis.Column{Name: "weak_domains", Values: make([]float64, n)}
+		for i, f := range d.Families {
+			c.Values[i] = float64(f.Weak)
+		}
+		d.Balance = append(d.Balance, c)
+		if len(spec.Domains) == len(p.Eligibility.Domains) {
+			d.JointSkip[c.Name] = "the sum of the domains"
+		}
+	}
+	for j, v := range p.Randomization.Strata {
+		if slices.Contains(spec.Strata, v.ID) {
+			d.Balance = append(d.Balance, stratumDummies(v, j, d.Families)...)
+		}
+	}
+	if len(spec.Survey) == 0 {
+		return nil
+	}
+	if cb == nil {
+		d.Notes = append(d.Notes, "the survey variables of the balance table are left out: no codebook")
+		return nil
+	}
+	wave := p.Waves[0].ID
+	for _, name := range spec.Survey {
+		ans, err := survey.Answers(ctx, db, wave, name)
+		if err != nil {
+			return err
+		}
+		c := analysis.Column{Name: name + "_" + wave, Values: column(d.Families, func(code string) float64 { return number(cb, ans[code]) })}
+		if missing := countNaN(c.Values); missing > 0 {
+			d.JointSkip[c.Name] = fmt.Sprintf("missing for %d families", missing)
+		}
+		d.Balance = append(d.Balance, c)
+	}
+	return nil
+}
+
+// loadResponses reads which families were interviewed at each wave.
+func (d *Data) loadResponses(ctx context.Context, db *trial.DB, p *trial.Protocol) error {
+	for _, w := range p.Waves {
+		ans, err := survey.Answers(ctx, db, w.ID, "interview_date")
+		if err != nil {
+			return err
+		}
+		r := Response{Wave: w.ID, Responded: make([]float64, len(d.Families))}
+		any := false
+		for i, f := range d.Families {
+			if _, ok := ans[f.StudyCode]; ok {
+				r.Responded[i], any = 1, true
+			}
+		}
+		if any { // a wave without any interview yet has no attrition to show
+			d.Responses = append(d.Responses, r)
+		}
+	}
+	return nil
+}
+
+// loadOutcomes reads every protocol outcome at every wave (survey) or in
+// its window (register), with its baseline measure.
+func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, cbErr error) error {
+	for _, out := range p.Outcomes {
+		base, baseWave, err := d.baseline(ctx, db, out, cb)
+		if err != nil {
+			return err
+		}
+		waves := []string{""}
+		if out.Source.Survey != "" {
+			waves = out.Source.Waves
+		}
+		for _, w := range waves {
+			o := OutcomeData{Outcome: out.ID, Label: out.Label, Type: out.Type, Family: out.Family, Wave: w,
+				Baseline: base, BaselineWave: baseWave}
+			switch {
+			case out.Source.Survey != "" && cb == nil:
+				o.Source, o.Missing = "survey", cbErr.Error()
+			case out.Source.Survey != "":
+				o.Source = "survey"
+				ans, err := survey.Answers(ctx, db, w, out.Source.Survey)
+				if err != nil {
+					return err
+				}
+				o.Y = column(d.Families, func(code string) float64 { return number(cb, ans[code]) })
+			default:
+				o.Source = "register " + out.Source.Register
+				vals, err := db.OutcomeValues(ctx, out.ID)
+				if err != nil {
+					return err
+				}
+				o.Y = column(d.Families, func(code string) float64 { return valueOr(vals, code) })
+			}
+			d.Outcomes = append(d.Outcomes, o)
+		}
+	}
+	return nil
+}
+
+// baseline reads an outcome's baseline measure: the register events of its
+// baseline window (derived as OUTCOME_baseline), or the survey variable at
+// the baseline wave. nil when the outcome has none or none is derived yet.
+func (d *Data) baseline(ctx context.Context, db *trial.DB, out trial.Outcome, cb *survey.Codebook) ([]float64, string, error) {
+	if out.Source.Survey == "" {
+		vals, err := db.OutcomeValues(ctx, out.ID+"_baseline")
+		if err != nil || len(vals) == 0 {
+			return nil, "", err
+		}
+		return column(d.Families, func(code string) float64 { return valueOr(vals, code) }), "", nil
+	}
+	if out.Baseline == nil || out.Baseline.Wave == "" || cb == nil {
+		return nil, "", nil
+	}
+	ans, err := survey.Answers(ctx, db, out.Baseline.Wave, out.Source.Survey)
+	if err != nil {
+		return nil, "", err
+	}
+	return column(d.Families, func(code string) float64 { return number(cb, ans[code]) }), out.Baseline.Wave, nil
+}
+
+// loadCompliance reads, for an unblinded analysis, the case managers' log
+// as the protocol's analysis.compliance says.
+func (d *Data) loadCompliance(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, arms map[string]string) error {
+	spec := p.Analysis.Compliance
+	switch {
+	case arms == nil:
+		d.Notes = append(d.Notes, "no complier effect or dose-response: they need the key (the case managers' log exists for one arm)")
+		return nil
+	case spec == nil:
+		d.Notes = append(d.Notes, "no complier effect or dose-response: the protocol declares no analysis.compliance")
+		return nil
+	case cb == nil:
+		return nil
+	}
+	cl, err := LoadCaseLog(ctx, db, cb)
+	if err != nil {
+		return err
+	}
+	c := &Compliance{Received: make([]float64, len(d.Families)), Dose: make([]float64, len(d.Families)),
+		DoseUnit: strings.Join(spec.Dose, " + ")}
+	for i, f := range d.Families {
+		if cl.Totals[spec.Received][f.StudyCode] == 1 {
+			c.Received[i] = 1
+		}
+		for _, v := range spec.Dose {
+			c.Dose[i] += cl.Totals[v][f.StudyCode]
+		}
+	}
+	d.Compliance = c
+	return nil
+}
+
+func column(fams []trial.RandomizedFamily, f func(code string) float64) []float64 {
+	out := make([]float64, len(fams))
+	for i, fam := range fams {
+		out[i] = f(fam.StudyCode)
+	}
+	return out
+}
+
+func valueOr(m map[string]float64, code string) float64 {
+	if v, ok := m[code]; ok {
+		return v
+	}
+	return math.NaN()
+}
+
+func countNaN(x []float64) int {
+	n := 0
+	for _, v := range x {
+		if math.IsNaN(v) {
+			n++
+		}
+	}
+	return n
+}
+
+// number reads a stored answer as a number: blank, missing codes and text
+// are NaN.
+func number(cb *survey.Codebook, s string) float64 {
+	if s == "" {
+		return math.NaN()
+	}
+	if _, miss := cb.IsMissing(s); miss {
+		return math.NaN()
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
+}
