@@ -96,17 +96,31 @@ func (c Cell) String() string {
 	return fmt.Sprintf("%.3f", x)
 }
 
-// Build assembles the report: tables, figures and the flow diagram.
+// Build assembles the report: tables, figures and the flow diagram, in
+// CONSORT order.
 func Build(in *Input) (*Report, error) {
 	if in.Analysis == nil || in.Context == nil || in.Protocol == nil || in.Status == nil {
 		return nil, fmt.Errorf("reports: the report needs the protocol, the status and the analysis")
 	}
 	r := &Report{In: in, T: translator(in.Lang, in.Analysis.Alpha)}
-	a, t := in.Analysis, r.T
-	g0, g1 := in.groupName(0), in.groupName(1)
-	label := in.label
+	b := &builder{in: in, a: in.Analysis, t: r.T, g0: in.groupName(0), g1: in.groupName(1)}
+	r.Sections = []Section{b.summary(), b.flow(), b.baseline(), b.attrition(), b.effects(), b.robustness(), b.quality(), b.reproducibility()}
+	return r, nil
+}
 
-	// 1. Summary.
+// builder holds what every section of the report needs.
+type builder struct {
+	in     *Input
+	a      *plan.Analysis
+	t      func(string) string
+	g0, g1 string // the names of the groups z = 0 and z = 1
+}
+
+func (b *builder) label(v string) string { return b.in.label(v) }
+
+// summary is section 1: the trial, its protocol, randomization and dates.
+func (b *builder) summary() Section {
+	in, a, t, g0, g1 := b.in, b.a, b.t, b.g0, b.g1
 	sum := &Table{Name: "summary", Title: t("Trial summary"), Head: []string{t("item"), t("value")}}
 	p := in.Protocol
 	method := p.Randomization.Method
@@ -138,33 +152,39 @@ func Build(in *Input) (*Report, error) {
 			sum.Rows = append(sum.Rows, []Cell{text(fmt.Sprintf("%s %d", t("amendment"), am.Amendment)), text(am.RecordedAt[:min(10, len(am.RecordedAt))] + ": " + am.Reason)})
 		}
 	}
-	r.add(Section{ID: "summary", Title: t("1. Trial summary"), Tables: []*Table{sum}})
+	return Section{ID: "summary", Title: t("1. Trial summary"), Tables: []*Table{sum}}
+}
 
-	// 2. Flow.
+// flow is section 2: the CONSORT participant flow, drawn and as a table.
+func (b *builder) flow() Section {
+	in, t, g0, g1 := b.in, b.t, b.g0, b.g1
 	flow := in.flow(t)
 	ft := &Table{Name: "flow", Title: t("Participant flow"), Head: []string{t("stage"), g0, g1, t("total")}}
 	for _, s := range flow.Rows {
 		ft.Rows = append(ft.Rows, []Cell{text(s.Label), s.A, s.B, s.Total})
 	}
-	r.add(Section{ID: "flow", Title: t("2. Participant flow"), Tables: []*Table{ft}, Diagram: flow.SVG})
+	return Section{ID: "flow", Title: t("2. Participant flow"), Tables: []*Table{ft}, Diagram: flow.SVG}
+}
 
-	// 3. Baseline.
+// baseline is section 3: balance at baseline, with its joint test and love plot.
+func (b *builder) baseline() Section {
+	a, t, g0, g1, label := b.a, b.t, b.g0, b.g1, b.label
 	bal := &Table{Name: "baseline", Title: t("Baseline characteristics"), Head: []string{t("variable"), "n " + g0, t("mean (SD) or n (%)") + " " + g0, "n " + g1, t("mean (SD) or n (%)") + " " + g1, t("normalized difference"), "p"}}
 	var love []interval
-	if a.Balance != nil {
-		for _, b := range a.Balance.Rows {
-			d0, d1 := meanSD(b.Mean0, b.SD0), meanSD(b.Mean1, b.SD1)
-			if b.Binary {
-				d0, d1 = countPct(b.Count0, b.Mean0), countPct(b.Count1, b.Mean1)
+	if bl := a.Balance; bl != nil {
+		for _, row := range bl.Rows {
+			d0, d1 := meanSD(row.Mean0, row.SD0), meanSD(row.Mean1, row.SD1)
+			if row.Binary {
+				d0, d1 = countPct(row.Count0, row.Mean0), countPct(row.Count1, row.Mean1)
 			}
-			bal.Rows = append(bal.Rows, []Cell{text(label(b.Variable)), count(b.N0), text(d0), count(b.N1), text(d1), num(b.NormDiff, ""), num(b.PValue, "p")})
-			love = append(love, interval{label(b.Variable), b.NormDiff, b.NormDiff, b.NormDiff})
+			bal.Rows = append(bal.Rows, []Cell{text(label(row.Variable)), count(row.N0), text(d0), count(row.N1), text(d1), num(row.NormDiff, ""), num(row.PValue, "p")})
+			love = append(love, interval{label(row.Variable), row.NormDiff, row.NormDiff, row.NormDiff})
 		}
-		bal.Note = a.Balance.RowsNote
-		if j := a.Balance.Joint; j != nil {
+		bal.Note = bl.RowsNote
+		if j := bl.Joint; j != nil {
 			bal.Note = strings.TrimSpace(bal.Note + " " + fmt.Sprintf("%s F(%g, %g) = %.3f, p = %s", t("Joint test:"), j.DF1, j.DF2, j.F, num(j.PValue, "p")))
-			if a.Balance.JointRI != nil {
-				bal.Note += fmt.Sprintf("; %s p = %s", t("randomization inference"), num(*a.Balance.JointRI, "p"))
+			if bl.JointRI != nil {
+				bal.Note += fmt.Sprintf("; %s p = %s", t("randomization inference"), num(*bl.JointRI, "p"))
 			}
 		}
 	}
@@ -172,9 +192,12 @@ func Build(in *Input) (*Report, error) {
 	if lp := forest(t("Love plot: normalized differences at baseline"), t("normalized difference ")+g1+" − "+g0, love, 0); lp != nil {
 		sec.Figures = append(sec.Figures, Figure{Name: "love", Caption: t("Normalized differences of the baseline variables; |d| < 0.1 is usually taken as balanced."), Plot: lp, W: 16 * vg.Centimeter, H: vg.Length(3+0.45*float64(len(love))) * vg.Centimeter})
 	}
-	r.add(sec)
+	return sec
+}
 
-	// 4. Attrition.
+// attrition is section 4: response by wave and group.
+func (b *builder) attrition() Section {
+	a, t, g0, g1 := b.a, b.t, b.g0, b.g1
 	att := &Table{Name: "attrition", Title: t("Response by wave"), Head: []string{t("wave"), t("responded") + " " + g0, t("rate") + " " + g0, t("responded") + " " + g1, t("rate") + " " + g1, t("difference"), "p"}}
 	var waves []string
 	var rates [2][]float64
@@ -184,15 +207,29 @@ func Build(in *Input) (*Report, error) {
 		waves = append(waves, w.Wave)
 		rates[0], rates[1] = append(rates[0], x.Rate0), append(rates[1], x.Rate1)
 	}
-	sec = Section{ID: "attrition", Title: t("4. Attrition"), Tables: []*Table{att}, Text: []string{t("The difference is the response rate of the second group minus the first (differential attrition test, Welch).")}}
+	sec := Section{ID: "attrition", Title: t("4. Attrition"), Tables: []*Table{att}, Text: []string{t("The difference is the response rate of the second group minus the first (differential attrition test, Welch).")}}
 	if lp := lines(t("Response rate by wave"), t("wave"), t("response rate"), waves, [2]string{g0, g1}, rates, [2][]float64{}, [2][]float64{}); lp != nil {
 		sec.Figures = append(sec.Figures, Figure{Name: "attrition", Caption: t("Share of randomized families interviewed at each wave, by group."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 	}
-	r.add(sec)
+	return sec
+}
 
-	// 5. Main effects.
-	sec = Section{ID: "effects", Title: t("5. Effects")}
-	sec.Text = append(sec.Text, a.Model+".", a.RIConvention+".")
+// effects is section 5: each outcome family's table and forest plot, the
+// survey outcomes' trajectories and the primary outcomes' randomization
+// distributions.
+func (b *builder) effects() Section {
+	sec := Section{ID: "effects", Title: b.t("5. Effects")}
+	sec.Text = append(sec.Text, b.a.Model+".", b.a.RIConvention+".")
+	b.familyTables(&sec)
+	b.trajectories(&sec)
+	b.randomizationFigures(&sec)
+	return sec
+}
+
+// familyTables adds a table per outcome family, with a forest plot of its
+// binary outcomes.
+func (b *builder) familyTables(sec *Section) {
+	a, t, g0, g1, label := b.a, b.t, b.g0, b.g1, b.label
 	families := []string{}
 	byFamily := map[string][]plan.OutcomeResult{}
 	for _, o := range a.Outcomes {
@@ -230,7 +267,12 @@ func Build(in *Input) (*Report, error) {
 			sec.Figures = append(sec.Figures, Figure{Name: "forest_" + fam, Caption: t("Estimates with {level} confidence intervals."), Plot: fp, W: 16 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
 		}
 	}
-	// Trajectories of survey outcomes: baseline and each wave, by group.
+}
+
+// trajectories adds, for each survey outcome, the group means at baseline
+// and each wave.
+func (b *builder) trajectories(sec *Section) {
+	a, t, g0, g1, label := b.a, b.t, b.g0, b.g1, b.label
 	seen := map[string]bool{}
 	for _, o := range a.Outcomes {
 		if o.Source != "survey" || seen[o.Outcome] {
@@ -261,6 +303,12 @@ func Build(in *Input) (*Report, error) {
 			sec.Figures = append(sec.Figures, Figure{Name: "trajectory_" + o.Outcome, Caption: t("Group means over the waves with {level} confidence intervals."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 		}
 	}
+}
+
+// randomizationFigures adds the null distribution of each primary
+// outcome's randomization test, with the observed statistic.
+func (b *builder) randomizationFigures(sec *Section) {
+	a, t, label := b.a, b.t, b.label
 	for _, o := range a.Outcomes {
 		if o.Family != "primary" || o.RI == nil || len(o.RI.Null) == 0 {
 			continue
@@ -269,10 +317,13 @@ func Build(in *Input) (*Report, error) {
 			sec.Figures = append(sec.Figures, Figure{Name: "ri_" + o.Outcome + suffix(o.Wave), Caption: fmt.Sprintf("%s %d %s; %s (RI p = %s).", t("Difference in means over"), o.RI.Draws, t("re-randomizations with the trial's own design"), t("the lines mark the observed difference and its mirror"), num(o.RI.PValue, "p")), Plot: hp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 		}
 	}
-	r.add(sec)
+}
 
-	// 6. Robustness.
-	sec = Section{ID: "robustness", Title: t("6. Robustness")}
+// robustness is section 6: adjusted against unadjusted, Lee bounds,
+// subgroups, the complier effect and the dose-response.
+func (b *builder) robustness() Section {
+	in, a, t, g0, g1, label := b.in, b.a, b.t, b.g0, b.g1, b.label
+	sec := Section{ID: "robustness", Title: t("6. Robustness")}
 	adj := &Table{Name: "adjusted_unadjusted", Title: t("Covariate-adjusted and unadjusted estimates"), Head: []string{t("outcome"), t("wave"), t("adjusted"), t("{level} CI"), t("unadjusted"), t("{level} CI"), t("covariates")}}
 	lee := &Table{Name: "lee_bounds", Title: t("Lee bounds for attrition"), Head: []string{t("outcome"), t("wave"), t("lower"), t("upper"), t("trimmed"), t("share trimmed"), "Imbens-Manski " + t("{level} CI")}}
 	cace := &Table{Name: "complier", Title: t("Complier effect (2SLS)"), Head: []string{t("outcome"), t("wave"), t("estimate"), t("{level} CI"), "p", t("compliance rate")}}
@@ -319,9 +370,12 @@ func Build(in *Input) (*Report, error) {
 	}
 	sec.Tables = []*Table{adj, lee, cace, dose}
 	sec.Text = append(sec.Text, surveyVsRegister(t))
-	r.add(sec)
+	return sec
+}
 
-	// 7. Data quality.
+// quality is section 7: survey warnings and register links.
+func (b *builder) quality() Section {
+	in, t := b.in, b.t
 	wt := &Table{Name: "survey_warnings", Title: t("Survey import warnings"), Head: []string{t("wave"), t("rule"), t("warnings")}}
 	for _, w := range in.Warnings {
 		wt.Rows = append(wt.Rows, []Cell{text(w.Wave), text(w.Rule), count(w.Count)})
@@ -337,9 +391,12 @@ func Build(in *Input) (*Report, error) {
 		}
 	}
 	lt.Note = t("Tier 0: national number; tier 1: names and birth date (Fellegi-Sunter).")
-	r.add(Section{ID: "quality", Title: t("7. Data quality"), Tables: []*Table{wt, lt, rt}})
+	return Section{ID: "quality", Title: t("7. Data quality"), Tables: []*Table{wt, lt, rt}}
+}
 
-	// 8. Reproducibility.
+// reproducibility is section 8: what it takes to make the same numbers again.
+func (b *builder) reproducibility() Section {
+	in, a, t := b.in, b.a, b.t
 	rep := &Table{Name: "reproducibility", Title: t("Reproducibility"), Head: []string{t("item"), t("value")}}
 	for _, kv := range [][2]string{
 		{t("rct version"), in.Version}, {t("database sha256"), in.DBSHA256}, {t("protocol sha256"), in.Status.ProtocolSHA256},
@@ -353,8 +410,7 @@ func Build(in *Input) (*Report, error) {
 	if in.Date != "" {
 		rep.Rows = append(rep.Rows, []Cell{text(t("report date")), text(in.Date)})
 	}
-	r.add(Section{ID: "reproducibility", Title: t("8. Reproducibility"), Tables: []*Table{rep}})
-	return r, nil
+	return Section{ID: "reproducibility", Title: t("8. Reproducibility"), Tables: []*Table{rep}}
 }
 
 func (r *Report) add(s Section) { r.Sections = append(r.Sections, s) }
