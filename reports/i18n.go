@@ -20,7 +20,7 @@ var dutch = map[string]string{
 	"Participant flow": "Verloop van de deelnemers", "stage": "fase", "total": "totaal",
 	"Baseline characteristics": "Kenmerken bij de start", "variable": "variabele", "mean": "gemiddelde",
 	"normalized difference": "genormaliseerd verschil", "normalized difference ": "genormaliseerd verschil ",
-	"Joint test:": "Gezamenlijke toets:", "randomization inference": "randomisatie-inferentie",
+	"Joint test:": "Gezamenlijke toets:", "Left out of the joint test:": "Niet in de gezamenlijke toets:", "randomization inference": "randomisatie-inferentie",
 	"Love plot: normalized differences at baseline":                                             "Love plot: genormaliseerde verschillen bij de start",
 	"Normalized differences of the baseline variables; |d| < 0.1 is usually taken as balanced.": "Genormaliseerde verschillen van de startkenmerken; |d| < 0,1 geldt meestal als evenwichtig.",
 	"Response by wave": "Respons per meting", "wave": "meting", "responded": "bevraagd", "rate": "ratio", "difference": "verschil",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/rct-trials/rct/plan"
@@ -180,13 +181,21 @@ func (b *builder) baseline() Section {
 			bal.Rows = append(bal.Rows, []Cell{text(label(row.Variable)), count(row.N0), text(d0), count(row.N1), text(d1), num(row.NormDiff, ""), num(row.PValue, "p")})
 			love = append(love, interval{label(row.Variable), row.NormDiff, row.NormDiff, row.NormDiff})
 		}
-		bal.Note = bl.RowsNote
+		notes := []string{bl.RowsNote}
 		if j := bl.Joint; j != nil {
-			bal.Note = strings.TrimSpace(bal.Note + " " + fmt.Sprintf("%s F(%g, %g) = %.3f, p = %s", t("Joint test:"), j.DF1, j.DF2, j.F, num(j.PValue, "p")))
+			joint := fmt.Sprintf("%s F(%g, %g) = %.3f, p = %s", t("Joint test:"), j.DF1, j.DF2, j.F, num(j.PValue, "p"))
 			if bl.JointRI != nil {
-				bal.Note += fmt.Sprintf("; %s p = %s", t("randomization inference"), num(*bl.JointRI, "p"))
+				joint += fmt.Sprintf("; %s p = %s", t("randomization inference"), num(*bl.JointRI, "p"))
 			}
+			notes = append(notes, joint+".")
 		}
+		if bl.JointRI == nil {
+			notes = append(notes, bl.JointNote)
+		}
+		if len(bl.LeftOut) > 0 {
+			notes = append(notes, t("Left out of the joint test:")+" "+strings.Join(bl.LeftOut, "; ")+".")
+		}
+		bal.Note = strings.Join(slices.DeleteFunc(notes, func(s string) bool { return s == "" }), " ")
 	}
 	sec := Section{ID: "baseline", Title: t("3. Baseline balance"), Tables: []*Table{bal}}
 	if lp := forest(t("Love plot: normalized differences at baseline"), t("normalized difference ")+g1+" − "+g0, love, 0); lp != nil {
