@@ -85,224 +85,269 @@ func ReadReferrals(path string, p *Protocol, today time.Time, opt sheet.Options)
 		return nil, 0, err
 	}
 	defer t.Close()
-
-	var errs dataerr.List
-	add := func(e *dataerr.Error) bool {
-		errs = append(errs, e)
-		return len(errs) < MaxProblems
+	r := &referralReader{path: path, p: p, today: today, t: t, col: map[string]int{}, byID: map[string]*Referral{},
+		first: map[string]map[string]string{}, firstRow: map[string]map[string]int{}}
+	if r.header(); len(r.errs) > 0 {
+		return nil, 0, r.errs
 	}
-	// Columns: the fixed ones, the domains, the strata.
+	r.readRows()
+	if len(r.errs) > 0 {
+		sort.SliceStable(r.errs, func(i, j int) bool {
+			if r.errs[i].Row != r.errs[j].Row {
+				return r.errs[i].Row < r.errs[j].Row
+			}
+			return r.errs[i].Col < r.errs[j].Col
+		})
+		return nil, r.rows, r.errs
+	}
+	if len(r.order) == 0 {
+		return nil, 0, &dataerr.Error{File: path, Sheet: t.Sheet, Err: fmt.Errorf("no referrals below the header (row %d)", t.HeaderRow)}
+	}
+	r.finish()
+	return r.order, r.rows, nil
+}
+
+// referralReader reads a referral file row by row, collecting problems.
+type referralReader struct {
+	path  string
+	p     *Protocol
+	today time.Time
+	t     *sheet.Table
+	col   map[string]int // column → index in the file (-1: absent)
+	errs  dataerr.List
+	byID  map[string]*Referral
+	order []*Referral
+	// first holds, per referral id, the referral-level values (normalised)
+	// given on an earlier row, and firstRow the row that gave each.
+	first    map[string]map[string]string
+	firstRow map[string]map[string]int
+	rows     int
+}
+
+// add records a problem; false once there are MaxProblems.
+func (r *referralReader) add(e *dataerr.Error) bool {
+	r.errs = append(r.errs, e)
+	return len(r.errs) < MaxProblems
+}
+
+// header checks the columns: the fixed ones, the domains, the strata.
+func (r *referralReader) header() {
+	p, t := r.p, r.t
 	want := append([]string(nil), referralColumns...)
 	want = append(want, p.Eligibility.Domains...)
 	for _, v := range p.Randomization.Strata {
 		want = append(want, v.ID)
 	}
-	col := map[string]int{}
 	for _, name := range want {
-		col[name] = t.Col(name)
+		r.col[name] = t.Col(name)
 		optional := slices.Contains(optionalColumns, name) || (name == "consent" && !p.Eligibility.ConsentRequired)
-		if col[name] < 0 && !optional {
+		if r.col[name] < 0 && !optional {
 			what := "column"
 			if slices.Contains(p.Eligibility.Domains, name) {
 				what = "domain column"
 			} else if _, ok := p.Stratum(name); ok {
 				what = "stratification column"
 			}
-			add(&dataerr.Error{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Err: fmt.Errorf("missing required %s %q", what, name)})
+			r.add(&dataerr.Error{File: r.path, Sheet: t.Sheet, Row: t.HeaderRow, Err: fmt.Errorf("missing required %s %q", what, name)})
 		}
 	}
 	for i, h := range t.Header {
 		if !slices.Contains(want, h) {
-			add(t.At(t.HeaderRow, i, "unknown column %q (expected: %s)", h, strings.Join(want, ", ")))
+			r.add(t.At(t.HeaderRow, i, "unknown column %q (expected: %s)", h, strings.Join(want, ", ")))
 		}
 	}
-	if len(errs) > 0 {
-		return nil, 0, errs
-	}
+}
 
-	byID := map[string]*Referral{}
-	var order []*Referral
-	first := map[string]map[string]string{} // referral id → column → normalised value given on an earlier row
-	firstRow := map[string]map[string]int{}
-	rowsRead := 0
-	for len(errs) < MaxProblems {
-		row, err := t.Next()
+// readRows reads every row: a person, and the values of its referral.
+func (r *referralReader) readRows() {
+	for len(r.errs) < MaxProblems {
+		row, err := r.t.Next()
 		if err == io.EOF {
-			break
+			return
 		}
 		if err != nil {
-			add(asDataErr(err, path))
-			break
+			r.add(asDataErr(err, r.path))
+			return
 		}
-		rowsRead++
-		cell := func(name string) string {
-			if i := col[name]; i >= 0 {
-				return row.Cells[i]
-			}
-			return ""
-		}
-		at := func(name, format string, args ...any) { add(t.At(row.Num, col[name], format, args...)) }
+		r.rows++
+		r.readRow(row)
+	}
+}
 
-		id := cell("referral_id")
-		if id == "" {
-			at("referral_id", "missing referral id")
-			continue
+// cell is the value of a column on a row ("" when the column is absent).
+func (r *referralReader) cell(row sheet.Row, name string) string {
+	if i := r.col[name]; i >= 0 {
+		return row.Cells[i]
+	}
+	return ""
+}
+
+// at records a problem in a column of a row.
+func (r *referralReader) at(row sheet.Row, name, format string, args ...any) {
+	r.add(r.t.At(row.Num, r.col[name], format, args...))
+}
+
+func (r *referralReader) readRow(row sheet.Row) {
+	id := r.cell(row, "referral_id")
+	if id == "" {
+		r.at(row, "referral_id", "missing referral id")
+		return
+	}
+	ref, seen := r.byID[id]
+	if !seen {
+		ref = &Referral{ID: id, Row: row.Num, Weak: map[string]bool{}, Strata: map[string]string{}}
+		r.byID[id] = ref
+		r.order = append(r.order, ref)
+		r.first[id] = map[string]string{}
+		r.firstRow[id] = map[string]int{}
+	}
+	r.referralValues(row, id, seen)
+	per := r.person(row)
+	// Two rows for the same person in one referral.
+	for _, q := range ref.Persons {
+		same := per.Number != nil && q.Number != nil && *per.Number == *q.Number
+		if !same && per.FirstName != "" && !per.BirthDate.IsZero() {
+			same = per.NameKey() == q.NameKey() && per.BirthDate.Equal(q.BirthDate)
 		}
-		ref, seen := byID[id]
-		if !seen {
-			ref = &Referral{ID: id, Row: row.Num, Weak: map[string]bool{}, Strata: map[string]string{}}
-			byID[id] = ref
-			order = append(order, ref)
-			first[id] = map[string]string{}
-			firstRow[id] = map[string]int{}
+		if same {
+			r.add(&dataerr.Error{File: r.path, Sheet: r.t.Sheet, Row: row.Num, Err: fmt.Errorf("referral %s: this row is the same person as row %d", id, q.Row)})
 		}
-		// Referral-level values: required on the first row, consistent after.
-		level := func(name string, parse func(string) (string, error)) {
-			v := cell(name)
-			if v == "" {
-				if !seen && col[name] >= 0 && (name != "consent" || p.Eligibility.ConsentRequired) {
-					at(name, "missing %s (required on the first row of referral %s)", name, id)
-				}
-				return
+	}
+	ref.Persons = append(ref.Persons, per)
+}
+
+// referralValues reads the referral-level values of a row: required on a
+// referral's first row, the same on later rows when given.
+func (r *referralReader) referralValues(row sheet.Row, id string, seen bool) {
+	p := r.p
+	level := func(name string, parse func(string) (string, error)) {
+		v := r.cell(row, name)
+		if v == "" {
+			if !seen && r.col[name] >= 0 && (name != "consent" || p.Eligibility.ConsentRequired) {
+				r.at(row, name, "missing %s (required on the first row of referral %s)", name, id)
 			}
-			norm, err := parse(v)
+			return
+		}
+		norm, err := parse(v)
+		if err != nil {
+			r.at(row, name, "%v", err)
+			return
+		}
+		if prev, ok := r.first[id][name]; ok {
+			if prev != norm {
+				r.at(row, name, "referral %s: %s %q differs from %q on row %d", id, name, v, prev, r.firstRow[id][name])
+			}
+			return
+		}
+		r.first[id][name] = norm
+		r.firstRow[id][name] = row.Num
+	}
+	level("referral_date", func(s string) (string, error) {
+		d, err := sheet.ParseDate(s, r.t.Date1904)
+		if err != nil {
+			return "", err
+		}
+		if d.After(r.today) {
+			return "", fmt.Errorf("referral date %s is in the future", sheet.FormatDate(d))
+		}
+		if d.Year() < 1990 {
+			return "", fmt.Errorf("referral date %s is implausibly early", sheet.FormatDate(d))
+		}
+		return sheet.FormatDate(d), nil
+	})
+	if r.col["consent"] >= 0 {
+		level("consent", func(s string) (string, error) {
+			b, err := sheet.ParseBool(s)
 			if err != nil {
-				at(name, "%v", err)
-				return
+				return "", fmt.Errorf("consent: %v", err)
 			}
-			if prev, ok := first[id][name]; ok {
-				if prev != norm {
-					at(name, "referral %s: %s %q differs from %q on row %d", id, name, v, prev, firstRow[id][name])
-				}
-				return
-			}
-			first[id][name] = norm
-			firstRow[id][name] = row.Num
-		}
-		level("referral_date", func(s string) (string, error) {
-			d, err := sheet.ParseDate(s, t.Date1904)
-			if err != nil {
-				return "", err
-			}
-			if d.After(today) {
-				return "", fmt.Errorf("referral date %s is in the future", sheet.FormatDate(d))
-			}
-			if d.Year() < 1990 {
-				return "", fmt.Errorf("referral date %s is implausibly early", sheet.FormatDate(d))
-			}
-			return sheet.FormatDate(d), nil
+			return fmt.Sprint(b), nil
 		})
-		if col["consent"] >= 0 {
-			level("consent", func(s string) (string, error) {
-				b, err := sheet.ParseBool(s)
-				if err != nil {
-					return "", fmt.Errorf("consent: %v", err)
+	}
+	for _, d := range p.Eligibility.Domains {
+		level(d, func(s string) (string, error) {
+			b, err := sheet.ParseBool(s)
+			if err != nil {
+				return "", fmt.Errorf("domain flag %s: %q is not an allowed value (1 = weak, 0 = not weak; also yes/no, ja/nee)", d, s)
+			}
+			return fmt.Sprint(b), nil
+		})
+	}
+	for _, v := range p.Randomization.Strata {
+		level(v.ID, func(s string) (string, error) {
+			for _, x := range v.Values {
+				if strings.EqualFold(strings.TrimSpace(x), s) {
+					return x, nil
 				}
-				return fmt.Sprint(b), nil
-			})
-		}
-		for _, d := range p.Eligibility.Domains {
-			level(d, func(s string) (string, error) {
-				b, err := sheet.ParseBool(s)
-				if err != nil {
-					return "", fmt.Errorf("domain flag %s: %q is not an allowed value (1 = weak, 0 = not weak; also yes/no, ja/nee)", d, s)
-				}
-				return fmt.Sprint(b), nil
-			})
-		}
-		for _, v := range p.Randomization.Strata {
-			level(v.ID, func(s string) (string, error) {
-				for _, x := range v.Values {
-					if strings.EqualFold(strings.TrimSpace(x), s) {
-						return x, nil
-					}
-				}
-				return "", fmt.Errorf("%s: %q is not one of %s", v.ID, s, strings.Join(v.Values, ", "))
-			})
-		}
+			}
+			return "", fmt.Errorf("%s: %q is not one of %s", v.ID, s, strings.Join(v.Values, ", "))
+		})
+	}
+}
 
-		// The person on this row.
-		per := Person{Row: row.Num, FirstName: cell("first_name"), LastName: cell("last_name"), Postcode: cell("postcode")}
-		role := cell("role")
-		if r, ok := roleWords[strings.ToLower(role)]; ok {
-			per.Role = r
-		} else if role == "" {
-			at("role", "missing role (mother, partner or child)")
+// person reads and checks the household member on a row.
+func (r *referralReader) person(row sheet.Row) Person {
+	per := Person{Row: row.Num, FirstName: r.cell(row, "first_name"), LastName: r.cell(row, "last_name"), Postcode: r.cell(row, "postcode")}
+	role := r.cell(row, "role")
+	if w, ok := roleWords[strings.ToLower(role)]; ok {
+		per.Role = w
+	} else if role == "" {
+		r.at(row, "role", "missing role (mother, partner or child)")
+	} else {
+		r.at(row, "role", "role %q is not mother, partner or child", role)
+	}
+	if per.FirstName == "" {
+		r.at(row, "first_name", "missing first name")
+	}
+	if per.LastName == "" {
+		r.at(row, "last_name", "missing last name")
+	}
+	if len(per.Postcode) > 10 {
+		r.at(row, "postcode", "postcode %q is longer than 10 characters", per.Postcode)
+	}
+	if s := r.cell(row, "birth_date"); s != "" {
+		d, err := sheet.ParseDate(s, r.t.Date1904)
+		switch {
+		case err != nil:
+			r.at(row, "birth_date", "%v", err)
+		case d.After(r.today):
+			r.at(row, "birth_date", "birth date %s is in the future", sheet.FormatDate(d))
+		case d.Year() < 1900:
+			r.at(row, "birth_date", "birth date %s is before 1900", sheet.FormatDate(d))
+		default:
+			per.BirthDate = d
+		}
+	}
+	if s := r.cell(row, "national_number"); s != "" {
+		n, err := ident.ParseNumber(s)
+		if err != nil {
+			r.at(row, "national_number", "national number: %v", err)
 		} else {
-			at("role", "role %q is not mother, partner or child", role)
-		}
-		if per.FirstName == "" {
-			at("first_name", "missing first name")
-		}
-		if per.LastName == "" {
-			at("last_name", "missing last name")
-		}
-		if len(per.Postcode) > 10 {
-			at("postcode", "postcode %q is longer than 10 characters", per.Postcode)
-		}
-		if s := cell("birth_date"); s != "" {
-			d, err := sheet.ParseDate(s, t.Date1904)
-			switch {
-			case err != nil:
-				at("birth_date", "%v", err)
-			case d.After(today):
-				at("birth_date", "birth date %s is in the future", sheet.FormatDate(d))
-			case d.Year() < 1900:
-				at("birth_date", "birth date %s is before 1900", sheet.FormatDate(d))
-			default:
-				per.BirthDate = d
+			per.Number = &n
+			if bd, ok := n.BirthDate(); ok && n.Kind == ident.RRN && !per.BirthDate.IsZero() && !bd.Equal(per.BirthDate) {
+				r.at(row, "national_number", "the national number encodes birth date %s but birth_date is %s", sheet.FormatDate(bd), sheet.FormatDate(per.BirthDate))
 			}
 		}
-		if s := cell("national_number"); s != "" {
-			n, err := ident.ParseNumber(s)
-			if err != nil {
-				at("national_number", "national number: %v", err)
-			} else {
-				per.Number = &n
-				if bd, ok := n.BirthDate(); ok && n.Kind == ident.RRN && !per.BirthDate.IsZero() && !bd.Equal(per.BirthDate) {
-					at("national_number", "the national number encodes birth date %s but birth_date is %s", sheet.FormatDate(bd), sheet.FormatDate(per.BirthDate))
-				}
-			}
-		}
-		// Two rows for the same person in one referral.
-		for _, q := range ref.Persons {
-			same := per.Number != nil && q.Number != nil && *per.Number == *q.Number
-			if !same && per.FirstName != "" && !per.BirthDate.IsZero() {
-				same = per.NameKey() == q.NameKey() && per.BirthDate.Equal(q.BirthDate)
-			}
-			if same {
-				add(&dataerr.Error{File: path, Sheet: t.Sheet, Row: row.Num, Err: fmt.Errorf("referral %s: this row is the same person as row %d", id, q.Row)})
-			}
-		}
-		ref.Persons = append(ref.Persons, per)
 	}
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool {
-			if errs[i].Row != errs[j].Row {
-				return errs[i].Row < errs[j].Row
-			}
-			return errs[i].Col < errs[j].Col
-		})
-		return nil, rowsRead, errs
-	}
-	if len(order) == 0 {
-		return nil, 0, &dataerr.Error{File: path, Sheet: t.Sheet, Err: fmt.Errorf("no referrals below the header (row %d)", t.HeaderRow)}
-	}
-	for _, r := range order {
-		f := first[r.ID]
-		r.Date, _ = time.Parse("2006-01-02", f["referral_date"])
+	return per
+}
+
+// finish sets each referral's values from its first rows.
+func (r *referralReader) finish() {
+	for _, ref := range r.order {
+		f := r.first[ref.ID]
+		ref.Date, _ = time.Parse("2006-01-02", f["referral_date"])
 		if c, ok := f["consent"]; ok {
 			b := c == "true"
-			r.Consent = &b
+			ref.Consent = &b
 		}
-		for _, d := range p.Eligibility.Domains {
-			r.Weak[d] = f[d] == "true"
+		for _, d := range r.p.Eligibility.Domains {
+			ref.Weak[d] = f[d] == "true"
 		}
-		for _, v := range p.Randomization.Strata {
-			r.Strata[v.ID] = f[v.ID]
+		for _, v := range r.p.Randomization.Strata {
+			ref.Strata[v.ID] = f[v.ID]
 		}
 	}
-	return order, rowsRead, nil
 }
 
 func asDataErr(err error, path string) *dataerr.Error {
