@@ -98,167 +98,12 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 		if len(people) == 0 {
 			return dataerr.New(ex.File, "no enrolled persons to link to: enrol families first")
 		}
-		byPseudo := map[string]int{}
-		for i, p := range people {
-			if p.pseudo != "" {
-				byPseudo[p.pseudo] = i
-			}
-		}
-		type link struct {
-			rp     *RegisterPerson
-			person int
-			tier   int
-			w, p   float64
-			status string
-		}
-		var links []link
-		used := map[int]bool{}
-		var rest []*RegisterPerson
-		for _, rp := range ex.Persons {
-			if rp.Pseudonym != "" {
-				if i, ok := byPseudo[rp.Pseudonym]; ok {
-					links = append(links, link{rp, i, 0, math.NaN(), 1, "linked"})
-					used[i] = true
-					res.Tier0++
-				} else {
-					res.Discarded++ // a valid number not in the trial: not a trial person
-				}
-				continue
-			}
-			rest = append(rest, rp)
-		}
-		if len(rest) > 0 {
-			var regP, trP []Person
-			var trIdx []int
-			for _, rp := range rest {
-				regP = append(regP, rp.Person)
-			}
-			for i, p := range people {
-				if !used[i] {
-					trP = append(trP, p.Person)
-					trIdx = append(trIdx, i)
-				}
-			}
-			if len(trP) > 0 {
-				m, pairs, rep := Estimate(regP, trP, DefaultRules, 100_000, 500, rand.New(rand.NewPCG(o.Seed, 1)))
-				res.Fixed = m.Fix(o.Fixed)
-				m.TF = surnameFrequencies(trP)
-				res.Blocking = rep
-				for _, d := range Assign(regP, trP, pairs, &m, o.Upper, o.Lower) {
-					switch d.Class {
-					case ClassLink:
-						links = append(links, link{rest[d.Register], trIdx[d.Trial], 1, d.Weight, d.Probability, "linked"})
-						res.Tier1++
-					case ClassReview:
-						links = append(links, link{rest[d.Register], trIdx[d.Trial], 1, d.Weight, d.Probability, "review"})
-						res.Review++
-					case ClassAmbiguous:
-						res.Ambiguous++
-					default:
-						res.Discarded++
-					}
-				}
-			} else {
-				res.Discarded += len(rest)
-			}
-		}
+		links := match(people, ex, o, res)
 		if o.DryRun {
-			got := map[*RegisterPerson]LinkDecision{}
-			for _, l := range links {
-				got[l.rp] = LinkDecision{Person: l.rp, Status: l.status, Tier: l.tier, StudyCode: people[l.person].family, Probability: l.p}
-			}
-			for _, rp := range ex.Persons {
-				d, ok := got[rp]
-				if !ok {
-					d = LinkDecision{Person: rp}
-				}
-				res.Decisions = append(res.Decisions, d)
-			}
+			res.Decisions = decisions(people, ex, links)
 			return errDryRun
 		}
-		r, err := tx.ExecContext(ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			"register:"+ex.Register, ex.File, o.SHA256, ex.RowsRead, o.Actor.Name, o.Actor.Now().UTC().Format(time.RFC3339))
-		if err != nil {
-			return err
-		}
-		batch, _ := r.LastInsertId()
-		res.Batch = batch
-		// The blocking report (pairs per rule, largest blocks) is kept with
-		// the import, for rct link report.
-		detail, err := json.Marshal(struct {
-			Register string      `json:"register"`
-			Batch    int64       `json:"batch"`
-			Blocking BlockReport `json:"blocking"`
-		}{ex.Register, batch, res.Blocking})
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (at, actor, kind, detail) VALUES (?, ?, 'link_import', ?)`, o.Actor.Stamp(), o.Actor.Name, string(detail)); err != nil {
-			return err
-		}
-		// Events already stored for a person (an extract that overlaps an
-		// earlier one) are not stored twice.
-		known := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT l.person, e.event, e.start_date, COALESCE(e.end_date, ''), COALESCE(e.amount, ''), COALESCE(e.category, '')
-			FROM register_events e JOIN register_links l ON l.id = e.link WHERE e.register = ?`, ex.Register)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var pid int64
-			var a, b, c, d, e string
-			rows.Scan(&pid, &a, &b, &c, &d, &e)
-			known[fmt.Sprint(pid, "|", a, "|", b, "|", c, "|", d, "|", e)] = true
-		}
-		rows.Close()
-		insL, err := tx.PrepareContext(ctx, `INSERT INTO register_links (batch, register, person, tier, weight, probability, status, first_name, last_name, birth_date, postcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insL.Close()
-		insE, err := tx.PrepareContext(ctx, `INSERT INTO register_events (link, register, event, start_date, end_date, amount, category, source_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insE.Close()
-		for _, l := range links {
-			var w any
-			if !math.IsNaN(l.w) {
-				w = l.w
-			}
-			var fn, ln, bd, pc any
-			if l.status == "review" {
-				fn, ln, bd, pc = l.rp.FirstName, l.rp.LastName, l.rp.BirthText, l.rp.Postcode
-			}
-			x, err := insL.ExecContext(ctx, batch, ex.Register, people[l.person].id, l.tier, w, l.p, l.status, fn, ln, bd, pc)
-			if err != nil {
-				return err
-			}
-			lid, _ := x.LastInsertId()
-			for _, e := range l.rp.Events {
-				end, amount := any(nil), any(nil)
-				endS, amountS := "", ""
-				if !e.End.IsZero() {
-					endS = sheet.FormatDate(e.End)
-					end = endS
-				}
-				if !math.IsNaN(e.Amount) {
-					amount = e.Amount
-					amountS = fmt.Sprint(e.Amount)
-				}
-				k := fmt.Sprint(people[l.person].id, "|", e.Event, "|", sheet.FormatDate(e.Start), "|", endS, "|", amountS, "|", e.Category)
-				if known[k] {
-					res.Duplicates++
-					continue
-				}
-				known[k] = true
-				if _, err := insE.ExecContext(ctx, lid, ex.Register, e.Event, sheet.FormatDate(e.Start), end, amount, nullable(e.Category), e.Row); err != nil {
-					return err
-				}
-				res.Events++
-			}
-		}
-		return nil
+		return store(ctx, tx, people, ex, o, res, links)
 	})
 	if errors.Is(err, errDryRun) {
 		err = nil
@@ -267,6 +112,196 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 		return nil, err
 	}
 	return res, nil
+}
+
+// link is a register person linked (or sent to review) to a trial person.
+type link struct {
+	rp     *RegisterPerson
+	person int // index among the trial persons
+	tier   int
+	w, p   float64 // match weight (NaN on tier 0) and posterior probability
+	status string  // linked or review
+}
+
+// match links the extract's persons: tier 0 on the pseudonym of a valid
+// number; the others by Fellegi-Sunter against the trial persons not yet
+// linked. It counts every decision in res.
+func match(people []trialPerson, ex *Extract, o LinkOptions, res *LinkResult) []link {
+	byPseudo := map[string]int{}
+	for i, p := range people {
+		if p.pseudo != "" {
+			byPseudo[p.pseudo] = i
+		}
+	}
+	var links []link
+	used := map[int]bool{}
+	var rest []*RegisterPerson
+	for _, rp := range ex.Persons {
+		if rp.Pseudonym == "" {
+			rest = append(rest, rp)
+			continue
+		}
+		if i, ok := byPseudo[rp.Pseudonym]; ok {
+			links = append(links, link{rp, i, 0, math.NaN(), 1, "linked"})
+			used[i] = true
+			res.Tier0++
+		} else {
+			res.Discarded++ // a valid number not in the trial: not a trial person
+		}
+	}
+	if len(rest) == 0 {
+		return links
+	}
+	var regP, trP []Person
+	var trIdx []int
+	for _, rp := range rest {
+		regP = append(regP, rp.Person)
+	}
+	for i, p := range people {
+		if !used[i] {
+			trP = append(trP, p.Person)
+			trIdx = append(trIdx, i)
+		}
+	}
+	if len(trP) == 0 {
+		res.Discarded += len(rest)
+		return links
+	}
+	m, pairs, rep := Estimate(regP, trP, DefaultRules, 100_000, 500, rand.New(rand.NewPCG(o.Seed, 1)))
+	res.Fixed = m.Fix(o.Fixed)
+	m.TF = surnameFrequencies(trP)
+	res.Blocking = rep
+	for _, d := range Assign(regP, trP, pairs, &m, o.Upper, o.Lower) {
+		switch d.Class {
+		case ClassLink:
+			links = append(links, link{rest[d.Register], trIdx[d.Trial], 1, d.Weight, d.Probability, "linked"})
+			res.Tier1++
+		case ClassReview:
+			links = append(links, link{rest[d.Register], trIdx[d.Trial], 1, d.Weight, d.Probability, "review"})
+			res.Review++
+		case ClassAmbiguous:
+			res.Ambiguous++
+		default:
+			res.Discarded++
+		}
+	}
+	return links
+}
+
+// decisions lists what a dry run decided for every register person.
+func decisions(people []trialPerson, ex *Extract, links []link) []LinkDecision {
+	got := map[*RegisterPerson]LinkDecision{}
+	for _, l := range links {
+		got[l.rp] = LinkDecision{Person: l.rp, Status: l.status, Tier: l.tier, StudyCode: people[l.person].family, Probability: l.p}
+	}
+	var out []LinkDecision
+	for _, rp := range ex.Persons {
+		d, ok := got[rp]
+		if !ok {
+			d = LinkDecision{Person: rp}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// store writes the import: its batch and blocking report, each link, and
+// the link's events not stored before (an extract that overlaps an
+// earlier one stores them once).
+func store(ctx context.Context, tx *sql.Tx, people []trialPerson, ex *Extract, o LinkOptions, res *LinkResult, links []link) error {
+	r, err := tx.ExecContext(ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		"register:"+ex.Register, ex.File, o.SHA256, ex.RowsRead, o.Actor.Name, o.Actor.Now().UTC().Format(time.RFC3339))
+	if err != nil {
+		return err
+	}
+	batch, _ := r.LastInsertId()
+	res.Batch = batch
+	// The blocking report (pairs per rule, largest blocks) is kept with
+	// the import, for rct link report.
+	detail, err := json.Marshal(struct {
+		Register string      `json:"register"`
+		Batch    int64       `json:"batch"`
+		Blocking BlockReport `json:"blocking"`
+	}{ex.Register, batch, res.Blocking})
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (at, actor, kind, detail) VALUES (?, ?, 'link_import', ?)`, o.Actor.Stamp(), o.Actor.Name, string(detail)); err != nil {
+		return err
+	}
+	known, err := storedEvents(ctx, tx, ex.Register)
+	if err != nil {
+		return err
+	}
+	insL, err := tx.PrepareContext(ctx, `INSERT INTO register_links (batch, register, person, tier, weight, probability, status, first_name, last_name, birth_date, postcode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insL.Close()
+	insE, err := tx.PrepareContext(ctx, `INSERT INTO register_events (link, register, event, start_date, end_date, amount, category, source_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insE.Close()
+	for _, l := range links {
+		var w any
+		if !math.IsNaN(l.w) {
+			w = l.w
+		}
+		var fn, ln, bd, pc any
+		if l.status == "review" {
+			fn, ln, bd, pc = l.rp.FirstName, l.rp.LastName, l.rp.BirthText, l.rp.Postcode
+		}
+		x, err := insL.ExecContext(ctx, batch, ex.Register, people[l.person].id, l.tier, w, l.p, l.status, fn, ln, bd, pc)
+		if err != nil {
+			return err
+		}
+		lid, _ := x.LastInsertId()
+		for _, e := range l.rp.Events {
+			end, amount := any(nil), any(nil)
+			endS, amountS := "", ""
+			if !e.End.IsZero() {
+				endS = sheet.FormatDate(e.End)
+				end = endS
+			}
+			if !math.IsNaN(e.Amount) {
+				amount = e.Amount
+				amountS = fmt.Sprint(e.Amount)
+			}
+			k := fmt.Sprint(people[l.person].id, "|", e.Event, "|", sheet.FormatDate(e.Start), "|", endS, "|", amountS, "|", e.Category)
+			if known[k] {
+				res.Duplicates++
+				continue
+			}
+			known[k] = true
+			if _, err := insE.ExecContext(ctx, lid, ex.Register, e.Event, sheet.FormatDate(e.Start), end, amount, nullable(e.Category), e.Row); err != nil {
+				return err
+			}
+			res.Events++
+		}
+	}
+	return nil
+}
+
+// storedEvents are the register's events already stored, by trial person,
+// as keys person|event|start|end|amount|category.
+func storedEvents(ctx context.Context, tx *sql.Tx, register string) (map[string]bool, error) {
+	known := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT l.person, e.event, e.start_date, COALESCE(e.end_date, ''), COALESCE(e.amount, ''), COALESCE(e.category, '')
+		FROM register_events e JOIN register_links l ON l.id = e.link WHERE e.register = ?`, register)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid int64
+		var a, b, c, d, e string
+		if err := rows.Scan(&pid, &a, &b, &c, &d, &e); err != nil {
+			return nil, err
+		}
+		known[fmt.Sprint(pid, "|", a, "|", b, "|", c, "|", d, "|", e)] = true
+	}
+	return known, rows.Err()
 }
 
 var errDryRun = errors.New("dry run")
