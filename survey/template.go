@@ -68,45 +68,73 @@ func (cb *Codebook) columns(form string) (keys, system []string, vars []*Variabl
 // codebook sheet, a hidden _lists sheet and a very hidden _meta sheet. It
 // carries study codes only: no arm, no group.
 func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
-	lang := o.Lang
-	if lang == "" {
-		lang = cb.Languages[0]
+	t := &templateWriter{cb: cb, o: o, lang: o.Lang, sh: o.Form}
+	if t.lang == "" {
+		t.lang = cb.Languages[0]
 	}
-	keys, system, vars := cb.columns(o.Form)
-	if len(vars) == 0 {
+	t.keys, t.system, t.vars = cb.columns(o.Form)
+	if len(t.vars) == 0 {
 		return fmt.Errorf("the codebook asks no question in %s", o.Form)
 	}
-	f := excelize.NewFile()
-	defer f.Close()
-	sh := o.Form
-	if err := f.SetSheetName("Sheet1", sh); err != nil {
-		return err
-	}
-	header, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9D9D9"}},
-		Protection: &excelize.Protection{Locked: true}})
-	locked, _ := f.NewStyle(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F2F2F2"}}, Protection: &excelize.Protection{Locked: true}})
-	dateFmt := "dd/mm/yyyy"
-	lockedDate, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F2F2F2"}}, Protection: &excelize.Protection{Locked: true}})
-	input, _ := f.NewStyle(&excelize.Style{Protection: &excelize.Protection{Locked: false}})
-	inputText, _ := f.NewStyle(&excelize.Style{NumFmt: 49, Protection: &excelize.Protection{Locked: false}})
-	inputDate, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt, Protection: &excelize.Protection{Locked: false}})
-
-	last := max(len(o.Rows)+1, 2) // the rows Excel checks
-	cols := append(append(append([]string{}, keys...), system...), names(vars)...)
-	for i, c := range cols {
-		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
-		if err := f.SetCellStr(sh, cell, c); err != nil {
+	t.cols = append(append(append([]string{}, t.keys...), t.system...), names(t.vars)...)
+	t.f = excelize.NewFile()
+	defer t.f.Close()
+	for _, step := range []func() error{t.header, t.prefill, t.columnStyles, func() error { return cb.writeLists(t.f, t.lang) },
+		t.validations, t.protect, func() error { return cb.writeCodebookSheet(t.f, o.Form, t.lang) }, t.meta} {
+		if err := step(); err != nil {
 			return err
 		}
 	}
-	colName := func(i int) string { s, _ := excelize.ColumnNumberToName(i + 1); return s }
-	if err := f.SetCellStyle(sh, "A1", colName(len(cols)-1)+"1", header); err != nil {
+	t.f.SetActiveSheet(0)
+	return t.f.Write(w)
+}
+
+// templateWriter writes one template workbook, step by step.
+type templateWriter struct {
+	cb           *Codebook
+	o            TemplateOptions
+	lang, sh     string
+	keys, system []string // pre-filled key columns; system columns (interviewer, date)
+	vars         []*Variable
+	cols         []string // every column: keys, system, questions
+	f            *excelize.File
+	// styles: the header, locked keys (text and date), open input cells
+	// (general, text, date).
+	headerStyle, locked, lockedDate int
+	input, inputText, inputDate     int
+}
+
+func colName(i int) string { s, _ := excelize.ColumnNumberToName(i + 1); return s }
+
+// header writes the column names and makes the styles.
+func (t *templateWriter) header() error {
+	f := t.f
+	if err := f.SetSheetName("Sheet1", t.sh); err != nil {
 		return err
 	}
-	// Pre-filled rows.
-	for r, row := range o.Rows {
+	t.headerStyle, _ = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9D9D9"}},
+		Protection: &excelize.Protection{Locked: true}})
+	t.locked, _ = f.NewStyle(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F2F2F2"}}, Protection: &excelize.Protection{Locked: true}})
+	dateFmt := "dd/mm/yyyy"
+	t.lockedDate, _ = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F2F2F2"}}, Protection: &excelize.Protection{Locked: true}})
+	t.input, _ = f.NewStyle(&excelize.Style{Protection: &excelize.Protection{Locked: false}})
+	t.inputText, _ = f.NewStyle(&excelize.Style{NumFmt: 49, Protection: &excelize.Protection{Locked: false}})
+	t.inputDate, _ = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt, Protection: &excelize.Protection{Locked: false}})
+	for i, c := range t.cols {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
+		if err := f.SetCellStr(t.sh, cell, c); err != nil {
+			return err
+		}
+	}
+	return f.SetCellStyle(t.sh, "A1", colName(len(t.cols)-1)+"1", t.headerStyle)
+}
+
+// prefill writes a row per family: its keys (study code and dates, or
+// month) and the interviewer.
+func (t *templateWriter) prefill() error {
+	for r, row := range t.o.Rows {
 		vals := []string{row.StudyCode}
-		if o.Form == CaseLog {
+		if t.o.Form == CaseLog {
 			vals = append(vals, row.Month)
 		} else {
 			vals = append(vals, row.Due, row.Opens, row.Closes)
@@ -114,10 +142,10 @@ func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
 		for i, v := range vals {
 			cell, _ := excelize.CoordinatesToCellName(i+1, r+2)
 			var err error
-			if t, perr := time.Parse("2006-01-02", v); perr == nil {
-				err = f.SetCellValue(sh, cell, t)
+			if d, perr := time.Parse("2006-01-02", v); perr == nil {
+				err = t.f.SetCellValue(t.sh, cell, d)
 			} else {
-				err = f.SetCellStr(sh, cell, v)
+				err = t.f.SetCellStr(t.sh, cell, v)
 			}
 			if err != nil {
 				return err
@@ -125,94 +153,106 @@ func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
 		}
 		iv := row.Interviewer
 		if iv == "" {
-			iv = o.Interviewer
+			iv = t.o.Interviewer
 		}
-		if o.Form != CaseLog && iv != "" {
-			cell, _ := excelize.CoordinatesToCellName(len(keys)+2, r+2)
-			if err := f.SetCellStr(sh, cell, iv); err != nil {
+		if t.o.Form != CaseLog && iv != "" {
+			cell, _ := excelize.CoordinatesToCellName(len(t.keys)+2, r+2)
+			if err := t.f.SetCellStr(t.sh, cell, iv); err != nil {
 				return err
 			}
 		}
 	}
-	// Column styles: key columns locked, the rest open for input.
-	for i, c := range cols {
-		style := input
+	return nil
+}
+
+// columnStyles locks the key columns and opens the rest for input, with
+// date or text formats where the question needs them.
+func (t *templateWriter) columnStyles() error {
+	for i, c := range t.cols {
+		style := t.input
 		switch {
-		case i < len(keys) && (c == "study_code" || c == "month"):
-			style = locked
-		case i < len(keys):
-			style = lockedDate
+		case i < len(t.keys) && (c == "study_code" || c == "month"):
+			style = t.locked
+		case i < len(t.keys):
+			style = t.lockedDate
 		case c == "interview_date":
-			style = inputDate
+			style = t.inputDate
 		case c == "interviewer":
-			style = inputText
+			style = t.inputText
 		default:
-			v := vars[i-len(keys)-len(system)]
-			switch v.Kind {
+			switch t.vars[i-len(t.keys)-len(t.system)].Kind {
 			case Date:
-				style = inputDate
+				style = t.inputDate
 			case TextType, SelectMultiple:
-				style = inputText
+				style = t.inputText
 			}
 		}
-		if err := f.SetColStyle(sh, colName(i), style); err != nil {
+		if err := t.f.SetColStyle(t.sh, colName(i), style); err != nil {
 			return err
 		}
 		width := 14.0
-		if i >= len(keys)+len(system) {
+		if i >= len(t.keys)+len(t.system) {
 			width = 18
 		}
-		if err := f.SetColWidth(sh, colName(i), colName(i), width); err != nil {
+		if err := t.f.SetColWidth(t.sh, colName(i), colName(i), width); err != nil {
 			return err
 		}
 	}
-	// Lists: labels in the template's language, then the missing codes.
-	if err := cb.writeLists(f, lang); err != nil {
-		return err
-	}
-	rows := func(i int) string { return fmt.Sprintf("%s2:%s%d", colName(i), colName(i), last) }
-	for i, c := range cols[len(keys):] {
-		ci := i + len(keys)
+	return nil
+}
+
+// validations adds each input column's check (drop-down, range, date) and
+// its prompt.
+func (t *templateWriter) validations() error {
+	last := max(len(t.o.Rows)+1, 2) // the rows Excel checks
+	lang := t.lang
+	for i, c := range t.cols[len(t.keys):] {
+		ci := i + len(t.keys)
 		dv := excelize.NewDataValidation(true)
-		dv.SetSqref(rows(ci))
-		top := colName(ci) + "2"
+		dv.SetSqref(fmt.Sprintf("%s2:%s%d", colName(ci), colName(ci), last))
 		switch {
 		case c == "interview_date":
-			dv.Type, dv.Operator, dv.Formula1 = "date", "between", xmlEscape(fmt.Sprintf("DATE(%d,1,1)", o.Today.Year()-5))
+			dv.Type, dv.Operator, dv.Formula1 = "date", "between", xmlEscape(fmt.Sprintf("DATE(%d,1,1)", t.o.Today.Year()-5))
 			dv.Formula2 = "TODAY()"
 			dv.SetInput("interview_date", map[string]string{"nl": "Datum van het interview (dd/mm/jjjj)", "en": "Date of the interview (dd/mm/yyyy)"}[lang])
 			dv.SetError(excelize.DataValidationErrorStyleStop, "interview_date", "dd/mm/yyyy, not in the future")
 		case c == "interviewer":
 			continue
 		default:
-			v := vars[ci-len(keys)-len(system)]
-			if !cb.validation(dv, v, lang, top) {
+			v := t.vars[ci-len(t.keys)-len(t.system)]
+			if !t.cb.validation(dv, v, lang, colName(ci)+"2") {
 				dv.Type = ""
 			}
-			prompt := v.Label.In(lang, cb.Languages)
-			if h := v.Hint.In(lang, cb.Languages); h != "" {
+			prompt := v.Label.In(lang, t.cb.Languages)
+			if h := v.Hint.In(lang, t.cb.Languages); h != "" {
 				prompt += " — " + h
 			}
 			if v.Kind == SelectMultiple {
-				prompt += " (" + cb.codes(v.List) + "; " + map[string]string{"nl": "meerdere codes gescheiden door ;", "en": "several codes separated by ;"}[lang] + ")"
+				prompt += " (" + t.cb.codes(v.List) + "; " + map[string]string{"nl": "meerdere codes gescheiden door ;", "en": "several codes separated by ;"}[lang] + ")"
 			}
 			dv.SetInput(clip(v.Name, 32), clip(prompt, 255))
 			dv.ShowInputMessage = true
 		}
-		if err := f.AddDataValidation(sh, dv); err != nil {
+		if err := t.f.AddDataValidation(t.sh, dv); err != nil {
 			return err
 		}
 	}
-	if err := f.SetPanes(sh, &excelize.Panes{Freeze: true, XSplit: 1, YSplit: 1, TopLeftCell: "B2", ActivePane: "bottomRight"}); err != nil {
+	return nil
+}
+
+// protect freezes the header and the study codes and protects the sheet
+// (the locked cells cannot be edited).
+func (t *templateWriter) protect() error {
+	if err := t.f.SetPanes(t.sh, &excelize.Panes{Freeze: true, XSplit: 1, YSplit: 1, TopLeftCell: "B2", ActivePane: "bottomRight"}); err != nil {
 		return err
 	}
-	if err := f.ProtectSheet(sh, &excelize.SheetProtectionOptions{FormatCells: true, FormatColumns: true, FormatRows: true,
-		SelectLockedCells: true, SelectUnlockedCells: true, AutoFilter: true, Sort: true}); err != nil {
-		return err
-	}
-	if err := cb.writeCodebookSheet(f, o.Form, lang); err != nil {
-		return err
-	}
+	return t.f.ProtectSheet(t.sh, &excelize.SheetProtectionOptions{FormatCells: true, FormatColumns: true, FormatRows: true,
+		SelectLockedCells: true, SelectUnlockedCells: true, AutoFilter: true, Sort: true})
+}
+
+// meta writes the very hidden _meta sheet the import checks.
+func (t *templateWriter) meta() error {
+	cb, o, f := t.cb, t.o, t.f
 	meta := Meta{
 		"format":           "rct survey template",
 		"template_version": TemplateVersion,
@@ -222,7 +262,7 @@ func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
 		"codebook_version": fmt.Sprint(o.CodebookVersion),
 		"codebook_label":   cb.Codebook.Version,
 		"codebook_sha256":  cb.SHA256(),
-		"language":         lang,
+		"language":         t.lang,
 		"interviewer":      o.Interviewer,
 		"written_on":       o.Today.Format("2006-01-02"),
 	}
@@ -237,11 +277,7 @@ func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
 			return err
 		}
 	}
-	if err := f.SetSheetVisible(MetaSheet, false, true); err != nil {
-		return err
-	}
-	f.SetActiveSheet(0)
-	return f.Write(w)
+	return f.SetSheetVisible(MetaSheet, false, true)
 }
 
 var metaKeys = []string{"format", "template_version", "trial", "form", "codebook_id", "codebook_version", "codebook_label", "codebook_sha256", "language", "interviewer", "written_on"}
