@@ -57,8 +57,22 @@ func (c *checker) unique(path string, ids []string) map[string]bool {
 	return seen
 }
 
+// validate checks the whole protocol, part by part, and returns every
+// problem found with its line.
 func (p *Protocol) validate(name string) dataerr.List {
 	c := &checker{p: p, name: name}
+	p.validateTrial(c)
+	p.validateRandomization(c)
+	p.validateEligibility(c)
+	waves := p.validateWaves(c)
+	p.validateRegisters(c)
+	p.validateOutcomes(c, waves)
+	p.validateAnalysis(c)
+	return c.errs
+}
+
+// validateTrial checks the format version, the trial's identity and the arms.
+func (p *Protocol) validateTrial(c *checker) {
 	if p.Version != FormatVersion {
 		c.at("version", "protocol format version %d; this rct reads version %d (write `version: %d`)", p.Version, FormatVersion, FormatVersion)
 	}
@@ -86,9 +100,11 @@ func (p *Protocol) validate(name string) dataerr.List {
 		armIDs = append(armIDs, a.ID)
 	}
 	c.unique("arms", armIDs)
+}
 
-	p.validateRandomization(c)
-
+// validateEligibility checks the index's domains and the inclusion rule,
+// and that no domain or stratum takes a fixed column's name.
+func (p *Protocol) validateEligibility(c *checker) {
 	e := p.Eligibility
 	if len(e.Domains) == 0 {
 		c.at("eligibility.domains", "list the domains of the index (e.g. income, education, stimulation, work, housing, health)")
@@ -119,6 +135,10 @@ func (p *Protocol) validate(name string) dataerr.List {
 		}
 	}
 
+}
+
+// validateWaves checks the survey waves and returns their ids.
+func (p *Protocol) validateWaves(c *checker) map[string]bool {
 	if len(p.Waves) == 0 {
 		c.at("waves", "list at least the baseline wave")
 	}
@@ -142,8 +162,13 @@ func (p *Protocol) validate(name string) dataerr.List {
 			c.at(path+".offset", "waves are listed in time order: %s comes before %s", w.Offset, p.Waves[i-1].Offset)
 		}
 	}
-	waves := c.unique("waves", waveIDs)
+	return c.unique("waves", waveIDs)
 
+}
+
+// validateRegisters checks each register's column mapping, events, spells
+// and fixed linkage parameters.
+func (p *Protocol) validateRegisters(c *checker) {
 	var regIDs []string
 	for i, r := range p.Registers {
 		path := fmt.Sprintf("registers[%d]", i)
@@ -204,6 +229,10 @@ func (p *Protocol) validate(name string) dataerr.List {
 	}
 	c.unique("registers", regIDs)
 
+}
+
+// validateOutcomes checks each outcome and its source.
+func (p *Protocol) validateOutcomes(c *checker, waves map[string]bool) {
 	var outIDs []string
 	for i, o := range p.Outcomes {
 		path := fmt.Sprintf("outcomes[%d]", i)
@@ -218,8 +247,6 @@ func (p *Protocol) validate(name string) dataerr.List {
 	}
 	c.unique("outcomes", outIDs)
 
-	p.validateAnalysis(c)
-	return c.errs
 }
 
 func (p *Protocol) validateAnalysis(c *checker) {
