@@ -134,7 +134,6 @@ func (p *Protocol) validateEligibility(c *checker) {
 			c.at(fmt.Sprintf("eligibility.domains[%d]", i), "%q is a fixed column of the referral file; choose another id", d)
 		}
 	}
-
 }
 
 // validateWaves checks the survey waves and returns their ids.
@@ -163,7 +162,6 @@ func (p *Protocol) validateWaves(c *checker) map[string]bool {
 		}
 	}
 	return c.unique("waves", waveIDs)
-
 }
 
 // validateRegisters checks each register's column mapping, events, spells
@@ -228,7 +226,6 @@ func (p *Protocol) validateRegisters(c *checker) {
 		}
 	}
 	c.unique("registers", regIDs)
-
 }
 
 // validateOutcomes checks each outcome and its source.
@@ -246,7 +243,6 @@ func (p *Protocol) validateOutcomes(c *checker, waves map[string]bool) {
 		p.validateSource(c, path, o, waves)
 	}
 	c.unique("outcomes", outIDs)
-
 }
 
 func (p *Protocol) validateAnalysis(c *checker) {
