@@ -141,103 +141,25 @@ func (f *Frame) Estimate(s Spec) (*Estimate, error) {
 	if s.Estimator == "" {
 		s.Estimator = "ols"
 	}
-	if !slices.Contains(Estimators, s.Estimator) {
-		return nil, fmt.Errorf("unknown estimator %q (%s)", s.Estimator, strings.Join(Estimators, ", "))
+	if err := s.check(); err != nil {
+		return nil, err
 	}
-	if s.Outcome == "" || s.Treatment == "" {
-		return nil, errors.New("give the outcome and the treatment")
+	m, err := f.model(s)
+	if err != nil {
+		return nil, err
 	}
-	if s.Estimator == "iv" && s.Endogenous == "" {
-		return nil, errors.New("the iv estimator needs the endogenous variable (the treatment received)")
-	}
-	if s.Estimator != "iv" && s.Endogenous != "" {
-		return nil, errors.New("an endogenous variable is for the iv estimator")
-	}
-	if s.Strata != "" && s.FixedEffects != "" {
-		return nil, errors.New("give strata or fixed effects, not both")
-	}
-	if s.Estimator == "dim" && (len(s.Covariates) > 0 || s.Cluster != "" || s.FixedEffects != "") {
-		return nil, errors.New("the dim estimator takes strata (blocks) only: no covariates, fixed effects or clusters")
-	}
-	if s.Estimator == "dim" && s.SE != "" {
-		return nil, errors.New("the dim estimator has its own standard error (Welch, or blocked)")
-	}
-	// Gather the variables and their missingness.
-	num := map[string][]float64{}
-	txt := map[string][]string{}
-	var numeric, factors []string
-	numeric = append(numeric, s.Outcome, s.Treatment)
-	if s.Endogenous != "" {
-		numeric = append(numeric, s.Endogenous)
-	}
-	for _, c := range s.Covariates {
-		if strings.HasPrefix(c, "factor(") && strings.HasSuffix(c, ")") {
-			factors = append(factors, strings.TrimSuffix(strings.TrimPrefix(c, "factor("), ")"))
-		} else {
-			numeric = append(numeric, c)
-		}
-	}
-	strata := s.Strata + s.FixedEffects
-	if strata != "" {
-		factors = append(factors, strata)
-	}
-	if s.Cluster != "" {
-		factors = append(factors, s.Cluster)
-	}
-	for _, c := range numeric {
-		v, err := f.Numeric(c)
-		if err != nil {
-			return nil, err
-		}
-		num[c] = v
-	}
-	for _, c := range factors {
-		v, err := f.Text(c)
-		if err != nil {
-			return nil, err
-		}
-		txt[c] = v
-	}
-	keep := make([]int, 0, f.N())
-	for i := 0; i < f.N(); i++ {
-		ok := true
-		for _, v := range num {
-			ok = ok && !math.IsNaN(v[i])
-		}
-		for _, v := range txt {
-			ok = ok && v[i] != ""
-		}
-		if ok {
-			keep = append(keep, i)
-		}
-	}
-	sel := func(v []float64) []float64 {
-		out := make([]float64, len(keep))
-		for j, i := range keep {
-			out[j] = v[i]
-		}
-		return out
-	}
-	selT := func(v []string) []string {
-		out := make([]string, len(keep))
-		for j, i := range keep {
-			out[j] = v[i]
-		}
-		return out
-	}
-	out := &Estimate{N: len(keep), Dropped: f.N() - len(keep), Estimator: s.Estimator}
-	y, z := sel(num[s.Outcome]), sel(num[s.Treatment])
-	for j, v := range z {
+	out := &Estimate{N: len(m.keep), Dropped: f.N() - len(m.keep), Estimator: s.Estimator}
+	for j, v := range m.z {
 		if v != 0 && v != 1 {
-			return nil, f.at(keep[j], s.Treatment, "treatment %v is not 0 or 1", v)
+			return nil, f.at(m.keep[j], s.Treatment, "treatment %v is not 0 or 1", v)
 		}
 	}
 	if s.Estimator == "dim" {
 		var blocks []string
-		if strata != "" {
-			blocks = selT(txt[strata])
+		if m.strata != "" {
+			blocks = m.text(m.strata)
 		}
-		r, err := analysis.DifferenceInMeans(y, z, blocks, s.Alpha)
+		r, err := analysis.DifferenceInMeans(m.y, m.z, blocks, s.Alpha)
 		if err != nil {
 			return nil, dataerr.New(f.File, "%v", err)
 		}
@@ -248,53 +170,171 @@ func (f *Frame) Estimate(s Spec) (*Estimate, error) {
 		out.Term = s.Treatment
 		return out, nil
 	}
-	var covs []analysis.Column
+	r, se, err := m.fit(s)
+	if err != nil {
+		return nil, dataerr.New(f.File, "%v", err)
+	}
+	out.Result, out.SEType = r, se
+	return out, nil
+}
+
+// check refuses a spec that makes no model.
+func (s Spec) check() error {
+	switch {
+	case !slices.Contains(Estimators, s.Estimator):
+		return fmt.Errorf("unknown estimator %q (%s)", s.Estimator, strings.Join(Estimators, ", "))
+	case s.Outcome == "" || s.Treatment == "":
+		return errors.New("give the outcome and the treatment")
+	case s.Estimator == "iv" && s.Endogenous == "":
+		return errors.New("the iv estimator needs the endogenous variable (the treatment received)")
+	case s.Estimator != "iv" && s.Endogenous != "":
+		return errors.New("an endogenous variable is for the iv estimator")
+	case s.Strata != "" && s.FixedEffects != "":
+		return errors.New("give strata or fixed effects, not both")
+	case s.Estimator == "dim" && (len(s.Covariates) > 0 || s.Cluster != "" || s.FixedEffects != ""):
+		return errors.New("the dim estimator takes strata (blocks) only: no covariates, fixed effects or clusters")
+	case s.Estimator == "dim" && s.SE != "":
+		return errors.New("the dim estimator has its own standard error (Welch, or blocked)")
+	}
+	return nil
+}
+
+// model is a spec's variables on the rows kept (no missing value in any).
+type model struct {
+	num    map[string][]float64 // numeric variables, every row
+	txt    map[string][]string  // factors, every row
+	keep   []int                // the rows kept
+	y, z   []float64            // outcome and treatment on the rows kept
+	strata string               // the strata or fixed-effects column
+}
+
+// model reads the spec's variables and keeps the complete rows.
+func (f *Frame) model(s Spec) (*model, error) {
+	m := &model{num: map[string][]float64{}, txt: map[string][]string{}, strata: s.Strata + s.FixedEffects}
+	numeric := []string{s.Outcome, s.Treatment}
+	var factors []string
+	if s.Endogenous != "" {
+		numeric = append(numeric, s.Endogenous)
+	}
 	for _, c := range s.Covariates {
-		if strings.HasPrefix(c, "factor(") {
-			name := strings.TrimSuffix(strings.TrimPrefix(c, "factor("), ")")
-			covs = append(covs, analysis.Dummies(c, selT(txt[name]))...)
+		if name, ok := factorOf(c); ok {
+			factors = append(factors, name)
 		} else {
-			covs = append(covs, analysis.Column{Name: c, Values: sel(num[c])})
+			numeric = append(numeric, c)
 		}
 	}
-	if strata != "" {
-		covs = append(covs, analysis.Dummies("factor("+strata+")", selT(txt[strata]))...)
+	if m.strata != "" {
+		factors = append(factors, m.strata)
+	}
+	if s.Cluster != "" {
+		factors = append(factors, s.Cluster)
+	}
+	for _, c := range numeric {
+		v, err := f.Numeric(c)
+		if err != nil {
+			return nil, err
+		}
+		m.num[c] = v
+	}
+	for _, c := range factors {
+		v, err := f.Text(c)
+		if err != nil {
+			return nil, err
+		}
+		m.txt[c] = v
+	}
+	m.keep = make([]int, 0, f.N())
+	for i := 0; i < f.N(); i++ {
+		ok := true
+		for _, v := range m.num {
+			ok = ok && !math.IsNaN(v[i])
+		}
+		for _, v := range m.txt {
+			ok = ok && v[i] != ""
+		}
+		if ok {
+			m.keep = append(m.keep, i)
+		}
+	}
+	m.y, m.z = m.values(s.Outcome), m.values(s.Treatment)
+	return m, nil
+}
+
+// factorOf reads "factor(name)".
+func factorOf(c string) (string, bool) {
+	if strings.HasPrefix(c, "factor(") && strings.HasSuffix(c, ")") {
+		return strings.TrimSuffix(strings.TrimPrefix(c, "factor("), ")"), true
+	}
+	return "", false
+}
+
+// values is a numeric variable on the rows kept.
+func (m *model) values(name string) []float64 {
+	v := m.num[name]
+	out := make([]float64, len(m.keep))
+	for j, i := range m.keep {
+		out[j] = v[i]
+	}
+	return out
+}
+
+// text is a factor on the rows kept.
+func (m *model) text(name string) []string {
+	v := m.txt[name]
+	out := make([]string, len(m.keep))
+	for j, i := range m.keep {
+		out[j] = v[i]
+	}
+	return out
+}
+
+// fit fits the ols, lin or iv model and returns the treatment's term (the
+// endogenous variable's for iv) and the standard errors' type.
+func (m *model) fit(s Spec) (analysis.Result, string, error) {
+	var covs []analysis.Column
+	for _, c := range s.Covariates {
+		if name, ok := factorOf(c); ok {
+			covs = append(covs, analysis.Dummies(c, m.text(name))...)
+		} else {
+			covs = append(covs, analysis.Column{Name: c, Values: m.values(c)})
+		}
+	}
+	if m.strata != "" {
+		covs = append(covs, analysis.Dummies("factor("+m.strata+")", m.text(m.strata))...)
 	}
 	o := analysis.OLSOptions{SE: s.SE, Alpha: s.Alpha}
 	if s.Cluster != "" {
-		o.Clusters = selT(txt[s.Cluster])
+		o.Clusters = m.text(s.Cluster)
 	}
 	var fit *analysis.Fit
 	var err error
 	term := s.Treatment
 	switch s.Estimator {
 	case "ols":
-		X, names, e := analysis.Matrix(true, append([]analysis.Column{{Name: s.Treatment, Values: z}}, covs...)...)
+		X, names, e := analysis.Matrix(true, append([]analysis.Column{{Name: s.Treatment, Values: m.z}}, covs...)...)
 		if e != nil {
-			return nil, e
+			return analysis.Result{}, "", e
 		}
-		fit, err = analysis.OLS(y, X, names, o)
+		fit, err = analysis.OLS(m.y, X, names, o)
 	case "lin":
-		fit, err = analysis.Lin(y, z, covs, o)
+		fit, err = analysis.Lin(m.y, m.z, covs, o)
 		term = "z"
 	case "iv":
-		d := sel(num[s.Endogenous])
-		X, names, e := analysis.Matrix(true, append([]analysis.Column{{Name: s.Endogenous, Values: d}}, covs...)...)
+		X, names, e := analysis.Matrix(true, append([]analysis.Column{{Name: s.Endogenous, Values: m.values(s.Endogenous)}}, covs...)...)
 		if e != nil {
-			return nil, e
+			return analysis.Result{}, "", e
 		}
-		Z, _, _ := analysis.Matrix(true, append([]analysis.Column{{Name: s.Treatment, Values: z}}, covs...)...)
-		fit, err = analysis.IV2SLS(y, X, Z, names, o)
+		Z, _, _ := analysis.Matrix(true, append([]analysis.Column{{Name: s.Treatment, Values: m.z}}, covs...)...)
+		fit, err = analysis.IV2SLS(m.y, X, Z, names, o)
 		term = s.Endogenous
 	}
 	if err != nil {
-		return nil, dataerr.New(f.File, "%v", err)
+		return analysis.Result{}, "", err
 	}
 	r, _ := fit.Term(term)
 	r.Term = term
 	if s.Estimator == "lin" {
 		r.Term = s.Treatment
 	}
-	out.Result, out.SEType = r, fit.SEType
-	return out, nil
+	return r, fit.SEType, nil
 }
