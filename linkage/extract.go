@@ -77,36 +77,12 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 		return nil, err
 	}
 	defer t.Close()
-	col := map[string]int{}
-	var errs dataerr.List
-	for _, f := range trial.RegisterFields {
-		col[f] = -1
-		if h, ok := reg.Columns[f]; ok {
-			col[f] = t.Col(sheet.NormalizeHeader(h))
-			if col[f] < 0 {
-				errs = append(errs, &dataerr.Error{File: path, Sheet: t.Sheet, Row: t.HeaderRow,
-					Err: fmt.Errorf("missing column %q (the protocol maps %s of register %s to it); this may be an extract of another register", h, f, reg.ID)})
-			}
-		}
+	r := &extractReader{path: path, reg: reg, o: o, t: t, col: map[string]int{}, truth: -1,
+		ex: &Extract{File: path, Register: reg.ID}, byKey: map[string]*RegisterPerson{}, skipped: map[uint64]struct{}{}}
+	if err := r.columns(); err != nil {
+		return nil, err
 	}
-	if col["national_number"] < 0 && (col["last_name"] < 0 || col["birth_date"] < 0) {
-		errs = append(errs, &dataerr.Error{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Err: fmt.Errorf("an extract needs national numbers, or last names and birth dates, to link")})
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	truth := -1
-	if o.Truth != "" {
-		if truth = t.Col(sheet.NormalizeHeader(o.Truth)); truth < 0 {
-			return nil, &dataerr.Error{File: path, Sheet: t.Sheet, Row: t.HeaderRow, Err: fmt.Errorf("no column %q with the true study codes", o.Truth)}
-		}
-	}
-	ex := &Extract{File: path, Register: reg.ID}
-	byKey := map[string]*RegisterPerson{}
-	skipped := map[uint64]struct{}{}
-	var lastNumber, lastPseudonym string // the last valid number read, and its pseudonym
-	var lastNumberBirth Date
-	for len(errs) < 1000 {
+	for len(r.errs) < 1000 {
 		row, err := t.Next()
 		if err == io.EOF {
 			break
@@ -114,114 +90,195 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 		if err != nil {
 			return nil, err
 		}
-		ex.RowsRead++
-		cell := func(f string) string {
-			if i := col[f]; i >= 0 {
-				return row.Cells[i]
-			}
-			return ""
-		}
-		at := func(f, format string, args ...any) {
-			errs = append(errs, t.At(row.Num, col[f], format, args...))
-		}
-		ev := Event{Row: row.Num, Amount: math.NaN(), Category: cell("category")}
-		code := cell("event")
-		name, ok := reg.Events[code]
-		if !ok {
-			if code == "" {
-				at("event", "missing event code")
-			} else {
-				at("event", "event code %q is not mapped in the protocol's register %s (maps: %s)", code, reg.ID, strings.Join(sortedKeys(reg.Events), ", "))
-			}
-			continue
-		}
-		ev.Event = name
-		if ev.Start, err = sheet.ParseDate(cell("start"), t.Date1904); err != nil {
-			at("start", "%v", err)
-			continue
-		}
-		if s := cell("end"); s != "" {
-			if ev.End, err = sheet.ParseDate(s, t.Date1904); err != nil {
-				at("end", "%v", err)
-				continue
-			}
-			if ev.End.Before(ev.Start) {
-				at("end", "ends (%s) before it starts (%s)", sheet.FormatDate(ev.End), sheet.FormatDate(ev.Start))
-				continue
-			}
-		}
-		if s := cell("amount"); s != "" {
-			v, err := sheet.ParseNumber(s)
-			if err != nil {
-				at("amount", "%v", err)
-				continue
-			}
-			ev.Amount = v
-		}
-		rp := RegisterPerson{FirstName: cell("first_name"), LastName: cell("last_name"), BirthText: cell("birth_date")}
-		rp.Last, rp.First = ident.NormalizeName(rp.LastName), ident.NormalizeName(rp.FirstName)
-		rp.Postcode = strings.ReplaceAll(cell("postcode"), " ", "")
-		if rp.BirthText != "" {
-			rp.Birth = parsePartialDate(rp.BirthText, t.Date1904)
-		}
-		if s := cell("national_number"); s == "" {
-			ex.NoNumber++
-		} else if o.Pseudonymised {
-			b, err := hex.DecodeString(strings.ToLower(s))
-			if err != nil || len(b) != 32 {
-				at("national_number", "not a pseudonym (64 hexadecimal digits of HMAC-SHA256): is the extract really pseudonymised?")
-				continue
-			}
-			rp.Pseudonym = strings.ToLower(s)
-		} else if s == lastNumber {
-			// The same person's next row: no second HMAC.
-			rp.Pseudonym = lastPseudonym
-			if rp.Birth == (Date{}) {
-				rp.Birth = lastNumberBirth
-			}
-		} else if n, err := ident.ParseNumber(s); err == nil {
-			rp.Pseudonym = ident.Pseudonym(o.Key, n)
-			lastNumber, lastPseudonym, lastNumberBirth = s, rp.Pseudonym, Date{}
-			if d, ok := n.BirthDate(); ok {
-				lastNumberBirth = Date{d.Year(), int(d.Month()), d.Day()}
-			}
-			if rp.Birth == (Date{}) {
-				rp.Birth = lastNumberBirth
-			}
-		} else {
-			ex.BadNumbers++ // counted and reported; linked on names only
-		}
-		if rp.Pseudonym != "" && o.Keep != nil && !o.Keep(rp.Pseudonym) {
-			id, _ := strconv.ParseUint(rp.Pseudonym[:16], 16, 64)
-			if _, seen := skipped[id]; !seen {
-				skipped[id] = struct{}{}
-				ex.Skipped++
-			}
-			continue
-		}
-		key := rp.Pseudonym
-		if key == "" {
-			key = "id:" + rp.Last + "|" + rp.First + "|" + rp.Birth.digits()
-		}
-		p, ok := byKey[key]
-		if !ok {
-			p = &rp
-			byKey[key] = p
-			ex.Persons = append(ex.Persons, p)
-		}
-		p.Events = append(p.Events, ev)
-		p.Rows = append(p.Rows, row.Num)
-		if truth >= 0 && p.Truth == "" {
-			p.Truth = strings.ToUpper(sheet.Clean(row.Cells[truth]))
-		}
+		r.ex.RowsRead++
+		r.row(row)
 	}
-	if len(errs) > 0 {
-		return nil, errs
+	if len(r.errs) > 0 {
+		return nil, r.errs
 	}
-	if ex.RowsRead == 0 {
+	if r.ex.RowsRead == 0 {
 		return nil, dataerr.New(path, "the extract has no rows below its header")
 	}
-	return ex, nil
+	return r.ex, nil
+}
+
+// extractReader reads an extract row by row into persons.
+type extractReader struct {
+	path  string
+	reg   trial.Register
+	o     ReadOptions
+	t     *sheet.Table
+	col   map[string]int // register field → column (-1: not mapped)
+	truth int            // the labelled sample's column of true study codes
+	errs  dataerr.List
+	ex    *Extract
+	byKey map[string]*RegisterPerson
+	// skipped are the register persons dropped on read (not trial
+	// persons), by the first 64 bits of their pseudonym.
+	skipped map[uint64]struct{}
+	// The last valid number read, its pseudonym and birth date: a
+	// person's next rows need no second HMAC.
+	lastNumber, lastPseudonym string
+	lastBirth                 Date
+}
+
+// columns finds the mapped columns (and the truth column of a sample).
+func (r *extractReader) columns() error {
+	t, reg := r.t, r.reg
+	for _, f := range trial.RegisterFields {
+		r.col[f] = -1
+		if h, ok := reg.Columns[f]; ok {
+			r.col[f] = t.Col(sheet.NormalizeHeader(h))
+			if r.col[f] < 0 {
+				r.errs = append(r.errs, &dataerr.Error{File: r.path, Sheet: t.Sheet, Row: t.HeaderRow,
+					Err: fmt.Errorf("missing column %q (the protocol maps %s of register %s to it); this may be an extract of another register", h, f, reg.ID)})
+			}
+		}
+	}
+	if r.col["national_number"] < 0 && (r.col["last_name"] < 0 || r.col["birth_date"] < 0) {
+		r.errs = append(r.errs, &dataerr.Error{File: r.path, Sheet: t.Sheet, Row: t.HeaderRow, Err: fmt.Errorf("an extract needs national numbers, or last names and birth dates, to link")})
+	}
+	if len(r.errs) > 0 {
+		return r.errs
+	}
+	if r.o.Truth != "" {
+		if r.truth = t.Col(sheet.NormalizeHeader(r.o.Truth)); r.truth < 0 {
+			return &dataerr.Error{File: r.path, Sheet: t.Sheet, Row: t.HeaderRow, Err: fmt.Errorf("no column %q with the true study codes", r.o.Truth)}
+		}
+	}
+	return nil
+}
+
+func (r *extractReader) cell(row sheet.Row, f string) string {
+	if i := r.col[f]; i >= 0 {
+		return row.Cells[i]
+	}
+	return ""
+}
+
+func (r *extractReader) at(row sheet.Row, f, format string, args ...any) {
+	r.errs = append(r.errs, r.t.At(row.Num, r.col[f], format, args...))
+}
+
+// row reads one row: its event and its person, grouped with the person's
+// other rows (or dropped when not a trial person).
+func (r *extractReader) row(row sheet.Row) {
+	ev, ok := r.event(row)
+	if !ok {
+		return
+	}
+	rp, ok := r.person(row)
+	if !ok {
+		return
+	}
+	if rp.Pseudonym != "" && r.o.Keep != nil && !r.o.Keep(rp.Pseudonym) {
+		id, _ := strconv.ParseUint(rp.Pseudonym[:16], 16, 64)
+		if _, seen := r.skipped[id]; !seen {
+			r.skipped[id] = struct{}{}
+			r.ex.Skipped++
+		}
+		return
+	}
+	key := rp.Pseudonym
+	if key == "" {
+		key = "id:" + rp.Last + "|" + rp.First + "|" + rp.Birth.digits()
+	}
+	p, ok := r.byKey[key]
+	if !ok {
+		p = &rp
+		r.byKey[key] = p
+		r.ex.Persons = append(r.ex.Persons, p)
+	}
+	p.Events = append(p.Events, ev)
+	p.Rows = append(p.Rows, row.Num)
+	if r.truth >= 0 && p.Truth == "" {
+		p.Truth = strings.ToUpper(sheet.Clean(row.Cells[r.truth]))
+	}
+}
+
+// event reads and checks a row's event: its code (mapped by the
+// protocol), dates and amount.
+func (r *extractReader) event(row sheet.Row) (Event, bool) {
+	ev := Event{Row: row.Num, Amount: math.NaN(), Category: r.cell(row, "category")}
+	code := r.cell(row, "event")
+	name, ok := r.reg.Events[code]
+	if !ok {
+		if code == "" {
+			r.at(row, "event", "missing event code")
+		} else {
+			r.at(row, "event", "event code %q is not mapped in the protocol's register %s (maps: %s)", code, r.reg.ID, strings.Join(sortedKeys(r.reg.Events), ", "))
+		}
+		return ev, false
+	}
+	ev.Event = name
+	var err error
+	if ev.Start, err = sheet.ParseDate(r.cell(row, "start"), r.t.Date1904); err != nil {
+		r.at(row, "start", "%v", err)
+		return ev, false
+	}
+	if s := r.cell(row, "end"); s != "" {
+		if ev.End, err = sheet.ParseDate(s, r.t.Date1904); err != nil {
+			r.at(row, "end", "%v", err)
+			return ev, false
+		}
+		if ev.End.Before(ev.Start) {
+			r.at(row, "end", "ends (%s) before it starts (%s)", sheet.FormatDate(ev.End), sheet.FormatDate(ev.Start))
+			return ev, false
+		}
+	}
+	if s := r.cell(row, "amount"); s != "" {
+		v, err := sheet.ParseNumber(s)
+		if err != nil {
+			r.at(row, "amount", "%v", err)
+			return ev, false
+		}
+		ev.Amount = v
+	}
+	return ev, true
+}
+
+// person reads a row's person: names, birth date, postcode, and the
+// national number pseudonymised on read (or the pseudonym given).
+func (r *extractReader) person(row sheet.Row) (RegisterPerson, bool) {
+	rp := RegisterPerson{FirstName: r.cell(row, "first_name"), LastName: r.cell(row, "last_name"), BirthText: r.cell(row, "birth_date")}
+	rp.Last, rp.First = ident.NormalizeName(rp.LastName), ident.NormalizeName(rp.FirstName)
+	rp.Postcode = strings.ReplaceAll(r.cell(row, "postcode"), " ", "")
+	if rp.BirthText != "" {
+		rp.Birth = parsePartialDate(rp.BirthText, r.t.Date1904)
+	}
+	s := r.cell(row, "national_number")
+	switch {
+	case s == "":
+		r.ex.NoNumber++
+	case r.o.Pseudonymised:
+		b, err := hex.DecodeString(strings.ToLower(s))
+		if err != nil || len(b) != 32 {
+			r.at(row, "national_number", "not a pseudonym (64 hexadecimal digits of HMAC-SHA256): is the extract really pseudonymised?")
+			return rp, false
+		}
+		rp.Pseudonym = strings.ToLower(s)
+	case s == r.lastNumber:
+		// The same person's next row: no second HMAC.
+		rp.Pseudonym = r.lastPseudonym
+		if rp.Birth == (Date{}) {
+			rp.Birth = r.lastBirth
+		}
+	default:
+		n, err := ident.ParseNumber(s)
+		if err != nil {
+			r.ex.BadNumbers++ // counted and reported; linked on names only
+			break
+		}
+		rp.Pseudonym = ident.Pseudonym(r.o.Key, n)
+		r.lastNumber, r.lastPseudonym, r.lastBirth = s, rp.Pseudonym, Date{}
+		if d, ok := n.BirthDate(); ok {
+			r.lastBirth = Date{d.Year(), int(d.Month()), d.Day()}
+		}
+		if rp.Birth == (Date{}) {
+			rp.Birth = r.lastBirth
+		}
+	}
+	return rp, true
 }
 
 // parsePartialDate reads a birth date whose day or month may be 00
