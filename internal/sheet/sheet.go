@@ -2,7 +2,9 @@
 // by Excel, LibreOffice, openpyxl or excelize) or CSV files (comma,
 // semicolon or tab separated), as a stream of rows under a header, and turns
 // cell text into values (dates, numbers) with errors that name the file,
-// sheet, row and column.
+// sheet, row and column. It also writes plain tables of text as CSV (every
+// cell defused against formula injection) or as XLSX sheets (WriteCSV,
+// WriteXLSX).
 package sheet
 
 import (
