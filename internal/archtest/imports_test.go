@@ -34,12 +34,17 @@ var allowed = map[string][]string{
 	"cmd/rct":            {"*"},
 }
 
-func TestImportBoundaries(t *testing.T) {
+// sources calls fn for every non-test Go file of the module (path
+// relative to the module's root), outside testdata and hidden folders.
+func sources(t *testing.T, fn func(rel, path string) error) {
+	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	imports := map[string]map[string]string{} // package → imported project package → file
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatal("not the module root")
+	}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -53,28 +58,35 @@ func TestImportBoundaries(t *testing.T) {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, filepath.Dir(path))
-		rel = filepath.ToSlash(rel)
-		if imports[rel] == nil {
-			imports[rel] = map[string]string{}
-		}
-		for _, im := range f.Imports {
-			p, _ := strconv.Unquote(im.Path.Value)
-			if strings.HasPrefix(p, module) {
-				imports[rel][strings.TrimPrefix(p, module)] = filepath.Base(path)
-			}
-		}
-		return nil
+		rel, _ := filepath.Rel(root, path)
+		return fn(filepath.ToSlash(rel), path)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestImportBoundaries(t *testing.T) {
+	imports := map[string]map[string]string{} // package → imported project package → file
+	sources(t, func(rel, path string) error {
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		pkg := filepath.ToSlash(filepath.Dir(rel))
+		if imports[pkg] == nil {
+			imports[pkg] = map[string]string{}
+		}
+		for _, im := range f.Imports {
+			p, _ := strconv.Unquote(im.Path.Value)
+			if strings.HasPrefix(p, module) {
+				imports[pkg][strings.TrimPrefix(p, module)] = filepath.Base(path)
+			}
+		}
+		return nil
+	})
 	if len(imports) < 5 {
-		t.Fatalf("found only %d packages under %s", len(imports), root)
+		t.Fatalf("found only %d packages", len(imports))
 	}
 	for pkg, ims := range imports {
 		ok, known := allowed[pkg]
@@ -90,9 +102,6 @@ func TestImportBoundaries(t *testing.T) {
 				t.Errorf("%s/%s imports %s, which it may not (allowed: %v)", pkg, file, im, ok)
 			}
 		}
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatal("not the module root")
 	}
 }
 
