@@ -107,9 +107,24 @@ func (db *DB) Close() error { return db.sql.Close() }
 // tables of their own (survey, linkage) and for tests.
 func (db *DB) SQL() *sql.DB { return db.sql }
 
+// foreignKeysOff marks a migration that rebuilds a table others refer
+// to: it runs with foreign keys off (SQLite's way of changing a table's
+// schema), and their integrity is checked before it commits.
+const foreignKeysOff = "rct:foreign-keys-off"
+
 // migrate applies the embedded migrations the database has not seen, in one
 // transaction.
 func (db *DB) migrate(ctx context.Context) error {
+	if off, err := db.pendingNeedsForeignKeysOff(ctx); err != nil {
+		return err
+	} else if off {
+		// PRAGMA foreign_keys is a no-op inside a transaction: set it on
+		// the (single) connection around the migration.
+		if _, err := db.sql.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer db.sql.ExecContext(ctx, `PRAGMA foreign_keys = ON`)
+	}
 	return db.Write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
@@ -148,6 +163,12 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
+			if strings.Contains(m.SQL, foreignKeysOff) {
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`).Scan(&n); err != nil || n > 0 {
+					return fmt.Errorf("migration %s: %d foreign keys broken (%v)", m.Name, n, err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?, ?, ?)`,
 				m.Version, m.Name, h, time.Now().UTC().Format(time.RFC3339)); err != nil {
 				return err
@@ -155,6 +176,30 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// pendingNeedsForeignKeysOff reports whether a migration not applied yet
+// runs with foreign keys off.
+func (db *DB) pendingNeedsForeignKeysOff(ctx context.Context) (bool, error) {
+	applied := map[int]bool{}
+	rows, err := db.sql.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err == nil {
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return false, err
+			}
+			applied[v] = true
+		}
+		rows.Close()
+	} // no table yet: a new database, every migration pending
+	for _, m := range Migrations() {
+		if !applied[m.Version] && strings.Contains(m.SQL, foreignKeysOff) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Write runs fn in one immediate transaction: it commits when fn returns

@@ -1,0 +1,70 @@
+package trial
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"path/filepath"
+	"testing"
+)
+
+// TestMigrationFromSchema5: a database of schema 5 with a chain and
+// allocations opens under schema 6: the chain table is rebuilt with its
+// rows and the allocations still refer to it.
+func TestMigrationFromSchema5(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "old.db")
+	s, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Migrations() {
+		if m.Version > 5 {
+			break
+		}
+		if _, err := s.Exec(m.SQL); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Exec(`INSERT INTO schema_migrations VALUES (?, ?, ?, '2019-01-01T00:00:00Z')`, m.Version, m.Name, shaHex(m.SQL)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO import_batches VALUES (1, 'referrals', 'f.csv', 'x', 1, 'me', 'now')`,
+		`INSERT INTO referrals (id, referral_id, referred_on, batch, source_row, content_sha256, weak_domains, domains, outcome) VALUES (1, 'R1', '2017-01-01', 1, 2, 'x', 3, '{}', 'enrolled')`,
+		`INSERT INTO families VALUES (1, 'K-0001', 1, '2017-01-01')`,
+		`INSERT INTO groups VALUES ('A', 0, 1), ('B', 1, 1)`,
+		`INSERT INTO chain VALUES (1, 'allocate', 1, '{}', 'p', 'h', 'm')`,
+		`INSERT INTO allocations VALUES (1, 1, 'A', '', 0, '2017-01-01', 1)`,
+	} {
+		if _, err := s.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n, fk int
+	db.SQL().QueryRow(`SELECT count(*) FROM chain c JOIN allocations a ON a.chain_seq = c.seq`).Scan(&n)
+	db.SQL().QueryRow(`SELECT count(*) FROM pragma_foreign_key_check`).Scan(&fk)
+	var on int
+	db.SQL().QueryRow(`PRAGMA foreign_keys`).Scan(&on)
+	if n != 1 || fk != 0 || on != 1 {
+		t.Errorf("after the migration: %d allocations joined to the chain, %d broken keys, foreign keys %d", n, fk, on)
+	}
+	if _, err := db.SQL().Exec(`INSERT INTO chain VALUES (2, 'init', NULL, '{}', 'p', 'h', 'm')`); err != nil {
+		t.Errorf("the rebuilt chain refuses the init kind: %v", err)
+	}
+}
+
+func shaHex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
