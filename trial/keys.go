@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 )
 
@@ -45,6 +46,8 @@ type AllocationKey struct {
 	Instance string
 	Seed     [32]byte
 	Seal     [32]byte
+	// Path is the key file's: the audit chain's witness is beside it.
+	Path string
 }
 
 // PseudoKey is the HMAC key that turns national numbers into pseudonyms.
@@ -97,14 +100,60 @@ func (k *PseudoKey) encode() []byte {
 	return b.Bytes()
 }
 
-// parseKeyFile reads "name: value" lines, skipping comments.
-func parseKeyFile(path, kind string) (map[string]string, error) {
-	b, err := os.ReadFile(path)
+// maxKeyFile is the largest key or witness file rct reads (they are a few
+// hundred bytes): a path naming something else fails at once.
+const maxKeyFile = 64 << 10
+
+// readSmallFile reads a regular file of at most max bytes: never a device,
+// a pipe or a directory (--key /dev/zero fails at once, bounded).
+func readSmallFile(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%d bytes: larger than any file of this kind (%d at most)", st.Size(), max)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("larger than any file of this kind (%d bytes at most)", max)
+	}
+	return b, nil
+}
+
+// readKeyFile reads a key file, refusing one that others may read: a key
+// readable by the group or the world is as good as published (as ssh
+// refuses such private keys).
+func readKeyFile(path string) ([]byte, error) {
+	b, err := readSmallFile(path, maxKeyFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, &KeyError{path, errors.New("no such key file")}
 		}
 		return nil, &KeyError{path, err}
+	}
+	if st, err := os.Stat(path); err == nil && runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		return nil, &KeyError{path, fmt.Errorf("permissions %04o are too open: a key file must be readable by its owner only (chmod 600 %s)", st.Mode().Perm(), path)}
+	}
+	return b, nil
+}
+
+// parseKeyFile reads "name: value" lines, skipping comments.
+func parseKeyFile(path, kind string) (map[string]string, error) {
+	b, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
 	}
 	fields := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -147,7 +196,7 @@ func ReadAllocationKey(path string) (*AllocationKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &AllocationKey{TrialID: f["trial"], Instance: f["instance"]}
+	k := &AllocationKey{TrialID: f["trial"], Instance: f["instance"], Path: path}
 	if k.Seed, err = hex32(path, "seed", f["seed"]); err != nil {
 		return nil, err
 	}
@@ -187,7 +236,19 @@ func (db *DB) VerifyAllocationKey(ctx context.Context, path string) (*Allocation
 	if err != nil {
 		return nil, err
 	}
-	return k, db.verifyKey(ctx, path, k.Instance, "allocation_key_check", k.Check())
+	if err := db.verifyKey(ctx, path, k.Instance, "allocation_key_check", k.Check()); err != nil {
+		return nil, err
+	}
+	// The seal opens, but the seed is what allocates: a key whose seed
+	// was altered would allocate from another sequence.
+	want, err := db.Meta(ctx, "seed_commitment")
+	if err != nil {
+		return nil, err
+	}
+	if !hmacHexEqual(want, k.SeedCommitment()) {
+		return nil, &KeyError{path, errors.New("the key's seed does not match the seed commitment recorded at init: the key file was altered")}
+	}
+	return k, nil
 }
 
 func (db *DB) verifyKey(ctx context.Context, path, instance, metaKey, check string) error {
