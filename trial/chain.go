@@ -9,16 +9,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/rct-trials/rct/internal/dataerr"
 )
 
 // Chain entry kinds.
 const (
+	KindInit          = "init" // the first entry: the trial's instance, seed commitment and protocol
 	KindAllocate      = "allocate"
 	KindUnblindFamily = "unblind_family"
 	KindUnblindTrial  = "unblind_trial"
 	KindWithdraw      = "withdraw"
 	KindExport        = "export"
 	KindReveal        = "reveal"
+	KindCaseLog       = "caselog" // an import into the sealed activity log: its digest after
 )
 
 // ChainBody is one entry of the audit chain, stored as canonical JSON (the
@@ -39,6 +43,16 @@ type ChainBody struct {
 	Reason        string `json:"reason,omitempty"`
 	At            string `json:"at"`
 	By            string `json:"by"`
+	// init: the trial this chain belongs to.
+	Trial          string `json:"trial,omitempty"`
+	Instance       string `json:"instance,omitempty"`
+	SeedCommitment string `json:"seed_commitment,omitempty"`
+	Protocol       string `json:"protocol_sha256,omitempty"` // of the protocol at init
+	// allocate: the digest of the family's referral and persons as they
+	// were when it was randomized (membersDigest).
+	Members string `json:"members,omitempty"`
+	// caselog: the digest of the sealed activity log after the import.
+	Digest string `json:"digest,omitempty"`
 }
 
 // ChainEntry is a stored entry.
@@ -69,7 +83,18 @@ func chainMAC(seal []byte, hash string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func headMAC(seal []byte, seq int, hash string) string {
+// headMAC binds the chain's head to the trial instance, the last entry's
+// sequence number and its hash: a head copied from another trial, or kept
+// from an earlier state, names another entry.
+func headMAC(seal []byte, instance string, seq int, hash string) string {
+	m := hmac.New(sha256.New, seal)
+	m.Write([]byte("rct chain head v2\x00" + instance + "\x00" + strconv.Itoa(seq) + "\x00" + hash))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// legacyHeadMAC is the head of chains written before the head named the
+// instance; it is accepted until the next entry rewrites the head.
+func legacyHeadMAC(seal []byte, seq int, hash string) string {
 	m := hmac.New(sha256.New, seal)
 	m.Write([]byte("rct chain head\x00" + strconv.Itoa(seq) + "\x00" + hash))
 	return hex.EncodeToString(m.Sum(nil))
@@ -98,10 +123,67 @@ func appendChain(ctx context.Context, tx *sql.Tx, key *AllocationKey, family *in
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO trial_meta (key, value) VALUES ('chain_head', ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, headMAC(key.Seal[:], b.Seq, hash)); err != nil {
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, headMAC(key.Seal[:], key.Instance, b.Seq, hash)); err != nil {
 		return 0, err
 	}
 	return b.Seq, nil
+}
+
+// writeChained runs fn in one transaction that appends to the audit chain
+// with the key. The chain is verified first, against the witness beside
+// the key too: nothing is appended to a chain that does not verify, or to
+// a database rolled back. The witness then moves to the new head: written
+// as pending before the commit (a crash leaves the database at either
+// head) and as the head after it.
+func (db *DB) writeChained(ctx context.Context, p *Protocol, key *AllocationKey, fn func(tx *sql.Tx, rep *AuditReport) error) error {
+	var before, after witness
+	pending := false
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		groups, err := readGroups(ctx, tx)
+		if err != nil {
+			return err
+		}
+		rep, err := db.verify(ctx, tx, p, groups, key)
+		if err != nil {
+			return err
+		}
+		if len(rep.Problems) > 0 {
+			return dataerr.New(db.Path, "the audit chain does not verify, so nothing is added to it: %s (run `rct audit verify --key ...`)", rep.Problems[0])
+		}
+		before = witness{Seq: rep.HeadSeq, Hash: rep.HeadHash}
+		if err := fn(tx, rep); err != nil {
+			return err
+		}
+		if after.Seq, after.Hash, err = currentHead(ctx, tx); err != nil {
+			return err
+		}
+		if after.Seq == before.Seq {
+			return nil
+		}
+		pending = true
+		return writeWitness(key, witness{Seq: before.Seq, Hash: before.Hash, PendingSeq: after.Seq, PendingHash: after.Hash})
+	})
+	switch {
+	case err != nil && pending:
+		writeWitness(key, before) // the append did not happen
+		return err
+	case err != nil:
+		return err
+	case after.Seq != before.Seq:
+		return writeWitness(key, after)
+	}
+	return nil
+}
+
+// currentHead is the last entry's sequence number and hash (0 and the zero
+// hash for an empty chain).
+func currentHead(ctx context.Context, q queryer) (int, string, error) {
+	seq, hash := 0, zeroHash
+	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if err == sql.ErrNoRows {
+		err = nil
+	}
+	return seq, hash, err
 }
 
 // readChain returns every entry in order.

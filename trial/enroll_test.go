@@ -22,6 +22,7 @@ type testTrial struct {
 	p     *Protocol
 	key   *PseudoKey
 	actor Actor
+	old   string // a copy of the database taken earlier (attack tests)
 }
 
 var testNow = time.Date(2019, 6, 30, 12, 0, 0, 0, time.UTC)

@@ -73,7 +73,7 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	paths := []string{o.DBPath, o.DBPath + "-wal", o.DBPath + "-shm", o.KeyPath, o.PseudoKeyPath}
+	paths := []string{o.DBPath, o.DBPath + "-wal", o.DBPath + "-shm", o.KeyPath, o.PseudoKeyPath, WitnessPath(o.KeyPath)}
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
 			return nil, dataerr.New(p, "already exists: rct init never overwrites a database or a key file (move it away first if you mean to start over)")
@@ -92,6 +92,7 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 	}
 	ak.Instance = hex.EncodeToString(inst)
 	pk.Instance = ak.Instance
+	ak.Path = o.KeyPath
 
 	var created []string
 	cleanup := func() {
@@ -115,6 +116,7 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 		protoPath = abs
 	}
 	tmp := filepath.Join(filepath.Dir(o.DBPath), "."+filepath.Base(o.DBPath)+".init-"+ak.Instance[:8])
+	var genesis witness // the chain's first head, for the witness beside the key
 	err := func() error {
 		db, err := openSQL(ctx, tmp)
 		if err != nil {
@@ -134,6 +136,7 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 				"seed_commitment":      ak.SeedCommitment(),
 				"allocation_key_check": ak.Check(),
 				"pseudo_key_check":     pk.Check(),
+				"chain_format":         "2", // the chain begins with an init entry
 			}
 			for k, v := range meta {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO trial_meta VALUES (?, ?)`, k, v); err != nil {
@@ -144,13 +147,30 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 				o.Protocol.SHA256(), string(o.Protocol.Text()), "initial protocol", o.Actor.Name, o.Actor.Stamp()); err != nil {
 				return err
 			}
-			return logEvent(ctx, tx, o.Actor, "init", nil, map[string]string{
-				"trial_id": o.Protocol.Trial.ID, "protocol_sha256": o.Protocol.SHA256(), "seed_commitment": ak.SeedCommitment()})
+			if err := logEvent(ctx, tx, o.Actor, "init", nil, map[string]string{
+				"trial_id": o.Protocol.Trial.ID, "protocol_sha256": o.Protocol.SHA256(), "seed_commitment": ak.SeedCommitment()}); err != nil {
+				return err
+			}
+			// The chain begins with the trial itself: an emptied or
+			// foreign chain is then found.
+			if _, err := appendChain(ctx, tx, ak, nil, ChainBody{Kind: KindInit, At: o.Actor.Stamp(), By: o.Actor.Name,
+				Trial: o.Protocol.Trial.ID, Instance: ak.Instance, SeedCommitment: ak.SeedCommitment(), Protocol: o.Protocol.SHA256()}); err != nil {
+				return err
+			}
+			seq, hash, err := currentHead(ctx, tx)
+			genesis.Seq, genesis.Hash = seq, hash
+			return err
 		})
 	}()
 	if err == nil {
 		// The database holds names of persons: readable by its owner only.
 		err = os.Chmod(tmp, 0o600)
+	}
+	if err == nil {
+		// The witness goes with the keys, before the database is in place:
+		// a database never exists without it.
+		created = append(created, WitnessPath(o.KeyPath))
+		err = writeWitness(ak, genesis)
 	}
 	if err == nil {
 		// Link fails if the name exists: even a database created in the

@@ -103,21 +103,29 @@ func (db *DB) Randomize(ctx context.Context, p *Protocol, in RandomizeInput) ([]
 		in.Rand = rand.Reader
 	}
 	var out []AllocationResult
-	err := db.Write(ctx, func(tx *sql.Tx) error {
+	err := db.writeChained(ctx, p, in.Key, func(tx *sql.Tx, rep *AuditReport) error {
 		groups, err := readGroups(ctx, tx)
 		if err != nil {
 			return err
 		}
+		seq, slot := rep.seq, rep.Allocations
 		if len(groups) == 0 {
 			if groups, err = createGroups(ctx, tx, p, in.Key, in.Rand); err != nil {
 				return err
 			}
+			if seq, err = randomize.New(p.Design(groups), in.Key.Seed); err != nil {
+				return err
+			}
 		}
-		seq, slot, err := db.replay(ctx, tx, p, groups, in.Key)
+		fams, err := db.candidates(ctx, tx, p, in)
 		if err != nil {
 			return err
 		}
-		fams, err := db.candidates(ctx, tx, p, in)
+		only := map[int64]bool{}
+		for _, f := range fams {
+			only[f.id] = true
+		}
+		members, err := membersDigests(ctx, tx, only)
 		if err != nil {
 			return err
 		}
@@ -143,7 +151,8 @@ func (db *DB) Randomize(ctx context.Context, p *Protocol, in RandomizeInput) ([]
 			g := groups[a.Group]
 			id := f.id
 			cs, err := appendChain(ctx, tx, in.Key, &id, ChainBody{Kind: KindAllocate, Family: f.code, Slot: slot, Group: g.Code,
-				Stratum: f.stratum, Deterministic: a.Deterministic, Date: today, Version: randomize.Version, At: in.Actor.Stamp(), By: in.Actor.Name})
+				Stratum: f.stratum, Deterministic: a.Deterministic, Date: today, Version: randomize.Version, At: in.Actor.Stamp(), By: in.Actor.Name,
+				Members: members[f.id]})
 			if err != nil {
 				return err
 			}
@@ -311,17 +320,4 @@ func (db *DB) AwaitingBaseline(ctx context.Context, p *Protocol) (int, error) {
 		WHERE NOT EXISTS (SELECT 1 FROM allocations a WHERE a.family = f.id)
 		AND NOT EXISTS (SELECT 1 FROM survey_responses r WHERE r.family = f.id AND r.wave = ? AND r.period = '')`, p.Waves[0].ID).Scan(&n)
 	return n, err
-}
-
-// replay verifies the chain (with the key) and returns a sequencer that has
-// re-derived every recorded allocation, the chain and the last slot.
-func (db *DB) replay(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey) (*randomize.Sequencer, int, error) {
-	rep, err := db.verify(ctx, q, p, groups, key)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(rep.Problems) > 0 {
-		return nil, 0, dataerr.New(db.Path, "the audit chain does not verify, so no family is randomized: %s (run `rct audit verify --key ...`)", rep.Problems[0])
-	}
-	return rep.seq, rep.Allocations, nil
 }

@@ -31,10 +31,7 @@ func (db *DB) Unblind(ctx context.Context, p *Protocol, key *AllocationKey, fami
 		return nil, errors.New("unblind: give the reason (--reason)")
 	}
 	var out *Unblinding
-	err := db.Write(ctx, func(tx *sql.Tx) error {
-		if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
-			return err
-		}
+	err := db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
 		arms, err := unseal(ctx, tx, key)
 		if err != nil {
 			return dataerr.New(db.Path, "%v", err)
@@ -67,16 +64,6 @@ func (db *DB) Unblind(ctx context.Context, p *Protocol, key *AllocationKey, fami
 	return out, err
 }
 
-// verifyForAppend refuses to extend a chain that does not verify.
-func (db *DB) verifyForAppend(ctx context.Context, tx *sql.Tx, p *Protocol, key *AllocationKey) error {
-	groups, err := readGroups(ctx, tx)
-	if err != nil {
-		return err
-	}
-	_, _, err = db.replay(ctx, tx, p, groups, key)
-	return err
-}
-
 // Withdraw records that a randomized family withdrew. The family keeps its
 // allocation: it is analysed in its arm (intention to treat).
 func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, family, reason string, a Actor) (int, error) {
@@ -84,10 +71,7 @@ func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, fam
 		return 0, errors.New("withdraw: give the reason (--reason)")
 	}
 	var seq int
-	err := db.Write(ctx, func(tx *sql.Tx) error {
-		if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
-			return err
-		}
+	err := db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT f.id FROM families f JOIN allocations a ON a.family = f.id WHERE f.study_code = ?`, family).Scan(&id)
 		if err == sql.ErrNoRows {
@@ -132,19 +116,7 @@ func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKe
 	}
 	var arms map[string]string
 	out := []AllocationRow{}
-	err := db.Write(ctx, func(tx *sql.Tx) error {
-		if key != nil {
-			if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
-				return err
-			}
-			var err error
-			if arms, err = unseal(ctx, tx, key); err != nil {
-				return dataerr.New(db.Path, "%v", err)
-			}
-			if _, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindExport, Reason: "allocation list with arms", At: a.Stamp(), By: a.Name}); err != nil {
-				return err
-			}
-		}
+	list := func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT a.slot, f.study_code, a.group_code, a.stratum, a.allocated_on,
 			EXISTS (SELECT 1 FROM chain c WHERE c.family = f.id AND c.kind = 'withdraw')
 			FROM allocations a JOIN families f ON f.id = a.family ORDER BY a.slot`)
@@ -167,6 +139,19 @@ func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKe
 			out = append(out, r)
 		}
 		return rows.Err()
+	}
+	if key == nil {
+		return out, db.Write(ctx, list)
+	}
+	err := db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
+		var err error
+		if arms, err = unseal(ctx, tx, key); err != nil {
+			return dataerr.New(db.Path, "%v", err)
+		}
+		if _, err := appendChain(ctx, tx, key, nil, ChainBody{Kind: KindExport, Reason: "allocation list with arms", At: a.Stamp(), By: a.Name}); err != nil {
+			return err
+		}
+		return list(tx)
 	})
 	return out, err
 }
@@ -176,10 +161,7 @@ func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKe
 // unblinded analysis, report or export).
 func (db *DB) Arms(ctx context.Context, p *Protocol, key *AllocationKey, why string, a Actor) (map[string]string, error) {
 	var arms map[string]string
-	err := db.Write(ctx, func(tx *sql.Tx) error {
-		if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
-			return err
-		}
+	err := db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
 		var err error
 		if arms, err = unseal(ctx, tx, key); err != nil {
 			return dataerr.New(db.Path, "%v", err)
@@ -194,10 +176,7 @@ func (db *DB) Arms(ctx context.Context, p *Protocol, key *AllocationKey, why str
 // the trial has been unblinded. Anyone can then check it against the
 // commitment and re-derive every allocation.
 func (db *DB) Reveal(ctx context.Context, p *Protocol, key *AllocationKey, a Actor) error {
-	return db.Write(ctx, func(tx *sql.Tx) error {
-		if err := db.verifyForAppend(ctx, tx, p, key); err != nil {
-			return err
-		}
+	return db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM chain WHERE kind = 'unblind_trial'`).Scan(&n); err != nil {
 			return err

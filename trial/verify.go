@@ -2,26 +2,43 @@ package trial
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
+	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/randomize"
 )
 
 // AuditReport is the result of verifying the audit chain.
 type AuditReport struct {
-	Entries     int      `json:"entries"`
-	Allocations int      `json:"allocations"`
-	Unblindings int      `json:"unblindings"`
-	Withdrawals int      `json:"withdrawals"`
-	Keyed       bool     `json:"keyed"`    // MACs checked and allocations re-derived from the seed
-	Problems    []string `json:"problems"` // empty when the chain verifies; the first is the first mismatch
-	seq         *randomize.Sequencer
+	Entries     int  `json:"entries"`
+	Allocations int  `json:"allocations"`
+	Unblindings int  `json:"unblindings"`
+	Withdrawals int  `json:"withdrawals"`
+	Keyed       bool `json:"keyed"` // MACs checked and allocations re-derived from the seed
+	// Head is the last entry's sequence number and hash: publish it (with
+	// the trial registration's updates) to anchor the chain outside rct.
+	HeadSeq  int      `json:"head_seq"`
+	HeadHash string   `json:"head_hash"`
+	Notes    []string `json:"notes"`    // what was not checked and why (a chain from an older rct)
+	Problems []string `json:"problems"` // empty when the chain verifies; the first is the first mismatch
+	seq      *randomize.Sequencer
+	witness  *witness // the witness beside the key, when read
+	// noWitness: the key has no witness file beside it (a trial begun by
+	// an rct that kept none).
+	noWitness bool
 }
 
-// VerifyChain checks the audit chain: every entry's hash and link, and the
-// allocations table against the allocation entries. With the key it also
-// checks every entry's MAC and the head, and re-derives every allocation
+// VerifyChain checks the audit chain: that it begins with this trial's init
+// entry (instance, seed commitment, protocol), every entry's hash and link,
+// the allocations table against the allocation entries, each randomized
+// family's referral and persons against the digest recorded when it was
+// randomized, and its strata. With the key it also checks every entry's
+// MAC, the head, the chain against the witness beside the key (a rollback
+// or a shortened chain), the sealed arms, and re-derives every allocation
 // from the seed and the recorded order.
 func (db *DB) VerifyChain(ctx context.Context, p *Protocol, key *AllocationKey) (*AuditReport, error) {
 	groups, err := db.Groups(ctx)
@@ -53,30 +70,44 @@ type chainAlloc struct {
 	group, stratum, date string
 	det                  bool
 	chainSeq             int
+	members              string // the chain's only: the family's digest when randomized
 }
 
 func (v *verifier) problem(err error) { v.rep.Problems = append(v.rep.Problems, err.Error()) }
 
 func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey) (*AuditReport, error) {
 	v := &verifier{ctx: ctx, q: q, p: p, groups: groups, key: key, byCode: map[string]Group{}, codes: map[int64]string{},
-		rep: &AuditReport{Keyed: key != nil, Problems: []string{}}, fromChain: map[int]chainAlloc{}}
+		rep: &AuditReport{Keyed: key != nil, Problems: []string{}, Notes: []string{}, HeadHash: zeroHash}, fromChain: map[int]chainAlloc{}}
 	entries, err := readChain(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	v.rep.Entries = len(entries)
-	if err := v.load(len(entries)); err != nil {
+	if n := len(entries); n > 0 {
+		v.rep.HeadSeq, v.rep.HeadHash = entries[n-1].Seq, entries[n-1].Hash
+	}
+	if err := v.load(); err != nil {
 		return nil, err
 	}
-	v.entries(entries)
-	if key != nil && len(entries) > 0 && len(v.rep.Problems) == 0 {
-		v.head(entries[len(entries)-1])
-	}
-	if err := v.allocations(); err != nil {
+	if err := v.genesis(entries); err != nil {
 		return nil, err
 	}
-	if err := v.strata(); err != nil {
-		return nil, err
+	if len(v.rep.Problems) == 0 {
+		v.entries(entries)
+	}
+	walked := len(v.rep.Problems) == 0
+	if key != nil && walked {
+		v.witness(entries)
+		v.head(entries)
+	}
+	// The tables are held against the chain once the chain itself holds
+	// (a broken chain's first problem is the one to read).
+	if walked || len(entries) == 0 {
+		for _, step := range []func() error{v.allocations, v.members, v.strata} {
+			if err := step(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	v.rep.seq = v.seq
 	return v.rep, nil
@@ -84,7 +115,7 @@ func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group
 
 // load reads the study codes and, with the key, checks the sealed arms'
 // ratio parts and prepares the sequence to re-derive allocations.
-func (v *verifier) load(entries int) error {
+func (v *verifier) load() error {
 	rows, err := v.q.QueryContext(v.ctx, `SELECT id, study_code FROM families`)
 	if err != nil {
 		return err
@@ -102,12 +133,12 @@ func (v *verifier) load(entries int) error {
 	for _, g := range v.groups {
 		v.byCode[g.Code] = g
 	}
-	if v.key == nil {
+	if v.key == nil || len(v.groups) == 0 {
 		return nil
 	}
 	arms, err := unseal(v.ctx, v.q, v.key)
-	if err != nil && entries > 0 {
-		return err
+	if err != nil {
+		v.problem(fmt.Errorf("the sealed arms: %v", err))
 	}
 	ratio := v.p.Ratio()
 	for code, arm := range arms {
@@ -117,12 +148,102 @@ func (v *verifier) load(entries int) error {
 			}
 		}
 	}
-	if len(v.groups) > 0 {
-		if v.seq, err = randomize.New(v.p.Design(v.groups), v.key.Seed); err != nil {
-			return err
-		}
+	if v.seq, err = randomize.New(v.p.Design(v.groups), v.key.Seed); err != nil {
+		return err
 	}
 	return nil
+}
+
+// genesis checks that the chain begins with this trial's init entry, and
+// that the trial's records it names (instance, seed commitment, protocol
+// at init) are what the entry recorded. A chain made before rct wrote an
+// init entry is accepted with a note.
+func (v *verifier) genesis(entries []ChainEntry) error {
+	meta := map[string]string{}
+	rows, err := v.q.QueryContext(v.ctx, `SELECT key, value FROM trial_meta WHERE key IN ('instance', 'seed_commitment', 'chain_format')`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k, val string
+		if err := rows.Scan(&k, &val); err != nil {
+			rows.Close()
+			return err
+		}
+		meta[k] = val
+	}
+	rows.Close()
+	if err := v.protocolVersions(); err != nil {
+		return err
+	}
+	if len(entries) == 0 || entries[0].Kind != KindInit {
+		if meta["chain_format"] != "" {
+			if len(entries) == 0 {
+				v.problem(errors.New("the audit chain is empty: its first entry, the trial's init, was deleted (with every entry after it)"))
+			} else {
+				v.problem(chainProblem(entries[0].Seq, "the audit chain does not begin with the trial's init entry: entries were deleted or replaced"))
+			}
+			return nil
+		}
+		v.rep.Notes = append(v.rep.Notes, "the chain was begun by an rct that did not record the trial's init in it: an emptied chain cannot be told from a new one without the witness")
+		return nil
+	}
+	var b ChainBody
+	if err := json.Unmarshal([]byte(entries[0].Body), &b); err != nil {
+		v.problem(chainProblem(1, "the init entry cannot be read"))
+		return nil
+	}
+	var sha0 string
+	v.q.QueryRowContext(v.ctx, `SELECT sha256 FROM protocol_versions WHERE amendment = 0`).Scan(&sha0)
+	switch {
+	case b.Instance != meta["instance"]:
+		v.problem(fmt.Errorf("the audit chain belongs to another trial (instance %s; this database is instance %s)", short(b.Instance), short(meta["instance"])))
+	case b.SeedCommitment != meta["seed_commitment"]:
+		v.problem(fmt.Errorf("the seed commitment in trial_meta is not the one the chain recorded at init: edited"))
+	case b.Protocol != sha0:
+		v.problem(fmt.Errorf("the protocol recorded at init (amendment 0) is not the one the chain recorded at init: edited"))
+	}
+	return nil
+}
+
+// protocolVersions checks that each recorded protocol text still has the
+// SHA-256 recorded with it.
+func (v *verifier) protocolVersions() error {
+	rows, err := v.q.QueryContext(v.ctx, `SELECT amendment, sha256, text FROM protocol_versions ORDER BY amendment`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		var sum, text string
+		if err := rows.Scan(&n, &sum, &text); err != nil {
+			return err
+		}
+		s := sha256.Sum256([]byte(text))
+		if hex.EncodeToString(s[:]) != sum {
+			v.problem(fmt.Errorf("the protocol of amendment %d does not match its recorded SHA-256: edited", n))
+		}
+	}
+	return rows.Err()
+}
+
+// witness checks the chain against the witness beside the key.
+func (v *verifier) witness(entries []ChainEntry) {
+	w, err := readWitness(v.key)
+	if errors.Is(err, errNoWitness) {
+		v.rep.noWitness = true
+		v.problem(fmt.Errorf("no witness file %s beside the key: a rollback of the database cannot be ruled out (keep the witness with the key; for a trial begun by an older rct, `rct audit witness --key` writes one after checking the chain)", WitnessPath(v.key.Path)))
+		return
+	}
+	if err != nil {
+		v.problem(err)
+		return
+	}
+	v.rep.witness = w
+	if err := w.check(entries); err != nil {
+		v.problem(err)
+	}
 }
 
 // entries walks the chain: each entry's sequence, link, hash, MAC (with
@@ -160,6 +281,11 @@ func (v *verifier) entries(entries []ChainEntry) {
 		switch b.Kind {
 		case KindAllocate:
 			v.allocation(e, b)
+		case KindInit:
+			if e.Seq != 1 {
+				v.problem(chainProblem(e.Seq, "an init entry after the first: entries were spliced from another chain"))
+				return
+			}
 		case KindUnblindFamily, KindUnblindTrial:
 			v.rep.Unblindings++
 		case KindWithdraw:
@@ -179,7 +305,7 @@ func (v *verifier) allocation(e ChainEntry, b ChainBody) {
 		v.problem(chainProblem(e.Seq, "allocation slot %d out of order (expected %d)", b.Slot, v.rep.Allocations))
 		return
 	}
-	v.fromChain[b.Slot] = chainAlloc{e.Family.Int64, b.Group, b.Stratum, b.Date, b.Deterministic, e.Seq}
+	v.fromChain[b.Slot] = chainAlloc{e.Family.Int64, b.Group, b.Stratum, b.Date, b.Deterministic, e.Seq, b.Members}
 	if v.seq == nil {
 		return
 	}
@@ -199,12 +325,37 @@ func (v *verifier) allocation(e ChainEntry, b ChainBody) {
 }
 
 // head checks, with the key, that the stored head names the last entry.
-func (v *verifier) head(last ChainEntry) {
+func (v *verifier) head(entries []ChainEntry) {
 	var head string
-	v.q.QueryRowContext(v.ctx, `SELECT value FROM trial_meta WHERE key = 'chain_head'`).Scan(&head)
-	if !hmacHexEqual(head, headMAC(v.key.Seal[:], last.Seq, last.Hash)) {
-		v.problem(fmt.Errorf("the chain's head does not match its last entry (%d): entries were removed from the end", last.Seq))
+	err := v.q.QueryRowContext(v.ctx, `SELECT value FROM trial_meta WHERE key = 'chain_head'`).Scan(&head)
+	if len(entries) == 0 {
+		return
 	}
+	last := entries[len(entries)-1]
+	switch {
+	case err != nil:
+		v.problem(fmt.Errorf("the chain has no head (trial_meta.chain_head was deleted): its last entries may have been removed"))
+	case hmacHexEqual(head, headMAC(v.key.Seal[:], v.key.Instance, last.Seq, last.Hash)):
+	case hmacHexEqual(head, legacyHeadMAC(v.key.Seal[:], last.Seq, last.Hash)):
+		v.rep.Notes = append(v.rep.Notes, "the chain's head is in the format of an older rct; the next entry rewrites it")
+	default:
+		v.problem(fmt.Errorf("the chain's head does not match its last entry (%d): entries were removed from the end, or the database was rolled back", last.Seq))
+	}
+}
+
+// members checks each randomized family's referral and persons against
+// the digest its allocation entry recorded.
+func (v *verifier) members() error {
+	digests, err := membersDigests(v.ctx, v.q, nil)
+	if err != nil {
+		return err
+	}
+	for _, c := range v.fromChain {
+		if c.members != "" && digests[c.family] != c.members {
+			v.problem(fmt.Errorf("family %s: its persons or its referral changed after randomization (a person moved, added, deleted or edited, or another referral put behind it)", v.codes[c.family]))
+		}
+	}
+	return nil
 }
 
 // allocations checks that the allocations table mirrors the chain.
@@ -223,7 +374,8 @@ func (v *verifier) allocations() error {
 		}
 		a.det, a.chainSeq = det == 1, cs
 		n++
-		if c, ok := v.fromChain[slot]; !ok || c != a {
+		c, ok := v.fromChain[slot]
+		if a.members = c.members; !ok || c != a {
 			v.problem(fmt.Errorf("allocation slot %d (family %s) differs from its audit chain entry: the allocations table was edited", slot, v.codes[a.family]))
 		}
 	}
@@ -256,4 +408,24 @@ func (v *verifier) strata() error {
 		}
 	}
 	return rows.Err()
+}
+
+// WriteWitness writes the witness beside the key for a trial that has none
+// (begun by an rct that kept none, or whose witness was lost): only after
+// the whole chain verifies with the key, so that the witness starts from a
+// head the key holder has checked. A trial that has a witness is left as
+// it is.
+func (db *DB) WriteWitness(ctx context.Context, p *Protocol, key *AllocationKey) (*AuditReport, error) {
+	rep, err := db.VerifyChain(ctx, p, key)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(rep.Problems) == 0:
+		return rep, nil
+	case len(rep.Problems) > 1 || !rep.noWitness:
+		return rep, dataerr.New(db.Path, "the audit chain does not verify, so no witness is written: %s", rep.Problems[0])
+	}
+	rep.Problems = []string{}
+	return rep, writeWitness(key, witness{Seq: rep.HeadSeq, Hash: rep.HeadHash})
 }

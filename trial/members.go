@@ -1,0 +1,70 @@
+package trial
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+)
+
+// membersDigest is the SHA-256 of what makes a family who it is: its
+// referral (id, date, content fingerprint, domains, consent, outcome) and
+// its persons (role, pseudonym, names, birth date, postcode), in a fixed
+// order with every field length-prefixed. An allocation entry records it,
+// so that moving a person between randomized families, editing one, or
+// swapping the referral behind two families — in effect changing people's
+// arm — is found by audit verify.
+func membersDigests(ctx context.Context, q queryer, only map[int64]bool) (map[int64]string, error) {
+	hs := map[int64]hash.Hash{}
+	field := func(h hash.Hash, values ...any) {
+		for _, v := range values {
+			s := fmt.Sprint(v)
+			fmt.Fprintf(h, "%d:%s;", len(s), s)
+		}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT f.id, r.referral_id, r.referred_on, r.content_sha256, r.weak_domains, r.domains,
+		COALESCE(r.consent, -1), r.outcome FROM families f JOIN referrals r ON r.id = f.referral ORDER BY f.id`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
+		var ref, on, fp, domains, outcome string
+		var weak, consent int
+		if err := rows.Scan(&id, &ref, &on, &fp, &weak, &domains, &consent, &outcome); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if only != nil && !only[id] {
+			continue
+		}
+		h := sha256.New()
+		h.Write([]byte("rct family members v1\x00"))
+		field(h, "referral", ref, on, fp, weak, domains, consent, outcome)
+		hs[id] = h
+	}
+	rows.Close()
+	rows, err = q.QueryContext(ctx, `SELECT family, role, COALESCE(nrn_pseudonym, ''), first_name, last_name, name_key,
+		COALESCE(birth_date, ''), COALESCE(postcode, '') FROM persons
+		ORDER BY family, role, name_key, nrn_pseudonym, birth_date, first_name, last_name, postcode`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fam int64
+		var role, pseudo, first, last, key, birth, postcode string
+		if err := rows.Scan(&fam, &role, &pseudo, &first, &last, &key, &birth, &postcode); err != nil {
+			return nil, err
+		}
+		if h, ok := hs[fam]; ok {
+			field(h, "person", role, pseudo, first, last, key, birth, postcode)
+		}
+	}
+	out := make(map[int64]string, len(hs))
+	for id, h := range hs {
+		out[id] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out, rows.Err()
+}
