@@ -10,6 +10,7 @@ import (
 	"reflect"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/files"
 )
 
 // ProtocolVersion is one recorded version of the protocol: the original
@@ -67,7 +68,7 @@ func (db *DB) CheckProtocolFile(ctx context.Context, path string) error {
 			return err
 		}
 	}
-	text, err := os.ReadFile(path)
+	text, err := files.ReadBounded(path, MaxProtocolFile)
 	if err != nil {
 		if !explicit && errors.Is(err, os.ErrNotExist) {
 			return nil // the database travels without its protocol file: it holds the text

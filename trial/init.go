@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/files"
 )
 
 // Actor is who runs a command and the clock it runs by; both are recorded
@@ -196,34 +197,14 @@ func Init(ctx context.Context, o InitOptions) (*InitResult, error) {
 // writeNew writes a file that must not exist yet, durably: the data goes to
 // a temporary file that is synced and then linked to its name.
 func writeNew(path string, data []byte, mode fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	err := files.WriteAtomic(path, mode, files.Create, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
+	})
+	if errors.Is(err, files.ErrExists) {
+		return dataerr.New(path, "already exists: rct init never overwrites a key file")
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return dataerr.New(path, "already exists: rct init never overwrites a key file")
-		}
-		return err
-	}
-	return nil
+	return err
 }
 
 // logEvent appends an event with its detail as JSON.

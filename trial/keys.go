@@ -13,6 +13,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/rct-trials/rct/internal/files"
 )
 
 // ErrKeyRefused marks every refusal that concerns the trial's secrets: a
@@ -104,39 +106,11 @@ func (k *PseudoKey) encode() []byte {
 // hundred bytes): a path naming something else fails at once.
 const maxKeyFile = 64 << 10
 
-// readSmallFile reads a regular file of at most max bytes: never a device,
-// a pipe or a directory (--key /dev/zero fails at once, bounded).
-func readSmallFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%d bytes: larger than any file of this kind (%d at most)", st.Size(), max)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("larger than any file of this kind (%d bytes at most)", max)
-	}
-	return b, nil
-}
-
 // readKeyFile reads a key file, refusing one that others may read: a key
 // readable by the group or the world is as good as published (as ssh
 // refuses such private keys).
 func readKeyFile(path string) ([]byte, error) {
-	b, err := readSmallFile(path, maxKeyFile)
+	b, err := files.ReadBounded(path, maxKeyFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, &KeyError{path, errors.New("no such key file")}

@@ -17,6 +17,10 @@ import (
 // FormatVersion is the version of the protocol file format this rct reads.
 const FormatVersion = 1
 
+// MaxProtocolFile is the largest protocol (or codebook, or simulation)
+// file rct reads: real ones are a few kilobytes.
+const MaxProtocolFile = 16 << 20
+
 // Protocol is a trial's protocol file: what is randomized, how, who is
 // eligible, when families are surveyed, which registers are linked and
 // which outcomes are analysed. It is stored in the trial database with its

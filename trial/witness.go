@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/rct-trials/rct/internal/files"
 )
 
 // The witness is the audit chain's anchor outside the database: a small
@@ -53,7 +55,7 @@ func (w witness) mac(seal []byte) string {
 // readWitness reads the witness beside the key; errNoWitness when absent.
 func readWitness(k *AllocationKey) (*witness, error) {
 	path := WitnessPath(k.Path)
-	b, err := readSmallFile(path, maxKeyFile)
+	b, err := files.ReadBounded(path, maxKeyFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errNoWitness
 	}
@@ -90,28 +92,10 @@ func writeWitness(k *AllocationKey, w witness) error {
 	b.WriteString("# Keep it beside the allocation key; rct updates it. Restoring an older database is found with it.\n")
 	fmt.Fprintf(&b, "rct-witness: 1\ninstance: %s\nseq: %d\nhash: %s\npending-seq: %d\npending-hash: %s\nmac: %s\n",
 		w.Instance, w.Seq, w.Hash, w.PendingSeq, w.PendingHash, w.mac(k.Seal[:]))
-	path := WitnessPath(k.Path)
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	return files.WriteAtomic(WitnessPath(k.Path), 0o600, files.Replace, func(out io.Writer) error {
+		_, err := out.Write(b.Bytes())
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }
 
 // check compares the chain with the witness: the chain must hold the

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/files"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
@@ -102,7 +102,7 @@ func runCodebookInstall(ctx context.Context, f *factory, o CodebookOptions) erro
 
 // readCodebook reads and checks a codebook file, against p when given.
 func readCodebook(path string, p *trial.Protocol) (*survey.Codebook, error) {
-	b, err := os.ReadFile(path)
+	b, err := files.ReadBounded(path, trial.MaxProtocolFile)
 	if err != nil {
 		return nil, dataerr.File(path, err)
 	}

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/files"
 	"github.com/rct-trials/rct/simulate"
+	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -177,7 +178,7 @@ allocation key, and reading the arms is recorded in the audit chain.`,
 
 // readSimulation reads a simulation's parameters (YAML).
 func readSimulation(path string) (simulate.Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := files.ReadBounded(path, trial.MaxProtocolFile)
 	if err != nil {
 		return simulate.Config{}, dataerr.File(path, err)
 	}

@@ -5,7 +5,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/rct-trials/rct/internal/files"
 )
 
 // refuseOverwrite refuses to replace an existing file unless forced: a
@@ -21,19 +22,8 @@ func refuseOverwrite(path string, force bool) error {
 
 // writeAtomic writes a file through a temporary one in the same folder,
 // renamed into place only when complete: a failed write leaves no
-// half-written file.
+// half-written file, and a symbolic link in its place is replaced, not
+// followed. Outputs hold trial data: readable by their owner only.
 func writeAtomic(path string, fill func(w io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := fill(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return files.WriteAtomic(path, 0o600, files.Replace, fill)
 }

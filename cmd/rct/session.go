@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/files"
 	"github.com/rct-trials/rct/trial"
 )
 
@@ -132,7 +133,7 @@ func (f *factory) protocolOf(ctx context.Context, path string) (*trial.Protocol,
 
 // readProtocol reads and checks a protocol file.
 func readProtocol(path string) (*trial.Protocol, error) {
-	b, err := os.ReadFile(path)
+	b, err := files.ReadBounded(path, trial.MaxProtocolFile)
 	if err != nil {
 		return nil, dataerr.File(path, err)
 	}
