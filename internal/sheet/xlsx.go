@@ -46,8 +46,19 @@ func openBook(file string, limit int64) (*book, error) {
 	}
 	b := &book{zr: zr}
 	var total uint64
+	seen := map[string]bool{}
 	for _, f := range zr.File {
 		total += f.UncompressedSize64
+		// Part names are case-insensitive (OPC): a package with two parts
+		// of one name is read as its first by some programs and as its
+		// last by others (Excel, openpyxl) — what an interviewer saw may
+		// not be what would be imported.
+		name := strings.ToLower(strings.TrimPrefix(f.Name, "/"))
+		if seen[name] {
+			zr.Close()
+			return nil, fmt.Errorf("refused: the workbook holds two parts named %s, which programs read differently; open it in Excel or LibreOffice and save it again", f.Name)
+		}
+		seen[name] = true
 	}
 	if total > uint64(limit) {
 		zr.Close()

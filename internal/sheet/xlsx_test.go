@@ -1,14 +1,17 @@
 package sheet
 
 import (
+	"archive/zip"
 	"bytes"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -167,4 +170,43 @@ func FuzzScanner(f *testing.F) {
 		}
 		t.Fatal("no end after 10000 rows")
 	})
+}
+
+// TestAmbiguousWorkbookRefused: a package with two parts of one name (the
+// second differing in case too) is read differently by different
+// programs; Open refuses it as the data's problem.
+func TestAmbiguousWorkbookRefused(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.xlsx")
+	f := excelize.NewFile()
+	f.SetCellValue("Sheet1", "A1", "study_code")
+	f.SetCellValue("Sheet1", "A2", "K-0001")
+	if err := f.SaveAs(good); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, dup := range []string{"xl/worksheets/sheet1.xml", "XL/Worksheets/Sheet1.xml"} {
+		zr, err := zip.OpenReader(good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, e := range zr.File {
+			w, _ := zw.CreateHeader(&e.FileHeader)
+			r, _ := e.Open()
+			io.Copy(w, r)
+			r.Close()
+		}
+		w, _ := zw.Create(dup)
+		io.WriteString(w, `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>`)
+		zw.Close()
+		zr.Close()
+		bad := filepath.Join(dir, "bad.xlsx")
+		os.WriteFile(bad, buf.Bytes(), 0o644)
+		_, err = Open(bad, Options{})
+		if err == nil || !strings.Contains(err.Error(), "two parts named") || !dataerr.Is(err) {
+			t.Errorf("%s twice: %v", dup, err)
+		}
+	}
 }
