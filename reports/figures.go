@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 
+	"github.com/rct-trials/rct/internal/files"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -209,7 +211,11 @@ func WriteFigures(dir string, figs []Figure) ([]string, error) {
 	for _, f := range figs {
 		for _, ext := range []string{"svg", "png", "pdf"} {
 			path := filepath.Join(dir, f.Name+"."+ext)
-			if err := f.Plot.Save(f.W, f.H, path); err != nil {
+			wt, err := f.Plot.WriterTo(f.W, f.H, ext)
+			if err == nil {
+				err = files.WriteAtomic(path, 0o600, files.Replace, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
+			}
+			if err != nil {
 				return out, fmt.Errorf("reports: figure %s: %w", path, err)
 			}
 			out = append(out, path)

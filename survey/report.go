@@ -3,10 +3,8 @@ package survey
 import (
 	"encoding/csv"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strconv"
-	"strings"
 
 	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/xuri/excelize/v2"
@@ -22,13 +20,13 @@ func (i Issue) cells() []string {
 	return []string{i.File, i.Sheet, row, i.Column, i.StudyCode, i.Variable, i.Value, i.Rule, i.Severity, i.Message}
 }
 
-// WriteReport writes the issues of an import as CSV or XLSX (by the
-// extension of path). Values are what the interviewers typed: in CSV, text
-// that a spreadsheet would read as a formula is defused; in XLSX every cell
-// is a string cell.
-func WriteReport(path string, issues []Issue) error {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".xlsx":
+// WriteReport writes the issues of an import as CSV or XLSX (format "csv"
+// or "xlsx"). Values are what the interviewers typed: in CSV, text that a
+// spreadsheet would read as a formula is defused; in XLSX every cell is a
+// string cell.
+func WriteReport(w io.Writer, format string, issues []Issue) error {
+	switch format {
+	case "xlsx":
 		f := excelize.NewFile()
 		defer f.Close()
 		sh := "issues"
@@ -60,35 +58,27 @@ func WriteReport(path string, issues []Issue) error {
 		if err := sw.Flush(); err != nil {
 			return err
 		}
-		return f.SaveAs(path)
-	case ".csv":
-		fh, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		w := csv.NewWriter(fh)
-		w.Write(reportHeader)
+		return f.Write(w)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(reportHeader)
 		for _, is := range issues {
 			c := is.cells()
 			for j := range c {
 				c[j] = sheet.Defuse(c[j])
 			}
-			w.Write(c)
+			cw.Write(c)
 		}
-		w.Flush()
-		if err := w.Error(); err != nil {
-			fh.Close()
-			return err
-		}
-		return fh.Close()
+		cw.Flush()
+		return cw.Error()
 	}
-	return fmt.Errorf("%s: the report is written as .csv or .xlsx", path)
+	return fmt.Errorf("the report is written as csv or xlsx, not %q", format)
 }
 
-// Annotate writes a copy of an imported workbook with the cells of its
-// issues filled (red: error, yellow: warning) and a comment giving the
+// Annotate writes to w a copy of an imported workbook with the cells of
+// its issues filled (red: error, yellow: warning) and a comment giving the
 // rule and message. The original is not touched.
-func Annotate(src, dst string, issues []Issue) error {
+func Annotate(src string, w io.Writer, issues []Issue) error {
 	f, err := excelize.OpenFile(src, excelize.Options{UnzipSizeLimit: sheet.UnzipSizeLimit, UnzipXMLSizeLimit: 256 << 20})
 	if err != nil {
 		return err
@@ -130,5 +120,5 @@ func Annotate(src, dst string, issues []Issue) error {
 			return err
 		}
 	}
-	return f.SaveAs(dst)
+	return f.Write(w)
 }

@@ -15,7 +15,7 @@ import (
 
 func newAuditCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify the audit chain; reveal the seed at the end of the trial"}
-	cmd.AddCommand(newAuditVerifyCmd(f), newAuditRevealCmd(f))
+	cmd.AddCommand(newAuditVerifyCmd(f), newAuditRevealCmd(f), newAuditWitnessCmd(f))
 	return cmd
 }
 
@@ -30,12 +30,21 @@ func newAuditVerifyCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify [--key trial.key]",
 		Short: "Check the hash chain; with the key, re-derive every allocation from the seed",
-		Long: `Check the audit chain of allocations, unblindings, withdrawals and exports:
-every entry's hash and link to the one before, and the allocations table
-against the chain. Any edit, deletion, insertion or reordering made with an
-outside SQLite tool is found. With --key, also check every entry's MAC and
-re-derive every allocation from the seed and the recorded order, and report
-the first mismatch. Exit code 3 when the chain does not verify.`,
+		Long: `Check the audit chain of the trial: that it begins with this trial's init
+entry (instance, seed commitment, protocol), every entry's hash and link to
+the one before, the allocations table against the chain, and each randomized
+family's referral and persons and strata against what they were when it was
+randomized.
+
+Without the key this finds accidental damage and careless edits; someone who
+rewrites the chain consistently (every hash recomputed) is found only with
+the key. With --key, also check every entry's MAC, the head, the chain
+against the witness beside the key (trial.witness: a database rolled back to
+an older copy, or shortened, is found), the sealed arms, and re-derive every
+allocation from the seed and the recorded order. The head (last entry and its
+hash) is printed: publish it to anchor the chain outside rct.
+
+Exit code 3 when the chain does not verify, with the first problem first.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAuditVerify(cmd.Context(), f, o)
@@ -66,9 +75,13 @@ func runAuditVerify(ctx context.Context, f *factory, o AuditVerifyOptions) error
 		t.Row("allocations", strconv.Itoa(rep.Allocations))
 		t.Row("unblindings", strconv.Itoa(rep.Unblindings))
 		t.Row("withdrawals", strconv.Itoa(rep.Withdrawals))
-		t.Row("keyed (MACs, re-derived from the seed)", strconv.FormatBool(rep.Keyed))
+		t.Row("keyed (MACs, witness, re-derived from the seed)", strconv.FormatBool(rep.Keyed))
+		t.Row("head", fmt.Sprintf("entry %d, sha256 %s", rep.HeadSeq, rep.HeadHash))
 		if err := t.Flush(); err != nil {
 			return err
+		}
+		for _, n := range rep.Notes {
+			f.IO.Printf("Note: %s.\n", n)
 		}
 	}
 	if len(rep.Problems) > 0 {
@@ -108,6 +121,44 @@ func runAuditReveal(ctx context.Context, f *factory, o AuditRevealOptions) error
 	}
 	fmt.Fprintf(f.IO.Out, "seed\t%s\ncommitment\t%s\n", hex.EncodeToString(s.Key.Seed[:]), s.Key.SeedCommitment())
 	f.IO.Printf("SHA-256 of the seed equals the commitment stored at init; the reveal is recorded in the audit chain.\n")
+	return nil
+}
+
+// AuditWitnessOptions are the inputs of `rct audit witness`.
+type AuditWitnessOptions struct {
+	Key string
+}
+
+func newAuditWitnessCmd(f *factory) *cobra.Command {
+	var o AuditWitnessOptions
+	cmd := &cobra.Command{
+		Use:   "witness --key trial.key",
+		Short: "Write the witness beside the key for a trial that has none (after a full check)",
+		Long: `Write the audit chain's witness (trial.witness, beside the key) for a trial
+begun by an rct that kept none, or whose witness was lost. The whole chain is
+verified with the key first; the witness then records its head, and from
+then on every keyed command keeps it up to date. A trial that has a witness
+is left as it is.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAuditWitness(cmd.Context(), f, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file")
+	return cmd
+}
+
+func runAuditWitness(ctx context.Context, f *factory, o AuditWitnessOptions) error {
+	s, err := f.open(ctx, need{key: o.Key, keyFor: "writing the witness"})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rep, err := s.DB.WriteWitness(ctx, s.Protocol, s.Key)
+	if err != nil {
+		return err
+	}
+	f.IO.Printf("%s: the witness holds entry %d (sha256 %s).\n", trial.WitnessPath(o.Key), rep.HeadSeq, rep.HeadHash)
 	return nil
 }
 

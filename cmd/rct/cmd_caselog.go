@@ -53,7 +53,7 @@ func runCaselogTemplate(ctx context.Context, f *factory, o TemplateOptions) erro
 	if month > today.Format("2006-01") {
 		return usagef("--month %s has not begun", month)
 	}
-	if err := refuseOverwrite(o.Out, o.Force); err != nil {
+	if err := f.outputs(o.Force, []string{o.Key}, o.Out); err != nil {
 		return err
 	}
 	s, err := f.open(ctx, need{key: o.Key, keyFor: "the activity log (it concerns one arm)"})

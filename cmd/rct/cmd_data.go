@@ -50,7 +50,11 @@ as a formula is written with a leading apostrophe in CSV.`,
 }
 
 func runDataExport(ctx context.Context, f *factory, o DataExportOptions) error {
-	if err := refuseOverwrite(o.Out, o.Force); err != nil {
+	cbPath := strings.TrimSuffix(o.Out, filepath.Ext(o.Out)) + "_codebook.csv"
+	if strings.EqualFold(filepath.Ext(o.Out), ".xlsx") {
+		cbPath = ""
+	}
+	if err := f.outputs(o.Force, []string{o.Key}, o.Out, cbPath); err != nil {
 		return err
 	}
 	s, err := f.open(ctx, need{key: o.Key})
@@ -75,7 +79,6 @@ func runDataExport(ctx context.Context, f *factory, o DataExportOptions) error {
 		f.IO.Printf("%s: %d families × %d columns (sheets data and codebook)\n", o.Out, len(t.Rows), len(t.Header))
 		return nil
 	}
-	cbPath := strings.TrimSuffix(o.Out, filepath.Ext(o.Out)) + "_codebook.csv"
 	for _, x := range []struct {
 		path string
 		grid sheet.Grid

@@ -309,7 +309,7 @@ workbook.`,
 }
 
 func runReviewExport(ctx context.Context, f *factory, o ReviewExportOptions) error {
-	if err := refuseOverwrite(o.Out, o.Force); err != nil {
+	if err := f.outputs(o.Force, nil, o.Out); err != nil {
 		return err
 	}
 	s, err := f.open(ctx, need{})

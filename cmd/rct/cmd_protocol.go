@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
@@ -43,10 +43,14 @@ and the case managers' activity log); it is what 'rct codebook example' prints.`
 
 func runProtocolExample(f *factory, o ProtocolExampleOptions) error {
 	if o.Codebook != "" {
-		if err := refuseOverwrite(o.Codebook, false); err != nil {
+		if err := f.outputs(false, nil, o.Codebook); err != nil {
 			return err
 		}
-		if err := os.WriteFile(o.Codebook, survey.ExampleCodebook(), 0o644); err != nil {
+		err := writeAtomic(o.Codebook, func(w io.Writer) error {
+			_, err := w.Write(survey.ExampleCodebook())
+			return err
+		})
+		if err != nil {
 			return err
 		}
 	}

@@ -70,12 +70,8 @@ writes every figure as SVG, PNG and PDF. The report carries no date unless
 }
 
 func runReport(ctx context.Context, f *factory, o ReportOptions) error {
-	for _, p := range []string{o.Out, o.XLSX} {
-		if p != "" {
-			if err := refuseOverwrite(p, o.Force); err != nil {
-				return err
-			}
-		}
+	if err := f.outputs(o.Force, []string{o.Key}, o.Out, o.XLSX); err != nil {
+		return err
 	}
 	s, err := f.open(ctx, need{key: o.Key})
 	if err != nil {

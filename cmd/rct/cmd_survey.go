@@ -66,7 +66,7 @@ func runSurveyTemplate(ctx context.Context, f *factory, o TemplateOptions) error
 	if err != nil {
 		return err
 	}
-	if err := refuseOverwrite(o.Out, o.Force); err != nil {
+	if err := f.outputs(o.Force, nil, o.Out); err != nil {
 		return err
 	}
 	s, err := f.open(ctx, need{})
@@ -316,6 +316,9 @@ func runImport(ctx context.Context, f *factory, o ImportOptions) error {
 		if ext := strings.ToLower(filepath.Ext(o.Report)); ext != ".csv" && ext != ".xlsx" {
 			return usagef("--report: give a .csv or .xlsx file")
 		}
+		if err := f.outputs(true, []string{o.Key}, o.Report); err != nil {
+			return err
+		}
 	}
 	if o.Annotate != "" {
 		if st, err := os.Stat(o.Annotate); err != nil || !st.IsDir() {
@@ -354,7 +357,8 @@ func runImport(ctx context.Context, f *factory, o ImportOptions) error {
 // and prints its findings and counts.
 func importOutputs(f *factory, o ImportOptions, res *survey.ImportResult) error {
 	if o.Report != "" {
-		if err := survey.WriteReport(o.Report, res.Issues); err != nil {
+		format := strings.TrimPrefix(strings.ToLower(filepath.Ext(o.Report)), ".")
+		if err := writeAtomic(o.Report, func(w io.Writer) error { return survey.WriteReport(w, format, res.Issues) }); err != nil {
 			return err
 		}
 	}
@@ -362,7 +366,11 @@ func importOutputs(f *factory, o ImportOptions, res *survey.ImportResult) error 
 		for _, fr := range res.Files {
 			if ext := strings.ToLower(filepath.Ext(fr.File)); (ext == ".xlsx" || ext == ".xlsm") && fr.Errors+fr.Warnings > 0 {
 				dst := filepath.Join(o.Annotate, strings.TrimSuffix(filepath.Base(fr.File), filepath.Ext(fr.File))+".checked.xlsx")
-				if err := survey.Annotate(fr.File, dst, res.Issues); err != nil {
+				err := f.outputs(true, []string{o.Key}, dst)
+				if err == nil {
+					err = writeAtomic(dst, func(w io.Writer) error { return survey.Annotate(fr.File, w, res.Issues) })
+				}
+				if err != nil {
 					f.IO.Printf("%s: no annotated copy: %v\n", fr.File, err)
 				}
 			}
