@@ -39,6 +39,26 @@ func attackTrial(t *testing.T) (*testTrial, *AllocationKey) {
 	if _, err := tt.db.Arms(ctx, tt.p, k, "unblinded analysis", tt.actor); err != nil {
 		t.Fatal(err)
 	}
+	// Two months of a sealed activity log, as its import leaves them.
+	for i, month := range []string{"2017-03", "2017-04"} {
+		err := tt.db.WriteChained(ctx, tt.p, k, func(tx *sql.Tx) (*ChainBody, error) {
+			blob, err := k.SealBlob("activity log "+month, []byte(`{"month":`+strconv.Itoa(i)+`}`), 4096, nil)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := tx.Exec(`INSERT INTO sealed_log (period, blob) VALUES (?, ?) ON CONFLICT (period) DO UPDATE SET blob = excluded.blob`, month, blob); err != nil {
+				return nil, err
+			}
+			if i == 0 {
+				tx.Exec(`INSERT INTO trial_meta (key, value) VALUES ('attack_old_blob', hex(?))`, blob)
+			}
+			d, err := SealedLogDigest(ctx, tx)
+			return &ChainBody{Kind: KindCaseLog, Digest: d, At: tt.actor.Stamp(), By: tt.actor.Name}, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	if rep, err := tt.db.VerifyChain(ctx, tt.p, k); err != nil || len(rep.Problems) > 0 {
 		t.Fatalf("the untouched trial does not verify: %v %v", err, rep)
 	}
@@ -198,6 +218,14 @@ var attacks = []attack{
 		`UPDATE trial_meta SET value = '00' || substr(value, 3) WHERE key = 'seed_commitment'`),
 	sqlAttack("edit the protocol as recorded at init", "the protocol", "the protocol",
 		`UPDATE protocol_versions SET text = replace(text, 'block_sizes: [2, 4, 6]', 'block_sizes: [2, 4]') WHERE amendment = 0`),
+	sqlAttack("delete a sealed month of the activity log", "the sealed activity log is not what its last import left", "the sealed activity log is not what its last import left",
+		`DELETE FROM sealed_log WHERE period = '2017-04'`),
+	sqlAttack("put back an older sealed month", "the sealed activity log is not what its last import left", "the sealed activity log is not what its last import left",
+		`UPDATE sealed_log SET blob = unhex((SELECT value FROM trial_meta WHERE key = 'attack_old_blob')) WHERE period = '2017-04'`),
+	sqlAttack("flip a byte of a sealed month", "the sealed activity log is not what its last import left", "the sealed activity log is not what its last import left",
+		`UPDATE sealed_log SET blob = zeroblob(length(blob)) WHERE period = '2017-03'`),
+	sqlAttack("add a month to the sealed log", "the sealed activity log is not what its last import left", "the sealed activity log is not what its last import left",
+		`INSERT INTO sealed_log (period, blob) SELECT '2017-05', blob FROM sealed_log WHERE period = '2017-03'`),
 	{name: "replace the sealed arms with another trial's", keyless: "", keyed: "sealed arms", do: func(t *testing.T, tt *testTrial, k *AllocationKey) {
 		other, ok := enrolledTrial(t, 2)
 		if _, err := other.randomize(t, ok); err != nil {

@@ -175,6 +175,44 @@ func (db *DB) writeChained(ctx context.Context, p *Protocol, key *AllocationKey,
 	return nil
 }
 
+// WriteChained runs fn in one transaction that appends to the audit chain
+// with the key, for packages that keep keyed data (the sealed activity
+// log): the chain is verified first (the witness too), fn does its work and
+// returns the entry to append (nil: none), and the witness follows.
+func (db *DB) WriteChained(ctx context.Context, p *Protocol, key *AllocationKey, fn func(tx *sql.Tx) (*ChainBody, error)) error {
+	return db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
+		b, err := fn(tx)
+		if err != nil || b == nil {
+			return err
+		}
+		_, err = appendChain(ctx, tx, key, nil, *b)
+		return err
+	})
+}
+
+// SealedLogDigest is the SHA-256 of the sealed activity log as stored
+// (each month's period and blob, in order): a caselog chain entry records
+// it, so that a sealed month deleted, replaced by an older one or moved is
+// found.
+func SealedLogDigest(ctx context.Context, q queryer) (string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT period, blob FROM sealed_log ORDER BY period`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	h := sha256.New()
+	for rows.Next() {
+		var period string
+		var blob []byte
+		if err := rows.Scan(&period, &blob); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", period, len(blob))
+		h.Write(blob)
+	}
+	return hex.EncodeToString(h.Sum(nil)), rows.Err()
+}
+
 // currentHead is the last entry's sequence number and hash (0 and the zero
 // hash for an empty chain).
 func currentHead(ctx context.Context, q queryer) (int, string, error) {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,4 +141,53 @@ func armLabels(p *Protocol, arms map[string]string) map[string]Arm {
 		}
 	}
 	return out
+}
+
+// sealKey derives the AES-256 key of one purpose from the seal key:
+// HMAC-SHA256(seal, "rct sealed " ‖ purpose).
+func (k *AllocationKey) sealKey(purpose string) cipher.AEAD {
+	m := hmac.New(sha256.New, k.Seal[:])
+	io.WriteString(m, "rct sealed "+purpose)
+	block, _ := aes.NewCipher(m.Sum(nil)) // 32 bytes: never an error
+	gcm, _ := cipher.NewGCM(block)
+	return gcm
+}
+
+// SealBlob seals plain for one purpose (AES-256-GCM under a key derived
+// from the seal key, the trial instance and the purpose as associated
+// data), padded with zeros to at least size bytes, rounded up to 4 KiB: a
+// holder of the database without the key learns neither the content nor,
+// beyond that granularity, its length.
+func (k *AllocationKey) SealBlob(purpose string, plain []byte, size int, random io.Reader) ([]byte, error) {
+	if random == nil {
+		random = rand.Reader
+	}
+	n := max(size, len(plain)+8)
+	n = (n + 4095) / 4096 * 4096
+	framed := make([]byte, n)
+	binary.BigEndian.PutUint64(framed, uint64(len(plain)))
+	copy(framed[8:], plain)
+	gcm := k.sealKey(purpose)
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := io.ReadFull(random, nonce); err != nil {
+		return nil, err
+	}
+	return gcm.Seal(nonce, nonce, framed, []byte(k.Instance+"\x00"+purpose)), nil
+}
+
+// OpenBlob opens a blob sealed by SealBlob for the same purpose.
+func (k *AllocationKey) OpenBlob(purpose string, sealed []byte) ([]byte, error) {
+	gcm := k.sealKey(purpose)
+	if len(sealed) < gcm.NonceSize() {
+		return nil, errors.New("a sealed blob is damaged (too short)")
+	}
+	framed, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte(k.Instance+"\x00"+purpose))
+	if err != nil {
+		return nil, errors.New("a sealed blob does not open with this key: altered, moved, or another trial's")
+	}
+	n := binary.BigEndian.Uint64(framed)
+	if n > uint64(len(framed)-8) {
+		return nil, errors.New("a sealed blob is damaged (length)")
+	}
+	return framed[8 : 8+n], nil
 }

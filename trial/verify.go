@@ -61,6 +61,8 @@ type verifier struct {
 	rep    *AuditReport
 	// fromChain is each allocation slot as the chain records it.
 	fromChain map[int]chainAlloc
+	// logDigest is the sealed activity log's digest at its last import.
+	logDigest string
 }
 
 // chainAlloc is an allocation as both the chain and the allocations table
@@ -103,7 +105,7 @@ func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group
 	// The tables are held against the chain once the chain itself holds
 	// (a broken chain's first problem is the one to read).
 	if walked || len(entries) == 0 {
-		for _, step := range []func() error{v.allocations, v.members, v.strata} {
+		for _, step := range []func() error{v.allocations, v.members, v.strata, v.sealedLog} {
 			if err := step(); err != nil {
 				return nil, err
 			}
@@ -286,6 +288,8 @@ func (v *verifier) entries(entries []ChainEntry) {
 				v.problem(chainProblem(e.Seq, "an init entry after the first: entries were spliced from another chain"))
 				return
 			}
+		case KindCaseLog:
+			v.logDigest = b.Digest
 		case KindUnblindFamily, KindUnblindTrial:
 			v.rep.Unblindings++
 		case KindWithdraw:
@@ -341,6 +345,26 @@ func (v *verifier) head(entries []ChainEntry) {
 	default:
 		v.problem(fmt.Errorf("the chain's head does not match its last entry (%d): entries were removed from the end, or the database was rolled back", last.Seq))
 	}
+}
+
+// sealedLog checks the sealed activity log against the digest its last
+// import recorded in the chain.
+func (v *verifier) sealedLog() error {
+	d, err := SealedLogDigest(v.ctx, v.q)
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := v.q.QueryRowContext(v.ctx, `SELECT count(*) FROM sealed_log`).Scan(&n); err != nil {
+		return err
+	}
+	switch {
+	case v.logDigest == "" && n > 0:
+		v.problem(fmt.Errorf("the sealed activity log has %d months but no import of it is in the audit chain: added from elsewhere", n))
+	case v.logDigest != "" && d != v.logDigest:
+		v.problem(fmt.Errorf("the sealed activity log is not what its last import left: months edited, deleted or replaced by older ones"))
+	}
+	return nil
 }
 
 // members checks each randomized family's referral and persons against
