@@ -95,10 +95,25 @@ type Compliance struct {
 	DoseUnit string
 }
 
-// Load assembles the analysis set of the trial from its database. arms
-// maps each group code to its arm, read with the key (an unblinded
-// analysis); nil keeps the analysis blinded.
-func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string) (*Data, error) {
+// Keyed is what an unblinded analysis reads with the allocation key: which
+// group code is which arm, and the case managers' activity log (sealed: it
+// exists for one arm only).
+type Keyed struct {
+	Arms map[string]string   // group code → arm id
+	Log  *survey.ActivityLog // nil: none opened
+}
+
+func (k *Keyed) arms() map[string]string {
+	if k == nil {
+		return nil
+	}
+	return k.Arms
+}
+
+// Load assembles the analysis set of the trial from its database. k, read
+// with the key, unblinds it; nil keeps the analysis blinded.
+func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Data, error) {
+	arms := k.arms()
 	d, err := loadFamilies(ctx, db, p, arms)
 	if err != nil {
 		return nil, err
@@ -121,9 +136,7 @@ func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]
 	if err := d.loadOutcomes(ctx, db, p, cb, cbErr); err != nil {
 		return nil, err
 	}
-	if err := d.loadCompliance(ctx, db, p, cb, arms); err != nil {
-		return nil, err
-	}
+	d.loadCompliance(p, cb, k)
 	return d, nil
 }
 
@@ -328,22 +341,19 @@ func (d *Data) baseline(ctx context.Context, db *trial.DB, out trial.Outcome, cb
 
 // loadCompliance reads, for an unblinded analysis, the case managers' log
 // as the protocol's analysis.compliance says.
-func (d *Data) loadCompliance(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, arms map[string]string) error {
+func (d *Data) loadCompliance(p *trial.Protocol, cb *survey.Codebook, k *Keyed) {
 	spec := p.Analysis.Compliance
 	switch {
-	case arms == nil:
+	case k == nil:
 		d.Notes = append(d.Notes, "no complier effect or dose-response: they need the key (the case managers' log exists for one arm)")
-		return nil
+		return
 	case spec == nil:
 		d.Notes = append(d.Notes, "no complier effect or dose-response: the protocol declares no analysis.compliance")
-		return nil
-	case cb == nil:
-		return nil
+		return
+	case cb == nil || k.Log == nil:
+		return
 	}
-	cl, err := LoadCaseLog(ctx, db, cb)
-	if err != nil {
-		return err
-	}
+	cl := Totals(k.Log, cb)
 	c := &Compliance{Received: make([]float64, len(d.Families)), Dose: make([]float64, len(d.Families)),
 		DoseUnit: strings.Join(spec.Dose, " + ")}
 	for i, f := range d.Families {
@@ -355,7 +365,6 @@ func (d *Data) loadCompliance(ctx context.Context, db *trial.DB, p *trial.Protoc
 		}
 	}
 	d.Compliance = c
-	return nil
 }
 
 func column(fams []trial.RandomizedFamily, f func(code string) float64) []float64 {

@@ -31,7 +31,8 @@ var CodebookHeader = []string{"column", "label", "type", "source"}
 // one arm); with arms, z = 1 for the protocol's first arm, the arm is
 // named, and the log is summarised (months logged, contacts, hours,
 // guidance accepted).
-func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string) (*DataSet, error) {
+func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*DataSet, error) {
+	arms := k.arms()
 	b, err := loadFamilies(ctx, db, p, arms)
 	if err != nil {
 		return nil, err
@@ -111,38 +112,35 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[strin
 			})
 		}
 	}
-	if arms != nil && cbErr == nil {
-		if err := exportCaseLog(ctx, db, cb, add); err != nil {
+	if k != nil && k.Log != nil && cbErr == nil {
+		if err := exportCaseLog(k.Log, cb, add); err != nil {
 			return nil, err
 		}
 	}
 	return t, nil
 }
 
-// CaseLog is the case managers' activity log summarised per family (by
+// LogTotals are the case managers' activity log summarised per family (by
 // study code) over all months: the sum of each integer or decimal
 // variable, whether each yes/no variable was 1 in any month, and the
 // number of months logged.
-type CaseLog struct {
+type LogTotals struct {
 	Totals map[string]map[string]float64 // variable → study code → sum, or 1 for "in any month"
 	Months map[string]int
 }
 
 // LoadCaseLog reads the activity log. It exists only for the case managers'
-// arm: read it only for an unblinded analysis.
-func LoadCaseLog(ctx context.Context, db *trial.DB, cb *survey.Codebook) (*CaseLog, error) {
-	cl := &CaseLog{Totals: map[string]map[string]float64{}, Months: map[string]int{}}
+// Totals summarises the activity log (opened with the key: it exists for
+// one arm only) per family.
+func Totals(log *survey.ActivityLog, cb *survey.Codebook) *LogTotals {
+	cl := &LogTotals{Totals: map[string]map[string]float64{}, Months: map[string]int{}}
 	months := map[string]bool{}
 	for _, v := range cb.Form(survey.CaseLog) {
 		if v.Kind != survey.Integer && v.Kind != survey.Decimal && v.Kind != survey.SelectOne {
 			continue
 		}
-		ans, err := survey.Answers(ctx, db, survey.CaseLog, v.Name)
-		if err != nil {
-			return nil, err
-		}
 		per := map[string]float64{}
-		for k, s := range ans {
+		for k, s := range log.Answers(v.Name) {
 			code := strings.Fields(k)[0]
 			if !months[k] {
 				months[k] = true
@@ -161,15 +159,12 @@ func LoadCaseLog(ctx context.Context, db *trial.DB, cb *survey.Codebook) (*CaseL
 		}
 		cl.Totals[v.Name] = per
 	}
-	return cl, nil
+	return cl
 }
 
 // exportCaseLog adds the summarised log to the export.
-func exportCaseLog(ctx context.Context, db *trial.DB, cb *survey.Codebook, add func(name, label, typ, source string, values func(int, string) string)) error {
-	cl, err := LoadCaseLog(ctx, db, cb)
-	if err != nil {
-		return err
-	}
+func exportCaseLog(log *survey.ActivityLog, cb *survey.Codebook, add func(name, label, typ, source string, values func(int, string) string)) error {
+	cl := Totals(log, cb)
 	for _, v := range cb.Form(survey.CaseLog) {
 		per, ok := cl.Totals[v.Name]
 		if !ok {

@@ -11,9 +11,9 @@ import (
 )
 
 // Analyze loads the analysis set of the trial and runs the protocol's
-// analysis on it with the settings s; arms (read with the key) unblind it.
-func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings, arms map[string]string) (*Analysis, error) {
-	d, err := Load(ctx, db, p, arms)
+// analysis on it with the settings s; k (read with the key) unblinds it.
+func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings, k *Keyed) (*Analysis, error) {
+	d, err := Load(ctx, db, p, k)
 	if err != nil {
 		return nil, err
 	}

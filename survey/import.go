@@ -62,6 +62,9 @@ type ImportOptions struct {
 	// Caseload is, for the activity log, the study codes of the families
 	// the case managers guide (the intervention arm, read with the key).
 	Caseload map[string]bool
+	// Key is the allocation key, for the activity log: it is stored
+	// sealed, and its import is an audit-chain entry.
+	Key      *trial.AllocationKey
 	MaxUnzip int64 // tests
 }
 
@@ -155,6 +158,7 @@ type importer struct {
 	insResp, insVal *trial.Bulk
 	wch             chan []change // to the goroutine that writes
 	sums            []string      // SHA-256 of each file
+	log             *ActivityLog      // the activity log (opened with the key) instead of the survey tables
 }
 
 // seenAt is where a family (and month) was first read in this import.
@@ -213,54 +217,21 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 		}
 	}
 	// Files are read, checked and written in one transaction, a row at a
-	// time: a large import holds no more than a row in memory.
-	err = db.Write(ctx, func(tx *sql.Tx) error {
-		im.ctx, im.tx, im.batches = ctx, tx, map[int]int64{}
-		var err error
-		if im.stored, err = loadCurrent(ctx, tx, o.Form); err != nil {
-			return err
+	// time: a large import holds no more than a row in memory. The
+	// activity log is sealed, and its import appended to the audit chain.
+	if o.Form == CaseLog {
+		if o.Key == nil {
+			return nil, &trial.KeyError{File: "--key", Err: errors.New("the activity log is stored sealed: its import needs the allocation key")}
 		}
-		im.insResp = trial.NewBulk(ctx, tx, `INSERT INTO survey_responses (family, wave, period, first_batch)`, 4)
-		im.insVal = trial.NewBulk(ctx, tx, `INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)`, 8)
-		for i, path := range o.Files {
-			im.res.Files = append(im.res.Files, FileResult{File: path, SHA256: im.sums[i]})
-		}
-		// The database is written in a goroutine of its own while the
-		// next rows are read and checked: SQLite and the checks each get
-		// a core.
-		im.wch = make(chan []change, 256)
-		done := make(chan error, 1)
-		go func() {
-			var err error
-			for cs := range im.wch {
-				if err == nil {
-					err = im.write(cs)
-				}
+		err = db.WriteChained(ctx, p, o.Key, func(tx *sql.Tx) (*trial.ChainBody, error) {
+			if err := im.run(ctx, tx); err != nil {
+				return nil, err
 			}
-			if err == nil {
-				err = im.insResp.Flush()
-			}
-			if err == nil {
-				err = im.insVal.Flush()
-			}
-			done <- err
-		}()
-		for i, path := range o.Files {
-			im.readFile(i, path)
-		}
-		close(im.wch)
-		if err := <-done; err != nil {
-			return err
-		}
-		im.count()
-		if im.res.Errors > 0 {
-			return &ImportError{im.res}
-		}
-		if o.DryRun {
-			return errDryRun
-		}
-		return im.storeWarnings()
-	})
+			return im.log.seal(ctx, tx, o.Key, o.Actor)
+		})
+	} else {
+		err = db.Write(ctx, func(tx *sql.Tx) error { return im.run(ctx, tx) })
+	}
 	if errors.Is(err, errDryRun) {
 		err = nil
 	}
@@ -273,6 +244,60 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 }
 
 var errDryRun = errors.New("dry run")
+
+// run reads, checks and writes the files in the import's transaction.
+func (im *importer) run(ctx context.Context, tx *sql.Tx) error {
+	o := im.o
+	im.ctx, im.tx, im.batches = ctx, tx, map[int]int64{}
+	var err error
+	if o.Form == CaseLog {
+		if im.log, err = openLog(ctx, tx, o.Key); err != nil {
+			return err
+		}
+		im.stored = im.log.stored()
+	} else if im.stored, err = loadCurrent(ctx, tx, o.Form); err != nil {
+		return err
+	}
+	im.insResp = trial.NewBulk(ctx, tx, `INSERT INTO survey_responses (family, wave, period, first_batch)`, 4)
+	im.insVal = trial.NewBulk(ctx, tx, `INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)`, 8)
+	for i, path := range o.Files {
+		im.res.Files = append(im.res.Files, FileResult{File: path, SHA256: im.sums[i]})
+	}
+	// The database is written in a goroutine of its own while the next
+	// rows are read and checked: SQLite and the checks each get a core.
+	im.wch = make(chan []change, 256)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for cs := range im.wch {
+			if err == nil {
+				err = im.write(cs)
+			}
+		}
+		if err == nil {
+			err = im.insResp.Flush()
+		}
+		if err == nil {
+			err = im.insVal.Flush()
+		}
+		done <- err
+	}()
+	for i, path := range o.Files {
+		im.readFile(i, path)
+	}
+	close(im.wch)
+	if err := <-done; err != nil {
+		return err
+	}
+	im.count()
+	if im.res.Errors > 0 {
+		return &ImportError{im.res}
+	}
+	if o.DryRun {
+		return errDryRun
+	}
+	return im.storeWarnings()
+}
 
 // systemVars are the columns every wave's sheet has before the questions.
 var systemVars = []*Variable{
@@ -808,10 +833,16 @@ func (im *importer) write(changes []change) error {
 			return err
 		}
 		if c.first {
+			im.res.NewResponses++
+		}
+		if im.log != nil {
+			im.log.add(c, b)
+			continue
+		}
+		if c.first {
 			if err := im.insResp.Add(c.rec.family, im.o.Form, c.rec.period, b); err != nil {
 				return err
 			}
-			im.res.NewResponses++
 		}
 		var v any
 		if c.value != nil {
@@ -849,6 +880,9 @@ func (im *importer) batchOf(fi int, sheetName string) (int64, error) {
 func (im *importer) storeWarnings() error {
 	for fi, b := range im.batches {
 		im.res.Files[fi].Batch = b
+		if im.log != nil {
+			continue // the log's rows (one group's families) are not counted in the clear
+		}
 		if _, err := im.tx.ExecContext(im.ctx, `UPDATE import_batches SET rows_read = ? WHERE id = ?`, im.res.Files[fi].Rows, b); err != nil {
 			return err
 		}
@@ -865,6 +899,11 @@ func (im *importer) storeWarnings() error {
 		}
 		m, known := im.members[is.StudyCode]
 		if !known {
+			continue
+		}
+		if im.log != nil {
+			lm := im.log.month(is.Period)
+			lm.Warnings = append(lm.Warnings, logWarning{Batch: b, Family: m.ID, Variable: is.Variable, Sheet: is.Sheet, Row: is.Row, Col: is.Column, Value: is.Value, Rule: is.Rule, Message: is.Message})
 			continue
 		}
 		if err := ins.Add(b, m.ID, im.o.Form, is.Period, is.Variable, is.Sheet, is.Row, is.Column, is.Value, is.Rule, is.Message); err != nil {

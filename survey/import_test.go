@@ -620,7 +620,7 @@ func TestCaseLog(t *testing.T) {
 		})
 	}
 	imp := func(path string) (*ImportResult, error) {
-		return Import(ctx, f.db, f.p, ImportOptions{Form: CaseLog, Files: []string{path}, Actor: actorAt(m6Day), Caseload: load})
+		return Import(ctx, f.db, f.p, ImportOptions{Form: CaseLog, Files: []string{path}, Actor: actorAt(m6Day), Caseload: load, Key: f.key})
 	}
 	if res, err := imp(mk("ok.xlsx", in, "2017-03")); err != nil || res.NewValues != 8 {
 		t.Fatalf("%v %+v", err, res)
@@ -646,10 +646,30 @@ func TestCaseLog(t *testing.T) {
 			t.Errorf("%s counts activity-log rows: %+v", w.Wave, w)
 		}
 	}
-	var n int
-	f.db.SQL().QueryRow(`SELECT count(*) FROM survey_responses WHERE wave = 'caselog'`).Scan(&n)
-	if n != 2 {
-		t.Errorf("%d log responses", n)
+	// Sealed: nothing of the log in the survey tables, two sealed months,
+	// and only the key opens them.
+	var n, sealed int
+	f.db.SQL().QueryRow(`SELECT count(*) FROM survey_values WHERE wave = 'caselog'`).Scan(&n)
+	f.db.SQL().QueryRow(`SELECT count(*) FROM sealed_log`).Scan(&sealed)
+	if n != 0 || sealed != 2 {
+		t.Errorf("%d log values in the clear, %d sealed months", n, sealed)
+	}
+	log, err := OpenActivityLog(ctx, f.db, f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := log.Answers("contacts_text"); len(a) != 2 || a[in+" 2017-03"] != "12" {
+		t.Errorf("opened log: %v", a)
+	}
+	if res, err := imp(mk("ok.xlsx", in, "2017-03")); err != nil || res.NewValues != 0 || res.Unchanged != 8 {
+		t.Errorf("re-import: %v %+v", err, res)
+	}
+	vs, err := History(ctx, f.db, in, CaseLog, log)
+	if err != nil || len(vs) != 16 || vs[0].File == "" {
+		t.Errorf("history of the sealed log: %d versions %v", len(vs), err)
+	}
+	if _, err := Import(ctx, f.db, f.p, ImportOptions{Form: CaseLog, Files: []string{mk("k.xlsx", in, "2017-03")}, Actor: actorAt(m6Day), Caseload: load}); !errors.Is(err, trial.ErrKeyRefused) {
+		t.Errorf("an import of the log without the key: %v", err)
 	}
 }
 

@@ -328,8 +328,9 @@ type Version struct {
 }
 
 // History returns every version of every answer of a family (in one form
-// when form is not ""), oldest first within each variable.
-func History(ctx context.Context, db *trial.DB, studyCode, form string) ([]Version, error) {
+// when form is not ""), oldest first within each variable; with the
+// activity log (opened with the key) its months too.
+func History(ctx context.Context, db *trial.DB, studyCode, form string, log *ActivityLog) ([]Version, error) {
 	var id int64
 	if err := db.SQL().QueryRowContext(ctx, `SELECT id FROM families WHERE study_code = ?`, studyCode).Scan(&id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -356,7 +357,14 @@ func History(ctx context.Context, db *trial.DB, studyCode, form string) ([]Versi
 		}
 		out = append(out, v)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if log == nil || (form != "" && form != CaseLog) {
+		return out, nil
+	}
+	versions, err := log.history(ctx, db.SQL(), id)
+	return append(out, versions...), err
 }
 
 // Answers returns the current answer to a variable at a wave (or in the

@@ -4,8 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/sha256"
+	"database/sql"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,4 +248,176 @@ func mustCodebook(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestDatabaseAloneRevealsNoArm: the adversary holds a simulated trial's
+// database after everything (enrolment, randomization, the three waves,
+// the case managers' log, both registers, outcomes, keyed analyses) and
+// asks every table, and every subset of it by a column of few values
+// (wave, kind, variable, event, rule, ...), which families it holds and
+// how many rows, by group code; and the sealed blobs how large they are.
+// Nothing may tell the groups apart the way the log did in the clear (all
+// of one group, none of the other). Every table must be placed, so a new
+// one cannot escape the question. As a control, the same questions find
+// the log an older rct stored readable.
+func TestDatabaseAloneRevealsNoArm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole pipeline")
+	}
+	r := simulatedTrial(t, 60, 5)
+	r.must("analyze", "--key", r.path("trial.key"), "--draws", "100")
+	r.must("data", "export", "-o", r.path("arms.csv"), "--key", r.path("trial.key"))
+	db, err := sql.Open("sqlite", r.path("trial.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, f := range separating(t, db) {
+		t.Error(f)
+	}
+	sizes := map[int]int{}
+	sr, _ := db.Query(`SELECT length(blob) FROM sealed_log`)
+	for sr.Next() {
+		var n int
+		sr.Scan(&n)
+		sizes[n]++
+	}
+	sr.Close()
+	if len(sizes) != 1 {
+		t.Errorf("sealed months of %d different sizes: %v", len(sizes), sizes)
+	}
+	var batchRows int
+	db.QueryRow(`SELECT COALESCE(sum(rows_read), 0) FROM import_batches WHERE kind = 'caselog'`).Scan(&batchRows)
+	if batchRows != 0 {
+		t.Errorf("the log's import counts %d rows in the clear", batchRows)
+	}
+	// The control: the log of the intervention group (here: group A's
+	// families) stored readable, as before it was sealed.
+	if _, err := db.Exec(`INSERT INTO survey_responses (family, wave, period, first_batch)
+		SELECT family, 'caselog', '2017-03', (SELECT min(id) FROM import_batches) FROM allocations WHERE group_code = 'A'`); err != nil {
+		t.Fatal(err)
+	}
+	if f := separating(t, db); len(f) == 0 || !strings.Contains(strings.Join(f, " "), "wave = 'caselog'") {
+		t.Errorf("the readable log of one group was not found: %q", f)
+	}
+}
+
+// separating asks every table of a trial database which families it holds,
+// whole and by each column of few values, and returns what tells the two
+// groups apart.
+func separating(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	// How each table reaches a family, or why it holds no family.
+	reach := map[string]string{
+		"families":         "id",
+		"family_strata":    "family",
+		"persons":          "family",
+		"allocations":      "family",
+		"chain":            "family",
+		"events":           "family",
+		"survey_responses": "family",
+		"survey_values":    "family",
+		"survey_warnings":  "family",
+		"outcome_values":   "family",
+		"referrals":        "(SELECT id FROM families f WHERE f.referral = referrals.id)",
+		"register_links":   "(SELECT family FROM persons p WHERE p.id = register_links.person)",
+		"register_events":  "(SELECT p.family FROM register_links l JOIN persons p ON p.id = l.person WHERE l.id = register_events.link)",
+	}
+	noFamily := map[string]string{
+		"trial_meta":        "the trial's settings and sealed values",
+		"protocol_versions": "the protocol text",
+		"import_batches":    "files imported (the log's rows are not counted in the clear)",
+		"groups":            "group codes and ratio parts (unequal ratios are warned about)",
+		"codebooks":         "the codebook text",
+		"survey_batches":    "form, codebook version and sheet of each import",
+		"schema_migrations": "the schema",
+		"sealed_log":        "one sealed blob per month, padded to a size set by all randomized families",
+	}
+	groupOf := map[int64]string{}
+	size := map[string]int{}
+	gr, err := db.Query(`SELECT family, group_code FROM allocations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for gr.Next() {
+		var f int64
+		var g string
+		gr.Scan(&f, &g)
+		groupOf[f] = g
+		size[g]++
+	}
+	gr.Close()
+	var findings []string
+	// share compares the families of each group that have a row among
+	// those where is true.
+	share := func(table, expr, where string) {
+		has := map[string]map[int64]bool{"A": {}, "B": {}}
+		q, err := db.Query(`SELECT ` + expr + ` FROM ` + table + ` WHERE ` + where)
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		for q.Next() {
+			var f sql.NullInt64
+			q.Scan(&f)
+			if g, ok := groupOf[f.Int64]; f.Valid && ok {
+				has[g][f.Int64] = true
+			}
+		}
+		q.Close()
+		a, b := float64(len(has["A"]))/float64(size["A"]), float64(len(has["B"]))/float64(size["B"])
+		if math.Abs(a-b) > 0.5 {
+			findings = append(findings, fmt.Sprintf("%s WHERE %s holds rows for %.0f%% of group A and %.0f%% of group B", table, where, 100*a, 100*b))
+		}
+	}
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	for _, table := range tables {
+		expr, ok := reach[table]
+		if !ok {
+			if _, ok := noFamily[table]; !ok {
+				findings = append(findings, "table "+table+" is not placed: say how it reaches a family, or why it holds none")
+			}
+			continue
+		}
+		share(table, expr, "1")
+		cols, _ := db.Query(`SELECT name FROM pragma_table_info('` + table + `')`)
+		var names []string
+		for cols.Next() {
+			var n string
+			cols.Scan(&n)
+			names = append(names, n)
+		}
+		cols.Close()
+		for _, c := range names {
+			if c == "group_code" {
+				continue // the group itself: known by design, not the arm
+			}
+			var distinct int
+			db.QueryRow(`SELECT count(DISTINCT ` + c + `) FROM ` + table).Scan(&distinct)
+			if distinct < 2 || distinct > 60 {
+				continue
+			}
+			vals, _ := db.Query(`SELECT DISTINCT quote(` + c + `) FROM ` + table)
+			var vs []string
+			for vals.Next() {
+				var v string
+				vals.Scan(&v)
+				vs = append(vs, v)
+			}
+			vals.Close()
+			for _, v := range vs {
+				share(table, expr, c+" = "+v)
+			}
+		}
+	}
+	return findings
 }

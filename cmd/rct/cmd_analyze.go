@@ -63,11 +63,11 @@ func runAnalyze(ctx context.Context, f *factory, o AnalyzeOptions) error {
 		return err
 	}
 	defer s.Close()
-	arms, err := s.arms(ctx, "unblinded analysis")
+	k, err := s.keyed(ctx, "unblinded analysis")
 	if err != nil {
 		return err
 	}
-	a, err := plan.Analyze(ctx, s.DB, s.Protocol, plan.Resolve(s.Protocol, o.Settings), arms)
+	a, err := plan.Analyze(ctx, s.DB, s.Protocol, plan.Resolve(s.Protocol, o.Settings), k)
 	if err != nil {
 		return err
 	}

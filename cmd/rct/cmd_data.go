@@ -62,11 +62,11 @@ func runDataExport(ctx context.Context, f *factory, o DataExportOptions) error {
 		return err
 	}
 	defer s.Close()
-	arms, err := s.arms(ctx, "data export with arms")
+	k, err := s.keyed(ctx, "data export with arms")
 	if err != nil {
 		return err
 	}
-	t, err := plan.Export(ctx, s.DB, s.Protocol, arms)
+	t, err := plan.Export(ctx, s.DB, s.Protocol, k)
 	if err != nil {
 		return err
 	}

@@ -84,14 +84,14 @@ func runReport(ctx context.Context, f *factory, o ReportOptions) error {
 	if in.Context, err = plan.Gather(ctx, s.DB, s.Protocol, o.Lang); err != nil {
 		return err
 	}
-	arms, err := s.arms(ctx, "unblinded report")
+	k, err := s.keyed(ctx, "unblinded report")
 	if err != nil {
 		return err
 	}
-	if arms != nil {
-		in.Unblind(arms)
+	if k != nil {
+		in.Unblind(k.Arms)
 	}
-	if in.Analysis, err = plan.Analyze(ctx, s.DB, s.Protocol, plan.Resolve(s.Protocol, o.Settings), arms); err != nil {
+	if in.Analysis, err = plan.Analyze(ctx, s.DB, s.Protocol, plan.Resolve(s.Protocol, o.Settings), k); err != nil {
 		return err
 	}
 	rep, err := reports.Build(in)

@@ -205,6 +205,7 @@ func runSurveyDue(ctx context.Context, f *factory, o SurveyDueOptions) error {
 type SurveyHistoryOptions struct {
 	Family string
 	Wave   string
+	Key    string // the activity log is sealed: shown only with the key
 	JSON   bool
 }
 
@@ -223,17 +224,28 @@ func newSurveyHistoryCmd(f *factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Family, "family", "", "study code")
 	cmd.Flags().StringVar(&o.Wave, "wave", "", "only this wave (or caselog)")
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key: include the case managers' activity log (sealed)")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
 	return cmd
 }
 
 func runSurveyHistory(ctx context.Context, f *factory, o SurveyHistoryOptions) error {
-	s, err := f.open(ctx, need{})
+	n := need{key: o.Key}
+	if o.Wave == survey.CaseLog {
+		n.keyFor = "the activity log (it is sealed: it concerns one arm)"
+	}
+	s, err := f.open(ctx, n)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	vs, err := survey.History(ctx, s.DB, strings.ToUpper(o.Family), o.Wave)
+	var log *survey.ActivityLog
+	if s.Key != nil {
+		if log, err = survey.OpenActivityLog(ctx, s.DB, s.Key); err != nil {
+			return err
+		}
+	}
+	vs, err := survey.History(ctx, s.DB, strings.ToUpper(o.Family), o.Wave, log)
 	if err != nil {
 		return err
 	}
@@ -334,7 +346,7 @@ func runImport(ctx context.Context, f *factory, o ImportOptions) error {
 		return err
 	}
 	defer s.Close()
-	in := survey.ImportOptions{Form: o.Wave, Files: o.Files, DryRun: o.DryRun, OverwriteBlanks: o.OverwriteBlanks, Actor: s.Actor}
+	in := survey.ImportOptions{Form: o.Wave, Files: o.Files, DryRun: o.DryRun, OverwriteBlanks: o.OverwriteBlanks, Actor: s.Actor, Key: s.Key}
 	if o.Wave == survey.CaseLog {
 		if in.Caseload, err = caseload(ctx, s, o.Arm); err != nil {
 			return err

@@ -9,6 +9,8 @@ import (
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/files"
+	"github.com/rct-trials/rct/plan"
+	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 )
 
@@ -108,13 +110,22 @@ func (s *session) load(ctx context.Context, f *factory, n need) error {
 	return nil
 }
 
-// arms unseals which group code is which arm with the session's key; the
-// unsealing is recorded in the audit chain with why. nil without a key.
-func (s *session) arms(ctx context.Context, why string) (map[string]string, error) {
+// keyed opens with the session's key what an unblinded analysis reads:
+// which group code is which arm (the unsealing is recorded in the audit
+// chain with why) and the sealed activity log. nil without a key.
+func (s *session) keyed(ctx context.Context, why string) (*plan.Keyed, error) {
 	if s.Key == nil {
 		return nil, nil
 	}
-	return s.DB.Arms(ctx, s.Protocol, s.Key, why, s.Actor)
+	arms, err := s.DB.Arms(ctx, s.Protocol, s.Key, why, s.Actor)
+	if err != nil {
+		return nil, err
+	}
+	log, err := survey.OpenActivityLog(ctx, s.DB, s.Key)
+	if err != nil {
+		return nil, err
+	}
+	return &plan.Keyed{Arms: arms, Log: log}, nil
 }
 
 // protocolOf returns the protocol of a file when given, else the trial

@@ -1,0 +1,323 @@
+package survey
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/rct-trials/rct/trial"
+)
+
+// The case managers' activity log exists for the intervention arm only:
+// which families have rows would tell anyone holding the database which
+// group is which arm. It is therefore never stored in the survey tables.
+// Each month is one blob in table sealed_log, sealed with a key derived
+// from the allocation key and padded to a size set by the number of
+// randomized families (both arms), so that neither its content, nor which
+// families it holds, nor how many, can be read without the key. Each
+// import appends a caselog entry to the audit chain with the digest of
+// the sealed log, so that a month deleted, edited or rolled back is found.
+
+// logPurpose names the sealing key of the activity log.
+const logPurpose = "activity log"
+
+// logBudget is the padded size of a month, per randomized family.
+const logBudget = 1024
+
+// ActivityLog is the case managers' activity log, opened with the key.
+type ActivityLog struct {
+	months map[string]*logMonth // by period (yyyy-mm)
+	codes  map[int64]string     // family id → study code
+	// legacy: an older rct stored the log in the survey tables; the next
+	// import seals it and deletes those rows.
+	legacy bool
+	// touched are the months an import changed: only they are sealed again.
+	touched map[string]bool
+}
+
+// logMonth is one month of the log, as sealed.
+type logMonth struct {
+	Responses map[int64]int64 `json:"responses"` // family → the batch of its first answer
+	Values    []logValue      `json:"values"`
+	Warnings  []logWarning    `json:"warnings"`
+}
+
+// logValue is one version of one answer.
+type logValue struct {
+	Family   int64   `json:"f"`
+	Variable string  `json:"v"`
+	Version  int     `json:"n"`
+	Value    *string `json:"x"` // nil: blanked
+	Batch    int64   `json:"b"`
+	Row      int     `json:"r"`
+}
+
+// logWarning is a warning raised by an import of the log.
+type logWarning struct {
+	Batch    int64  `json:"b"`
+	Family   int64  `json:"f"`
+	Variable string `json:"v"`
+	Sheet    string `json:"s"`
+	Row      int    `json:"r"`
+	Col      string `json:"c"`
+	Value    string `json:"x"`
+	Rule     string `json:"u"`
+	Message  string `json:"m"`
+}
+
+type queryer interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+// OpenActivityLog opens the activity log with the allocation key.
+func OpenActivityLog(ctx context.Context, db *trial.DB, key *trial.AllocationKey) (*ActivityLog, error) {
+	return openLog(ctx, db.SQL(), key)
+}
+
+func openLog(ctx context.Context, q queryer, key *trial.AllocationKey) (*ActivityLog, error) {
+	l := &ActivityLog{months: map[string]*logMonth{}, codes: map[int64]string{}, touched: map[string]bool{}}
+	rows, err := q.QueryContext(ctx, `SELECT id, study_code FROM families`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
+		var code string
+		if err := rows.Scan(&id, &code); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		l.codes[id] = code
+	}
+	rows.Close()
+	rows, err = q.QueryContext(ctx, `SELECT period, blob FROM sealed_log ORDER BY period`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var period string
+		var blob []byte
+		if err := rows.Scan(&period, &blob); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		plain, err := key.OpenBlob(logPurpose+" "+period, blob)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("the activity log of %s: %w", period, err)
+		}
+		var m logMonth
+		if err := json.Unmarshal(plain, &m); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("the activity log of %s: %w", period, err)
+		}
+		l.months[period] = &m
+	}
+	rows.Close()
+	return l, l.readLegacy(ctx, q)
+}
+
+// readLegacy adds the log an older rct stored readable in the survey tables.
+func (l *ActivityLog) readLegacy(ctx context.Context, q queryer) error {
+	rows, err := q.QueryContext(ctx, `SELECT v.family, v.period, v.variable, v.version, v.value, v.batch, v.source_row, r.first_batch
+		FROM survey_values v JOIN survey_responses r ON r.family = v.family AND r.wave = v.wave AND r.period = v.period
+		WHERE v.wave = ? ORDER BY v.period, v.family, v.variable, v.version`, CaseLog)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v logValue
+		var period string
+		var value sql.NullString
+		var first int64
+		if err := rows.Scan(&v.Family, &period, &v.Variable, &v.Version, &value, &v.Batch, &v.Row, &first); err != nil {
+			return err
+		}
+		if value.Valid {
+			v.Value = &value.String
+		}
+		m := l.month(period) // touched: sealed at the next import
+		m.Responses[v.Family] = first
+		m.Values = append(m.Values, v)
+		l.legacy = true
+	}
+	return rows.Err()
+}
+
+func (l *ActivityLog) month(period string) *logMonth {
+	l.touched[period] = true
+	m, ok := l.months[period]
+	if !ok {
+		m = &logMonth{Responses: map[int64]int64{}}
+		l.months[period] = m
+	}
+	if m.Responses == nil {
+		m.Responses = map[int64]int64{}
+	}
+	return m
+}
+
+// stored is the log as the importer compares a file with it.
+func (l *ActivityLog) stored() *storedForm {
+	out := &storedForm{values: map[string]map[string]string{}, versions: map[string]map[string]int{}}
+	for period, m := range l.months {
+		for fam := range m.Responses {
+			k := responseKey(fam, period)
+			out.values[k], out.versions[k] = map[string]string{}, map[string]int{}
+		}
+		for _, v := range m.Values { // in version order within each variable
+			k := responseKey(v.Family, period)
+			if out.values[k] == nil {
+				out.values[k], out.versions[k] = map[string]string{}, map[string]int{}
+			}
+			if v.Version < out.versions[k][v.Variable] {
+				continue
+			}
+			out.versions[k][v.Variable] = v.Version
+			if v.Value != nil {
+				out.values[k][v.Variable] = *v.Value
+			} else {
+				delete(out.values[k], v.Variable)
+			}
+		}
+	}
+	return out
+}
+
+// add records a changed value of an import.
+func (l *ActivityLog) add(c change, batch int64) {
+	m := l.month(c.rec.period)
+	if _, ok := m.Responses[c.rec.family]; !ok {
+		m.Responses[c.rec.family] = batch
+	}
+	m.Values = append(m.Values, logValue{Family: c.rec.family, Variable: c.variable, Version: c.version, Value: c.value, Batch: batch, Row: c.rec.row})
+}
+
+// seal writes the months an import touched sealed, deletes what an older
+// rct left readable, and returns the caselog chain entry with the digest
+// of the sealed log.
+func (l *ActivityLog) seal(ctx context.Context, tx *sql.Tx, key *trial.AllocationKey, a trial.Actor) (*trial.ChainBody, error) {
+	var randomized int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM allocations`).Scan(&randomized); err != nil {
+		return nil, err
+	}
+	periods := make([]string, 0, len(l.touched))
+	for p := range l.touched {
+		periods = append(periods, p)
+	}
+	sort.Strings(periods)
+	for _, period := range periods {
+		plain, err := json.Marshal(l.months[period])
+		if err != nil {
+			return nil, err
+		}
+		blob, err := key.SealBlob(logPurpose+" "+period, plain, logBudget*randomized, nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sealed_log (period, blob) VALUES (?, ?)
+			ON CONFLICT (period) DO UPDATE SET blob = excluded.blob`, period, blob); err != nil {
+			return nil, err
+		}
+	}
+	if l.legacy {
+		for _, table := range []string{"survey_values", "survey_warnings", "survey_responses"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE wave = ?`, CaseLog); err != nil {
+				return nil, err
+			}
+		}
+	}
+	digest, err := trial.SealedLogDigest(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	return &trial.ChainBody{Kind: trial.KindCaseLog, Reason: "activity log imported", Digest: digest, At: a.Stamp(), By: a.Name}, nil
+}
+
+// Answers returns the current answer to a variable in every month, keyed
+// "K-0001 2017-03", as Answers does for the survey tables; blank and
+// blanked answers are absent.
+func (l *ActivityLog) Answers(variable string) map[string]string {
+	out := map[string]string{}
+	for period, m := range l.months {
+		last := map[int64]int{}
+		for _, v := range m.Values {
+			if v.Variable != variable || v.Version < last[v.Family] {
+				continue
+			}
+			last[v.Family] = v.Version
+			key := l.codes[v.Family] + " " + period
+			if v.Value != nil {
+				out[key] = *v.Value
+			} else {
+				delete(out, key)
+			}
+		}
+	}
+	return out
+}
+
+// Warnings counts the log's import warnings by rule.
+func (l *ActivityLog) Warnings() map[string]int {
+	out := map[string]int{}
+	for _, m := range l.months {
+		for _, w := range m.Warnings {
+			out[w.Rule]++
+		}
+	}
+	return out
+}
+
+// history lists every version of one family's log answers.
+func (l *ActivityLog) history(ctx context.Context, q queryer, family int64) ([]Version, error) {
+	batches := map[int64][4]string{}
+	rows, err := q.QueryContext(ctx, `SELECT id, file_name, file_sha256, imported_by, imported_at FROM import_batches WHERE kind = 'caselog'`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
+		var b [4]string
+		if err := rows.Scan(&id, &b[0], &b[1], &b[2], &b[3]); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		batches[id] = b
+	}
+	rows.Close()
+	var out []Version
+	for period, m := range l.months {
+		for _, v := range m.Values {
+			if v.Family != family {
+				continue
+			}
+			b := batches[v.Batch]
+			out = append(out, Version{Wave: CaseLog, Month: period, Variable: v.Variable, Version: v.Version, Value: v.Value,
+				File: b[0], SHA256: b[1], Row: v.Row, ImportedBy: b[2], ImportedAt: b[3]})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Month != b.Month {
+			return a.Month < b.Month
+		}
+		if a.Variable != b.Variable {
+			return a.Variable < b.Variable
+		}
+		return a.Version < b.Version
+	})
+	return out, nil
+}
+
+// String describes the log without its content.
+func (l *ActivityLog) String() string {
+	n := 0
+	for _, m := range l.months {
+		n += len(m.Responses)
+	}
+	return strconv.Itoa(len(l.months)) + " months, " + strconv.Itoa(n) + " family-months"
+}
