@@ -60,8 +60,10 @@ func dsn(path string) string {
 	// WAL: readers never block the writer; synchronous FULL: a committed
 	// allocation survives a power cut; _txlock=immediate: a write
 	// transaction takes the write lock at BEGIN, so two processes never
-	// both read-then-write the same state.
-	return "file:" + u.EscapedPath() + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(30000)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	// both read-then-write the same state; secure_delete: what is deleted
+	// (a readable log once sealed, names of decided review pairs) is
+	// overwritten, not left in free pages for anyone with the file.
+	return "file:" + u.EscapedPath() + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(30000)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_pragma=secure_delete(ON)&_txlock=immediate"
 }
 
 // Open opens an existing trial database and applies pending migrations.

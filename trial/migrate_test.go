@@ -1,11 +1,14 @@
 package trial
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -67,4 +70,22 @@ func TestMigrationFromSchema5(t *testing.T) {
 func shaHex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
+}
+
+// TestDeletedDataIsOverwritten: what rct deletes does not stay readable in
+// the file's free pages (secure_delete), once the write-ahead log is
+// checkpointed.
+func TestDeletedDataIsOverwritten(t *testing.T) {
+	tt := newTestTrial(t)
+	marker := "Zzyzx-deleted-name"
+	tt.exec(t, `INSERT INTO import_batches VALUES (99, 'referrals', 'f.csv', 'x', 1, 'me', 'now')`,
+		`INSERT INTO events (at, actor, kind, detail) VALUES ('now', 'me', 'test', '"`+strings.Repeat(marker, 200)+`"')`,
+		`PRAGMA wal_checkpoint(TRUNCATE)`)
+	tt.exec(t, `DELETE FROM events WHERE kind = 'test'`, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	for _, f := range []string{"trial.db", "trial.db-wal"} {
+		b, _ := os.ReadFile(filepath.Join(tt.dir, f))
+		if bytes.Contains(b, []byte(marker)) {
+			t.Errorf("%s still holds the deleted text", f)
+		}
+	}
 }
