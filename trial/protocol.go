@@ -387,6 +387,21 @@ func (p *Protocol) SHA256() string {
 	return hex.EncodeToString(s[:])
 }
 
+// Warnings are what a valid protocol should still make its authors think
+// twice about: an unequal ratio makes the groups' sizes, which anyone with
+// the database can count by group code, tell which group is which arm.
+func (p *Protocol) Warnings() []string {
+	var out []string
+	r := p.Ratio()
+	for _, x := range r[1:] {
+		if x != r[0] {
+			out = append(out, fmt.Sprintf("ratio %s: the groups will differ in size, and anyone who can count the allocations by group code (the database, rct status by group) can tell which group is which arm; blinded staff must not see group sizes", p.Randomization.Ratio))
+			break
+		}
+	}
+	return out
+}
+
 // Ratio returns the allocation ratio, one integer per arm.
 func (p *Protocol) Ratio() []int {
 	r, _ := parseRatio(p.Randomization.Ratio)

@@ -79,5 +79,8 @@ func runInit(ctx context.Context, f *factory, o InitOptions) error {
 	}
 	f.IO.Printf("Created trial %s. Publish the seed commitment with the trial registration.\n", res.TrialID)
 	f.IO.Printf("Keep %s away from the database and from blinded staff: it unblinds the trial.\n", res.Key)
+	for _, w := range p.Warnings() {
+		f.IO.Printf("warning: %s\n", w)
+	}
 	return nil
 }

@@ -98,6 +98,9 @@ func runProtocolCheck(f *factory, o ProtocolCheckOptions) error {
 	}
 	f.IO.Printf("%s: protocol of trial %s is valid (%d arms, method %s, %d waves, %d outcomes; sha256 %s)\n",
 		o.File, p.Trial.ID, len(p.Arms), p.Randomization.Method, len(p.Waves), len(p.Outcomes), p.SHA256())
+	for _, w := range p.Warnings() {
+		f.IO.Printf("warning: %s\n", w)
+	}
 	return nil
 }
 
