@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,7 +51,14 @@ func Migrations() []Migration {
 type DB struct {
 	Path string
 	sql  *sql.DB
+	// ReadOnly: the file (or its folder) cannot be written by this user, as
+	// a copy on read-only media or an archive: it is read as it is, and
+	// every write is refused with that reason.
+	ReadOnly bool
 }
+
+// ErrReadOnly is returned by a write to a read-only trial database.
+var ErrReadOnly = errors.New("the trial database is read-only")
 
 // ErrNoDatabase is returned by Open when the file does not exist.
 var ErrNoDatabase = errors.New("no trial database")
@@ -78,6 +86,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("%s is a directory, not a trial database", path)
 	}
+	if !writable(path) {
+		return OpenReadOnly(ctx, path)
+	}
 	db, err := openSQL(ctx, path)
 	if err != nil {
 		return nil, err
@@ -85,6 +96,63 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	return db, nil
+}
+
+// writable reports whether this user can write the database file and
+// create its companions (-wal, -shm) beside it.
+func writable(path string) bool {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	probe, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".probe-*")
+	if err != nil {
+		return false
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return true
+}
+
+// OpenReadOnly opens a database this user cannot write, as it is
+// (immutable: nobody writes it meanwhile). Changes still in a -wal beside
+// it would not be seen, so such a database is refused; so is one of an
+// older schema, which only a writable open can migrate.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
+		return nil, fmt.Errorf("%s is read-only and has changes not yet written into it (%s-wal): open it once where it can be written, or copy it with sqlite3 .backup", path, path)
+	}
+	u := url.URL{Path: path}
+	s, err := sql.Open("sqlite", "file:"+u.EscapedPath()+"?mode=ro&immutable=1&_pragma=foreign_keys(1)&_pragma=busy_timeout(30000)&_pragma=query_only(1)")
+	if err != nil {
+		return nil, err
+	}
+	s.SetMaxOpenConns(1)
+	if err := s.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: not a readable trial database: %w", path, err)
+	}
+	db := &DB{Path: path, sql: s, ReadOnly: true}
+	applied := map[int]bool{}
+	rows, err := s.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: not a trial database: %w", path, err)
+	}
+	for rows.Next() {
+		var v int
+		rows.Scan(&v)
+		applied[v] = true
+	}
+	rows.Close()
+	for _, m := range Migrations() {
+		if !applied[m.Version] {
+			s.Close()
+			return nil, fmt.Errorf("%s is read-only and of an older schema (without %s): open it once where it can be written, to migrate it", path, m.Name)
+		}
 	}
 	return db, nil
 }
@@ -207,6 +275,9 @@ func (db *DB) pendingNeedsForeignKeysOff(ctx context.Context) (bool, error) {
 // Write runs fn in one immediate transaction: it commits when fn returns
 // nil and rolls back otherwise, so a failing command writes nothing.
 func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	if db.ReadOnly {
+		return fmt.Errorf("%s: %w (this user cannot write the file or its folder): this command writes to it", db.Path, ErrReadOnly)
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", db.Path, err)

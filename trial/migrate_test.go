@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,37 @@ func TestDeletedDataIsOverwritten(t *testing.T) {
 		if bytes.Contains(b, []byte(marker)) {
 			t.Errorf("%s still holds the deleted text", f)
 		}
+	}
+}
+
+// TestReadOnlyDatabase: a database opened read-only (as Open does when
+// this user cannot write it: an archive, read-only media) serves what only
+// reads, refuses writes with ErrReadOnly, and is refused while changes
+// wait in its -wal.
+func TestReadOnlyDatabase(t *testing.T) {
+	tt, k := enrolledTrial(t, 4)
+	ctx := context.Background()
+	if _, err := tt.randomize(t, k); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(tt.dir, "trial.db")
+	if _, err := OpenReadOnly(ctx, path); err == nil || !strings.Contains(err.Error(), "not yet written into it") {
+		t.Errorf("read-only with a -wal in use: %v", err)
+	}
+	tt.exec(t, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	tt.db.Close()
+	db, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if s, err := db.Status(ctx); err != nil || s.Randomized != 4 {
+		t.Errorf("status: %+v %v", s, err)
+	}
+	if rep, err := db.VerifyChain(ctx, tt.p, k); err != nil || len(rep.Problems) > 0 {
+		t.Errorf("verify: %+v %v", rep, err)
+	}
+	if _, err := db.Withdraw(ctx, tt.p, k, "K-0001", "x", tt.actor); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("a write: %v", err)
 	}
 }
