@@ -240,9 +240,9 @@ func (r *extractReader) event(row sheet.Row) (Event, bool) {
 // person reads a row's person: names, birth date, postcode, and the
 // national number pseudonymised on read (or the pseudonym given).
 func (r *extractReader) person(row sheet.Row) (RegisterPerson, bool) {
-	rp := RegisterPerson{FirstName: r.cell(row, "first_name"), LastName: r.cell(row, "last_name"), BirthText: r.cell(row, "birth_date")}
+	rp := RegisterPerson{FirstName: clip(r.cell(row, "first_name")), LastName: clip(r.cell(row, "last_name")), BirthText: clip(r.cell(row, "birth_date"))}
 	rp.Last, rp.First = ident.NormalizeName(rp.LastName), ident.NormalizeName(rp.FirstName)
-	rp.Postcode = strings.ReplaceAll(r.cell(row, "postcode"), " ", "")
+	rp.Postcode = clip(strings.ReplaceAll(r.cell(row, "postcode"), " ", ""))
 	if rp.BirthText != "" {
 		rp.Birth = parsePartialDate(rp.BirthText, r.t.Date1904)
 	}
@@ -279,6 +279,23 @@ func (r *extractReader) person(row sheet.Row) (RegisterPerson, bool) {
 		}
 	}
 	return rp, true
+}
+
+// maxField is the most of a name, birth date or postcode of an extract
+// that rct reads, compares and (under review) keeps: no real one is
+// longer, and a longer one costs comparisons and storage for nothing.
+const maxField = 100
+
+// clip cuts a field to maxField characters.
+func clip(s string) string {
+	if len(s) <= maxField {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= maxField {
+		return s
+	}
+	return string(r[:maxField])
 }
 
 // parsePartialDate reads a birth date whose day or month may be 00

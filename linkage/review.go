@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
@@ -211,6 +212,61 @@ func ApplyReview(ctx context.Context, db *trial.DB, path string, a trial.Actor) 
 			}
 		}
 		return errs.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// PurgeResult says what a purge of the review queue did.
+type PurgeResult struct {
+	Purged int `json:"purged"` // pairs never decided, now rejected without their identifying fields
+	Kept   int `json:"kept"`   // pairs under review imported after the cutoff
+}
+
+// PurgeReview ends the review of the pairs imported before cutoff (all of
+// them with the zero time) that nobody decided: they are rejected as a
+// "no match" would, their events deleted, and the register's names, birth
+// date and postcode — of people who are almost all not in the trial — are
+// no longer kept. It is recorded with who and when.
+func PurgeReview(ctx context.Context, db *trial.DB, cutoff time.Time, a trial.Actor) (*PurgeResult, error) {
+	res := &PurgeResult{}
+	stamp := cutoff.UTC().Format(time.RFC3339)
+	all := cutoff.IsZero()
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT l.id, b.imported_at FROM register_links l JOIN import_batches b ON b.id = l.batch WHERE l.status = 'review'`)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			var at string
+			if err := rows.Scan(&id, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			if all || at < stamp {
+				ids = append(ids, id)
+			} else {
+				res.Kept++
+			}
+		}
+		rows.Close()
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE register_links SET status = 'rejected', decided_by = ?, decided_at = ?,
+				first_name = NULL, last_name = NULL, birth_date = NULL, postcode = NULL WHERE id = ?`, a.Name+" (purged undecided)", a.Stamp(), id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM register_events WHERE link = ?`, id); err != nil {
+				return err
+			}
+		}
+		res.Purged = len(ids)
+		detail := fmt.Sprintf(`{"purged":%d,"kept":%d,"cutoff":%q}`, res.Purged, res.Kept, stamp)
+		_, err = tx.ExecContext(ctx, `INSERT INTO events (at, actor, kind, detail) VALUES (?, ?, 'review_purge', ?)`, a.Stamp(), a.Name, detail)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ func TestReview(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	exec(`INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES ('register:ocmw', 'x.csv', 'h', 3, 't', 't')`)
+	exec(`INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES ('register:ocmw', 'x.csv', 'h', 3, 't', '2019-06-01T10:00:00Z')`)
 	for i := 1; i <= 3; i++ {
 		exec(`INSERT INTO register_links (batch, register, person, tier, weight, probability, status, first_name, last_name, birth_date, postcode)
 			VALUES (1, 'ocmw', ?, 1, 5.5, 0.8, 'review', 'Helene', '=Vandenbroucke', '1985-07-30', '8500')`, i)
@@ -112,6 +112,22 @@ func TestReview(t *testing.T) {
 	os.WriteFile(csv, []byte("link,decision\n999,match\n"), 0o644)
 	if _, err := ApplyReview(ctx, db, csv, actor); err == nil || !strings.Contains(err.Error(), "link 999 is not a link of this trial") {
 		t.Errorf("unknown link: %v", err)
+	}
+	// The pair nobody decided: kept while younger than the cutoff, then
+	// purged with its names and events.
+	if res, err := PurgeReview(ctx, db, time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC), actor); err != nil || res.Purged != 0 || res.Kept != 1 {
+		t.Errorf("purge before the import: %+v %v", res, err)
+	}
+	if res, err := PurgeReview(ctx, db, time.Time{}, actor); err != nil || res.Purged != 1 {
+		t.Errorf("purge: %+v %v", res, err)
+	}
+	db.SQL().QueryRow(`SELECT count(*) FROM register_links WHERE first_name IS NOT NULL OR last_name IS NOT NULL OR birth_date IS NOT NULL OR postcode IS NOT NULL`).Scan(&names)
+	db.SQL().QueryRow(`SELECT count(*) FROM register_events`).Scan(&events)
+	if names != 0 || events != 1 {
+		t.Errorf("after the purge: %d links keep names, %d events (the linked pair's)", names, events)
+	}
+	if pairs, _ := ReviewPairs(ctx, db); len(pairs) != 0 {
+		t.Errorf("%d pairs still under review", len(pairs))
 	}
 }
 

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/linkage"
@@ -304,8 +306,64 @@ workbook.`,
 		},
 	}
 	imp.Flags().BoolVar(&im.JSON, "json", false, "print as JSON")
-	cmd.AddCommand(export, imp)
+	cmd.AddCommand(export, imp, newReviewPurgeCmd(f))
 	return cmd
+}
+
+// ReviewPurgeOptions are the inputs of `rct link review purge`.
+type ReviewPurgeOptions struct {
+	OlderThan string
+	JSON      bool
+}
+
+func newReviewPurgeCmd(f *factory) *cobra.Command {
+	var o ReviewPurgeOptions
+	cmd := &cobra.Command{
+		Use:   "purge [--older-than 90d]",
+		Short: "End the review of pairs nobody decided: rejected, their names and events deleted",
+		Long: `Pairs under clerical review keep the register's names, birth date and
+postcode — of people who are almost all not in the trial — until decided.
+Purge ends the review of the pairs nobody decided (imported more than
+--older-than ago; all of them without it): they are rejected as a "no match"
+would be, their events deleted and the identifying fields no longer kept.
+The purge is recorded with who and when.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReviewPurge(cmd.Context(), f, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.OlderThan, "older-than", "", "only pairs imported longer ago than this span (30d, 3m)")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func runReviewPurge(ctx context.Context, f *factory, o ReviewPurgeOptions) error {
+	var cutoff time.Time
+	if o.OlderThan != "" {
+		span, err := spanFlag("older-than", o.OlderThan)
+		if err != nil {
+			return err
+		}
+		n, unit, _ := span.Parse()
+		if n < 0 {
+			return usagef("--older-than %s: give a span back in time as a positive number (90d)", o.OlderThan)
+		}
+		cutoff = trial.Span(fmt.Sprintf("-%d%c", n, unit)).AddTo(f.Now().UTC())
+	}
+	s, err := f.open(ctx, need{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := linkage.PurgeReview(ctx, s.DB, cutoff, s.Actor)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(res)
+	}
+	f.IO.Printf("%d pairs nobody decided were rejected and their identifying fields deleted; %d younger pairs are still under review\n", res.Purged, res.Kept)
+	return nil
 }
 
 func runReviewExport(ctx context.Context, f *factory, o ReviewExportOptions) error {
