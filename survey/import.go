@@ -158,7 +158,7 @@ type importer struct {
 	insResp, insVal *trial.Bulk
 	wch             chan []change // to the goroutine that writes
 	sums            []string      // SHA-256 of each file
-	log             *ActivityLog      // the activity log (opened with the key) instead of the survey tables
+	log             *ActivityLog  // the activity log (opened with the key) instead of the survey tables
 }
 
 // seenAt is where a family (and month) was first read in this import.
