@@ -169,6 +169,8 @@ var attacks = []attack{
 		`UPDATE chain SET family = (SELECT id FROM families WHERE study_code = 'K-0001') WHERE kind = 'withdraw'`),
 	sqlAttack("relabel an entry's kind", "does not match its columns", "does not match its columns",
 		`UPDATE chain SET kind = 'export' WHERE kind = 'withdraw'`),
+	sqlAttack("strip the MAC of an unblinding", "", "MAC does not verify",
+		`UPDATE chain SET mac = '' WHERE kind = 'unblind_family'`),
 	sqlAttack("edit a MAC", "", "MAC does not verify",
 		`UPDATE chain SET mac = replace(mac, substr(mac, 1, 1), CASE substr(mac, 1, 1) WHEN 'a' THEN 'b' ELSE 'a' END) WHERE seq = 7`),
 	sqlAttack("drop the last entry", "", "rolled back",

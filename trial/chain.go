@@ -100,8 +100,19 @@ func legacyHeadMAC(seal []byte, seq int, hash string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// appendChain adds an entry after the current head and moves the head.
+// keyless are the kinds of entry a command may append without the key:
+// recording a withdrawal must not need the key that unblinds. Such an
+// entry has no MAC; it is hash-linked like every entry, and covered by the
+// MAC of the next entry appended with the key.
+var keyless = map[string]bool{KindWithdraw: true}
+
+// appendChain adds an entry after the current head. With the key the
+// entry carries its MAC and the head moves to it; without (a keyless
+// kind only) it has no MAC and the head stays on the last keyed entry.
 func appendChain(ctx context.Context, tx *sql.Tx, key *AllocationKey, family *int64, b ChainBody) (int, error) {
+	if key == nil && !keyless[b.Kind] {
+		return 0, fmt.Errorf("trial: a %s entry needs the allocation key", b.Kind)
+	}
 	var seq int
 	prev := zeroHash
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
@@ -118,9 +129,16 @@ func appendChain(ctx context.Context, tx *sql.Tx, key *AllocationKey, family *in
 	if family != nil {
 		fam = *family
 	}
+	mac := ""
+	if key != nil {
+		mac = chainMAC(key.Seal[:], hash)
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO chain (seq, kind, family, body, prev, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		b.Seq, b.Kind, fam, string(body), prev, hash, chainMAC(key.Seal[:], hash)); err != nil {
+		b.Seq, b.Kind, fam, string(body), prev, hash, mac); err != nil {
 		return 0, err
+	}
+	if key == nil {
+		return b.Seq, nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO trial_meta (key, value) VALUES ('chain_head', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, headMAC(key.Seal[:], key.Instance, b.Seq, hash)); err != nil {
@@ -211,6 +229,41 @@ func SealedLogDigest(ctx context.Context, q queryer) (string, error) {
 		h.Write(blob)
 	}
 	return hex.EncodeToString(h.Sum(nil)), rows.Err()
+}
+
+// AuditEntry is one entry of the audit chain as people read it: what was
+// done, to which family, by whom, when and why. Allocations give their slot
+// and group code; no entry names an arm.
+type AuditEntry struct {
+	Seq    int    `json:"seq"`
+	Kind   string `json:"kind"`
+	At     string `json:"at"`
+	By     string `json:"by"`
+	Family string `json:"family,omitempty"`
+	Slot   int    `json:"slot,omitempty"`
+	Group  string `json:"group,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Keyed  bool   `json:"keyed"` // carries a MAC under the allocation key
+}
+
+// AuditLog lists the audit chain, oldest first (kind "" for all kinds).
+// It reads the entries as stored: run VerifyChain to know they are whole.
+func (db *DB) AuditLog(ctx context.Context, kind string) ([]AuditEntry, error) {
+	entries, err := readChain(ctx, db.sql)
+	if err != nil {
+		return nil, err
+	}
+	out := []AuditEntry{}
+	for _, e := range entries {
+		if kind != "" && e.Kind != kind {
+			continue
+		}
+		var b ChainBody
+		json.Unmarshal([]byte(e.Body), &b) // a damaged body lists as its columns
+		out = append(out, AuditEntry{Seq: e.Seq, Kind: e.Kind, At: b.At, By: b.By, Family: b.Family, Slot: b.Slot, Group: b.Group,
+			Reason: b.Reason, Keyed: e.MAC != ""})
+	}
+	return out, nil
 }
 
 // currentHead is the last entry's sequence number and hash (0 and the zero

@@ -3,6 +3,7 @@ package trial
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -315,5 +316,57 @@ func TestRandomizeMissingStratum(t *testing.T) {
 	}
 	if n := tt.count(t, "allocations"); n != 0 {
 		t.Errorf("%d allocations written", n)
+	}
+}
+
+// TestWithdrawWithoutKey: a withdrawal needs no key and is recorded once;
+// it verifies with and without the key (with a note that it awaits a keyed
+// entry), and once a keyed command follows, deleting it is found.
+func TestWithdrawWithoutKey(t *testing.T) {
+	tt, k := enrolledTrial(t, 6)
+	ctx := context.Background()
+	if _, err := tt.randomize(t, k); err != nil {
+		t.Fatal(err)
+	}
+	w, err := tt.db.Withdraw(ctx, tt.p, nil, "K-0002", "moved", tt.actor)
+	if err != nil || w.Already || w.Keyed {
+		t.Fatalf("%+v %v", w, err)
+	}
+	again, err := tt.db.Withdraw(ctx, tt.p, nil, "K-0002", "moved again", tt.actor)
+	if err != nil || !again.Already || again.Seq != w.Seq {
+		t.Fatalf("a second withdrawal: %+v %v", again, err)
+	}
+	if again, err := tt.db.Withdraw(ctx, tt.p, k, "K-0002", "with the key", tt.actor); err != nil || !again.Already {
+		t.Fatalf("a keyed second withdrawal: %+v %v", again, err)
+	}
+	for _, key := range []*AllocationKey{nil, k} {
+		rep, err := tt.db.VerifyChain(ctx, tt.p, key)
+		if err != nil || len(rep.Problems) > 0 || rep.Withdrawals != 1 {
+			t.Fatalf("verify (key %v): %+v %v", key != nil, rep, err)
+		}
+		if key != nil && !contains(rep.Notes, "recorded without the key") {
+			t.Errorf("no note of the keyless entry: %q", rep.Notes)
+		}
+	}
+	s, _ := tt.db.Status(ctx)
+	if s.Withdrawn != 1 {
+		t.Errorf("status counts %d withdrawals", s.Withdrawn)
+	}
+	// A keyed entry covers it: deleting it is then found.
+	if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor); err != nil {
+		t.Fatal(err)
+	}
+	tt.exec(t, `PRAGMA foreign_keys = OFF`, `DELETE FROM chain WHERE kind = 'withdraw'`)
+	tt.reopen(t)
+	if rep, _ := tt.db.VerifyChain(ctx, tt.p, nil); len(rep.Problems) == 0 {
+		t.Error("a covered withdrawal deleted unnoticed")
+	}
+	// Keyless entries of other kinds are refused.
+	err = tt.db.Write(ctx, func(tx *sql.Tx) error {
+		_, err := appendChain(ctx, tx, nil, nil, ChainBody{Kind: KindUnblindTrial})
+		return err
+	})
+	if err == nil {
+		t.Error("an unblinding was appended without the key")
 	}
 }

@@ -64,14 +64,25 @@ func (db *DB) Unblind(ctx context.Context, p *Protocol, key *AllocationKey, fami
 	return out, err
 }
 
+// Withdrawal says what Withdraw recorded.
+type Withdrawal struct {
+	Family  string `json:"family"`
+	Seq     int    `json:"chain_seq"`
+	Already bool   `json:"already_withdrawn"` // recorded before: nothing new
+	Keyed   bool   `json:"keyed"`             // recorded with the key (with a MAC)
+}
+
 // Withdraw records that a randomized family withdrew. The family keeps its
-// allocation: it is analysed in its arm (intention to treat).
-func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, family, reason string, a Actor) (int, error) {
+// allocation: it is analysed in its arm (intention to treat). It needs no
+// key (recording a withdrawal must not need the key that unblinds): without
+// one the entry has no MAC and the next keyed command covers it. A family
+// withdrawn before is not recorded again.
+func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, family, reason string, a Actor) (*Withdrawal, error) {
 	if reason == "" {
-		return 0, errors.New("withdraw: give the reason (--reason)")
+		return nil, errors.New("withdraw: give the reason (--reason)")
 	}
-	var seq int
-	err := db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
+	out := &Withdrawal{Family: family, Keyed: key != nil}
+	record := func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT f.id FROM families f JOIN allocations a ON a.family = f.id WHERE f.study_code = ?`, family).Scan(&id)
 		if err == sql.ErrNoRows {
@@ -80,10 +91,35 @@ func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, fam
 		if err != nil {
 			return err
 		}
-		seq, err = appendChain(ctx, tx, key, &id, ChainBody{Kind: KindWithdraw, Family: family, Reason: reason, At: a.Stamp(), By: a.Name})
+		err = tx.QueryRowContext(ctx, `SELECT seq FROM chain WHERE family = ? AND kind = 'withdraw' ORDER BY seq LIMIT 1`, id).Scan(&out.Seq)
+		if err == nil {
+			out.Already, out.Keyed = true, false
+			return nil
+		}
+		if err != sql.ErrNoRows {
+			return err
+		}
+		out.Seq, err = appendChain(ctx, tx, key, &id, ChainBody{Kind: KindWithdraw, Family: family, Reason: reason, At: a.Stamp(), By: a.Name})
 		return err
+	}
+	if key != nil {
+		return out, db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error { return record(tx) })
+	}
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		groups, err := readGroups(ctx, tx)
+		if err != nil {
+			return err
+		}
+		rep, err := db.verify(ctx, tx, p, groups, nil)
+		if err != nil {
+			return err
+		}
+		if len(rep.Problems) > 0 {
+			return dataerr.New(db.Path, "the audit chain does not verify, so nothing is added to it: %s (run `rct audit verify --key ...`)", rep.Problems[0])
+		}
+		return record(tx)
 	})
-	return seq, err
+	return out, err
 }
 
 // AllocationRow is a line of the allocation list.

@@ -63,6 +63,8 @@ type verifier struct {
 	fromChain map[int]chainAlloc
 	// logDigest is the sealed activity log's digest at its last import.
 	logDigest string
+	// unkeyed counts the entries recorded without the key (withdrawals).
+	unkeyed int
 }
 
 // chainAlloc is an allocation as both the chain and the allocations table
@@ -266,7 +268,11 @@ func (v *verifier) entries(entries []ChainEntry) {
 			v.problem(chainProblem(e.Seq, "its content does not match its hash: the entry was edited"))
 			return
 		}
-		if v.key != nil && !hmacHexEqual(e.MAC, chainMAC(v.key.Seal[:], e.Hash)) {
+		switch {
+		case v.key == nil:
+		case e.MAC == "" && keyless[e.Kind]:
+			v.unkeyed++ // a withdrawal recorded without the key
+		case !hmacHexEqual(e.MAC, chainMAC(v.key.Seal[:], e.Hash)):
 			v.problem(chainProblem(e.Seq, "its MAC does not verify under the allocation key: written without the key"))
 			return
 		}
@@ -328,22 +334,32 @@ func (v *verifier) allocation(e ChainEntry, b ChainBody) {
 	}
 }
 
-// head checks, with the key, that the stored head names the last entry.
+// head checks, with the key, that the stored head names the last entry
+// appended with the key; only keyless entries (withdrawals) may follow it.
 func (v *verifier) head(entries []ChainEntry) {
 	var head string
 	err := v.q.QueryRowContext(v.ctx, `SELECT value FROM trial_meta WHERE key = 'chain_head'`).Scan(&head)
-	if len(entries) == 0 {
+	last := -1
+	for i, e := range entries {
+		if e.MAC != "" {
+			last = i
+		}
+	}
+	if last < 0 {
 		return
 	}
-	last := entries[len(entries)-1]
+	if after := len(entries) - 1 - last; after > 0 {
+		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%d entries recorded without the key (withdrawals) follow the last keyed entry: the next keyed command covers them", after))
+	}
+	e := entries[last]
 	switch {
 	case err != nil:
 		v.problem(fmt.Errorf("the chain has no head (trial_meta.chain_head was deleted): its last entries may have been removed"))
-	case hmacHexEqual(head, headMAC(v.key.Seal[:], v.key.Instance, last.Seq, last.Hash)):
-	case hmacHexEqual(head, legacyHeadMAC(v.key.Seal[:], last.Seq, last.Hash)):
+	case hmacHexEqual(head, headMAC(v.key.Seal[:], v.key.Instance, e.Seq, e.Hash)):
+	case hmacHexEqual(head, legacyHeadMAC(v.key.Seal[:], e.Seq, e.Hash)):
 		v.rep.Notes = append(v.rep.Notes, "the chain's head is in the format of an older rct; the next entry rewrites it")
 	default:
-		v.problem(fmt.Errorf("the chain's head does not match its last entry (%d): entries were removed from the end, or the database was rolled back", last.Seq))
+		v.problem(fmt.Errorf("the chain's head does not match its last keyed entry (%d): entries were removed from the end, or the database was rolled back", e.Seq))
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 
 func newAuditCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify the audit chain; reveal the seed at the end of the trial"}
-	cmd.AddCommand(newAuditVerifyCmd(f), newAuditRevealCmd(f), newAuditWitnessCmd(f))
+	cmd.AddCommand(newAuditVerifyCmd(f), newAuditLogCmd(f), newAuditRevealCmd(f), newAuditWitnessCmd(f))
 	return cmd
 }
 
@@ -89,6 +89,58 @@ func runAuditVerify(ctx context.Context, f *factory, o AuditVerifyOptions) error
 	}
 	f.IO.Printf("The audit chain verifies.\n")
 	return nil
+}
+
+// AuditLogOptions are the inputs of `rct audit log`.
+type AuditLogOptions struct {
+	Kind string
+	JSON bool
+}
+
+func newAuditLogCmd(f *factory) *cobra.Command {
+	var o AuditLogOptions
+	cmd := &cobra.Command{
+		Use:   "log [--kind unblind_family]",
+		Short: "The audit chain as a list: who did what, to which family, when and why (no arms)",
+		Long: `List the entries of the audit chain, oldest first: the trial's init, every
+allocation (slot and group code), emergency and trial unblinding, withdrawal,
+keyed export or analysis, seed reveal and activity-log import, with who, when,
+why and which family. No entry names an arm. --kind keeps one kind (init,
+allocate, unblind_family, unblind_trial, withdraw, export, reveal, caselog).
+The list is the entries as stored: 'rct audit verify' says whether they are
+whole.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAuditLog(cmd.Context(), f, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Kind, "kind", "", "only entries of this kind")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func runAuditLog(ctx context.Context, f *factory, o AuditLogOptions) error {
+	s, err := f.open(ctx, need{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	entries, err := s.DB.AuditLog(ctx, o.Kind)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(entries)
+	}
+	t := f.IO.NewTable("seq", "kind", "at", "by", "family", "slot", "group", "keyed", "reason")
+	for _, e := range entries {
+		slot := ""
+		if e.Slot > 0 {
+			slot = strconv.Itoa(e.Slot)
+		}
+		t.Row(strconv.Itoa(e.Seq), e.Kind, e.At, e.By, e.Family, slot, e.Group, strconv.FormatBool(e.Keyed), e.Reason)
+	}
+	return t.Flush()
 }
 
 // AuditRevealOptions are the inputs of `rct audit reveal`.
@@ -238,9 +290,15 @@ type WithdrawOptions struct {
 func newWithdrawCmd(f *factory) *cobra.Command {
 	var o WithdrawOptions
 	cmd := &cobra.Command{
-		Use:   "withdraw --family CODE --reason TEXT --key trial.key",
+		Use:   "withdraw --family CODE --reason TEXT [--key trial.key]",
 		Short: "Record that a randomized family withdrew (it stays in its arm)",
-		Args:  exactArgs(0),
+		Long: `Record that a randomized family withdrew, with who, when and why, as an
+entry of the audit chain. The family stays in its arm: it is analysed as
+randomized (intention to treat). No key is needed: recording a withdrawal
+must not need the key that unblinds. Without --key the entry carries no MAC
+and the next command that appends with the key covers it; with --key it is
+keyed at once. A family withdrawn before is not recorded again.`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Family == "" || o.Reason == "" {
 				return usagef("give --family CODE and --reason TEXT")
@@ -250,21 +308,25 @@ func newWithdrawCmd(f *factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Family, "family", "", "study code")
 	cmd.Flags().StringVar(&o.Reason, "reason", "", "why")
-	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file")
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file (optional)")
 	return cmd
 }
 
 func runWithdraw(ctx context.Context, f *factory, o WithdrawOptions) error {
-	s, err := f.open(ctx, need{key: o.Key, keyFor: "recording a withdrawal in the audit chain"})
+	s, err := f.open(ctx, need{key: o.Key})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	seq, err := s.DB.Withdraw(ctx, s.Protocol, s.Key, o.Family, o.Reason, s.Actor)
+	w, err := s.DB.Withdraw(ctx, s.Protocol, s.Key, strings.ToUpper(o.Family), o.Reason, s.Actor)
 	if err != nil {
 		return err
 	}
-	f.IO.Printf("Withdrawal of %s recorded (audit chain entry %d); it is analysed in its arm.\n", o.Family, seq)
+	if w.Already {
+		f.IO.Printf("%s withdrew before (audit chain entry %d): nothing recorded.\n", w.Family, w.Seq)
+		return nil
+	}
+	f.IO.Printf("Withdrawal of %s recorded (audit chain entry %d); it is analysed in its arm.\n", w.Family, w.Seq)
 	return nil
 }
 
