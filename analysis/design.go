@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
@@ -105,4 +106,58 @@ func Lin(y, z []float64, covs []Column, o OLSOptions) (*Fit, error) {
 		return nil, err
 	}
 	return OLS(y, X, names, o)
+}
+
+// CollinearTolerance is the relative size below which a column's part
+// outside the span of the columns before it counts as none (R's lm uses
+// 1e-7 in its QR decomposition).
+const CollinearTolerance = 1e-7
+
+// Independent keeps, in order, the columns that add to the span of an
+// intercept (when intercept) and the columns kept before them, and names
+// those dropped: constant columns (with an intercept) and linear
+// combinations of earlier ones. R's lm and estimatr drop such columns
+// (reporting NA); the other coefficients, their standard errors and the
+// fit do not depend on which of a collinear set is dropped, so the
+// treatment's estimate is the same. A column is measured by its residual
+// after projecting it on the kept ones (modified Gram-Schmidt).
+func Independent(intercept bool, cols []Column) (kept []Column, dropped []string) {
+	var basis [][]float64
+	if intercept && len(cols) > 0 {
+		n := len(cols[0].Values)
+		one := make([]float64, n)
+		for i := range one {
+			one[i] = 1 / math.Sqrt(float64(n))
+		}
+		basis = append(basis, one)
+	}
+	for _, c := range cols {
+		r := append([]float64(nil), c.Values...)
+		norm := math.Sqrt(dot(r, r))
+		for _, b := range basis {
+			p := dot(r, b)
+			for i := range r {
+				r[i] -= p * b[i]
+			}
+		}
+		rn := math.Sqrt(dot(r, r))
+		if norm == 0 || rn <= CollinearTolerance*norm {
+			dropped = append(dropped, c.Name)
+			continue
+		}
+		for i := range r {
+			r[i] /= rn
+		}
+		basis = append(basis, r)
+		kept = append(kept, c)
+	}
+	return kept, dropped
+}
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -28,7 +29,16 @@ type OLSOptions struct {
 	SE       string   // default HC2, or CR2 when Clusters are given
 	Clusters []string // cluster of each row, for CR0, stata and CR2
 	Alpha    float64  // default 0.05
+	// Weights, when given, make the fit weighted least squares: every row
+	// of X and y is multiplied by √w and the standard errors computed on
+	// the weighted rows, as estimatr's lm_robust(weights =) does for the
+	// classical, HC0-HC3, CR0 and stata types (its weighted CR2 differs,
+	// and is refused). Each weight must be positive.
+	Weights []float64
 }
+
+// ErrWeightedCR2 is returned for CR2 standard errors of a weighted fit.
+var ErrWeightedCR2 = errors.New("analysis: CR2 standard errors of a weighted fit are not implemented (estimatr's weighted CR2 is not the CR2 of the weighted rows); use CR0 or stata")
 
 // seType is the chosen standard-error type: HC2 by default, CR2 with
 // clusters, as estimatr.
@@ -70,8 +80,17 @@ func (f *Fit) Term(name string) (Result, bool) {
 // lm_robust does.
 func OLS(y []float64, X *mat.Dense, names []string, o OLSOptions) (*Fit, error) {
 	n, k := X.Dims()
-	if len(y) != n || len(names) != k || (o.Clusters != nil && len(o.Clusters) != n) {
+	if len(y) != n || len(names) != k || (o.Clusters != nil && len(o.Clusters) != n) || (o.Weights != nil && len(o.Weights) != n) {
 		return nil, ErrLength
+	}
+	if o.Weights != nil {
+		if o.seType() == CR2 {
+			return nil, ErrWeightedCR2
+		}
+		var err error
+		if y, X, err = weighted(y, X, o.Weights); err != nil {
+			return nil, err
+		}
 	}
 	if n <= k {
 		return nil, fmt.Errorf("%w: %d rows for %d coefficients", ErrTooFew, n, k)
@@ -132,6 +151,25 @@ func OLS(y []float64, X *mat.Dense, names []string, o OLSOptions) (*Fit, error) 
 		f.Terms = append(f.Terms, tInference(names[j], beta.AtVec(j), math.Sqrt(V.At(j, j)), df[j], alpha))
 	}
 	return f, nil
+}
+
+// weighted returns √w·y and √w·X, refusing a weight that is not positive
+// and finite.
+func weighted(y []float64, X *mat.Dense, w []float64) ([]float64, *mat.Dense, error) {
+	n, k := X.Dims()
+	yw := make([]float64, n)
+	Xw := mat.NewDense(n, k, nil)
+	for i := 0; i < n; i++ {
+		if !(w[i] > 0) || math.IsInf(w[i], 0) {
+			return nil, nil, fmt.Errorf("analysis: weight %v of row %d is not a positive number", w[i], i+1)
+		}
+		s := math.Sqrt(w[i])
+		yw[i] = y[i] * s
+		for j := 0; j < k; j++ {
+			Xw.Set(i, j, X.At(i, j)*s)
+		}
+	}
+	return yw, Xw, nil
 }
 
 // sandwich computes the variance of the coefficients for bread (X'X)⁻¹ and

@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -119,6 +120,7 @@ type Spec struct {
 	Cluster      string
 	Estimator    string // dim, ols, lin, iv
 	Endogenous   string // iv: the treatment received, instrumented by Treatment
+	Weights      string // ols: weighted least squares with this column's weights
 	SE           string
 	Alpha        float64
 }
@@ -130,6 +132,46 @@ type Estimate struct {
 	Dropped   int    `json:"dropped"` // rows with a missing value in a model variable
 	Estimator string `json:"estimator"`
 	SEType    string `json:"se_type"`
+	// Collinear names the covariates left out: constant, or a linear
+	// combination of the ones before them (estimatr reports them NA).
+	Collinear []string `json:"collinear_dropped,omitempty"`
+	// Notes say what the numbers cannot be (a standard error that is not
+	// finite is written as null).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// MarshalJSON writes a number that is not finite (a standard error of a
+// leverage of one, the degrees of freedom of one cluster) as null, and says
+// so in the notes: JSON has no NaN or infinity.
+func (e Estimate) MarshalJSON() ([]byte, error) {
+	num := func(name string, x float64) *float64 {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			e.Notes = append(e.Notes, fmt.Sprintf("%s is not finite (%v): written as null", name, x))
+			return nil
+		}
+		return &x
+	}
+	r := e.Result
+	out := struct {
+		Term      string   `json:"term"`
+		Estimate  *float64 `json:"estimate"`
+		StdError  *float64 `json:"std_error"`
+		Statistic *float64 `json:"statistic"`
+		DF        *float64 `json:"df"`
+		PValue    *float64 `json:"p_value"`
+		ConfLow   *float64 `json:"conf_low"`
+		ConfHigh  *float64 `json:"conf_high"`
+		N         int      `json:"n"`
+		Dropped   int      `json:"dropped"`
+		Estimator string   `json:"estimator"`
+		SEType    string   `json:"se_type"`
+		Collinear []string `json:"collinear_dropped,omitempty"`
+		Notes     []string `json:"notes,omitempty"`
+	}{Term: r.Term, Estimate: num("estimate", r.Estimate), StdError: num("std_error", r.StdError), Statistic: num("statistic", r.Statistic),
+		DF: num("df", r.DF), PValue: num("p_value", r.PValue), ConfLow: num("conf_low", r.ConfLow), ConfHigh: num("conf_high", r.ConfHigh),
+		N: e.N, Dropped: e.Dropped, Estimator: e.Estimator, SEType: e.SEType, Collinear: e.Collinear}
+	out.Notes = e.Notes
+	return json.Marshal(out)
 }
 
 // Estimators lists the estimators.
@@ -170,17 +212,35 @@ func (f *Frame) Estimate(s Spec) (*Estimate, error) {
 		out.Term = s.Treatment
 		return out, nil
 	}
-	r, se, err := m.fit(s)
+	r, se, collinear, err := m.fit(s)
+	if errors.Is(err, errUsage) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, dataerr.New(f.File, "%v", err)
 	}
-	out.Result, out.SEType = r, se
+	out.Result, out.SEType, out.Collinear = r, se, collinear
+	if len(collinear) > 0 {
+		out.Notes = append(out.Notes, "dropped as constant or collinear with the terms before them (as estimatr, whose estimate of the treatment is the same): "+strings.Join(collinear, ", "))
+	}
+	if s.Weights != "" {
+		out.Notes = append(out.Notes, "weighted least squares, weights "+s.Weights)
+	}
 	return out, nil
 }
 
+// errUsage marks a model the flags cannot make (a usage error, not the
+// data's).
+var errUsage = errors.New("usage")
+
 // check refuses a spec that makes no model.
 func (s Spec) check() error {
+	if s.SE != "" && !slices.Contains(analysis.SETypes, s.SE) {
+		return fmt.Errorf("--se %q: one of %s", s.SE, strings.Join(analysis.SETypes, ", "))
+	}
 	switch {
+	case s.Weights != "" && s.Estimator != "ols":
+		return errors.New("--weights: weighted least squares is for the ols estimator")
 	case !slices.Contains(Estimators, s.Estimator):
 		return fmt.Errorf("unknown estimator %q (%s)", s.Estimator, strings.Join(Estimators, ", "))
 	case s.Outcome == "" || s.Treatment == "":
@@ -205,6 +265,7 @@ type model struct {
 	txt    map[string][]string  // factors, every row
 	keep   []int                // the rows kept
 	y, z   []float64            // outcome and treatment on the rows kept
+	w      []float64            // weights on the rows kept (nil: none)
 	strata string               // the strata or fixed-effects column
 }
 
@@ -215,6 +276,9 @@ func (f *Frame) model(s Spec) (*model, error) {
 	var factors []string
 	if s.Endogenous != "" {
 		numeric = append(numeric, s.Endogenous)
+	}
+	if s.Weights != "" {
+		numeric = append(numeric, s.Weights)
 	}
 	for _, c := range s.Covariates {
 		if name, ok := factorOf(c); ok {
@@ -257,6 +321,14 @@ func (f *Frame) model(s Spec) (*model, error) {
 		}
 	}
 	m.y, m.z = m.values(s.Outcome), m.values(s.Treatment)
+	if s.Weights != "" {
+		m.w = m.values(s.Weights)
+		for j, w := range m.w {
+			if !(w > 0) {
+				return nil, f.at(m.keep[j], s.Weights, "weight %v is not a positive number", w)
+			}
+		}
+	}
 	return m, nil
 }
 
@@ -289,8 +361,9 @@ func (m *model) text(name string) []string {
 }
 
 // fit fits the ols, lin or iv model and returns the treatment's term (the
-// endogenous variable's for iv) and the standard errors' type.
-func (m *model) fit(s Spec) (analysis.Result, string, error) {
+// endogenous variable's for iv), the standard errors' type and the
+// covariates left out as collinear.
+func (m *model) fit(s Spec) (analysis.Result, string, []string, error) {
 	var covs []analysis.Column
 	for _, c := range s.Covariates {
 		if name, ok := factorOf(c); ok {
@@ -302,7 +375,16 @@ func (m *model) fit(s Spec) (analysis.Result, string, error) {
 	if m.strata != "" {
 		covs = append(covs, analysis.Dummies("factor("+m.strata+")", m.text(m.strata))...)
 	}
-	o := analysis.OLSOptions{SE: s.SE, Alpha: s.Alpha}
+	lead := analysis.Column{Name: s.Treatment, Values: m.z}
+	if s.Estimator == "iv" {
+		lead = analysis.Column{Name: s.Endogenous, Values: m.values(s.Endogenous)}
+	}
+	kept, dropped := analysis.Independent(true, append([]analysis.Column{lead}, covs...))
+	if len(kept) == 0 || kept[0].Name != lead.Name {
+		return analysis.Result{}, "", nil, fmt.Errorf("%s is constant, or collinear with the intercept: no effect can be estimated", lead.Name)
+	}
+	covs = kept[1:]
+	o := analysis.OLSOptions{SE: s.SE, Alpha: s.Alpha, Weights: m.w}
 	if s.Cluster != "" {
 		o.Clusters = m.text(s.Cluster)
 	}
@@ -311,30 +393,33 @@ func (m *model) fit(s Spec) (analysis.Result, string, error) {
 	term := s.Treatment
 	switch s.Estimator {
 	case "ols":
-		X, names, e := analysis.Matrix(true, append([]analysis.Column{{Name: s.Treatment, Values: m.z}}, covs...)...)
+		X, names, e := analysis.Matrix(true, append([]analysis.Column{lead}, covs...)...)
 		if e != nil {
-			return analysis.Result{}, "", e
+			return analysis.Result{}, "", nil, e
 		}
 		fit, err = analysis.OLS(m.y, X, names, o)
+		if errors.Is(err, analysis.ErrWeightedCR2) {
+			return analysis.Result{}, "", nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
 	case "lin":
 		fit, err = analysis.Lin(m.y, m.z, covs, o)
 		term = "z"
 	case "iv":
-		X, names, e := analysis.Matrix(true, append([]analysis.Column{{Name: s.Endogenous, Values: m.values(s.Endogenous)}}, covs...)...)
+		X, names, e := analysis.Matrix(true, append([]analysis.Column{lead}, covs...)...)
 		if e != nil {
-			return analysis.Result{}, "", e
+			return analysis.Result{}, "", nil, e
 		}
 		Z, _, _ := analysis.Matrix(true, append([]analysis.Column{{Name: s.Treatment, Values: m.z}}, covs...)...)
 		fit, err = analysis.IV2SLS(m.y, X, Z, names, o)
 		term = s.Endogenous
 	}
 	if err != nil {
-		return analysis.Result{}, "", err
+		return analysis.Result{}, "", nil, err
 	}
 	r, _ := fit.Term(term)
 	r.Term = term
 	if s.Estimator == "lin" {
 		r.Term = s.Treatment
 	}
-	return r, fit.SEType, nil
+	return r, fit.SEType, dropped, nil
 }

@@ -2,12 +2,16 @@ package frame
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/internal/dataerr"
 )
 
@@ -104,5 +108,97 @@ func TestEstimateBadData(t *testing.T) {
 	f, _ = Read(p)
 	if _, err = f.Estimate(Spec{Outcome: "y", Treatment: "z"}); !dataerr.Is(err) || !strings.Contains(err.Error(), "not 0 or 1") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestWeightsAndCollinearReference: weighted least squares and models with
+// a constant or collinear covariate, through the frame path, against
+// testdata/reference/estimatr/weights_collinear.json (make_weights.R, R
+// 4.2.2, estimatr 1.0.0): 1e-8 relative, df 1e-6. The data get the three
+// columns the script adds: w = 1 + (row %% 3), const = 1, y0copy = 2·y0 + 3.
+func TestWeightsAndCollinearReference(t *testing.T) {
+	specs := []Spec{
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0"}, Weights: "w", SE: "HC2"},
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0"}, Weights: "w", SE: "HC1"},
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0"}, Weights: "w", SE: "HC0"},
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0"}, Weights: "w", SE: "HC3"},
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0"}, Weights: "w", SE: "classical"},
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0"}, Weights: "w", SE: "CR0", Cluster: "cluster"},
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0"}, Weights: "w", SE: "stata", Cluster: "cluster"},
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0", "const", "y0copy"}, SE: "HC2"},
+		{Outcome: "y6", Treatment: "z", Covariates: []string{"y0", "const", "y0copy", "factor(stratum)"}, Weights: "w", SE: "HC2"},
+	}
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "reference", "estimatr", "weights_collinear.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Cases map[string][]map[string]any `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	for name, entries := range ref.Cases {
+		src, _ := os.ReadFile(filepath.Join("..", "testdata", "reference", "estimatr", name, "data.csv"))
+		lines := strings.Split(strings.TrimSpace(string(src)), "\n")
+		header := strings.Split(lines[0], ",")
+		y0 := slices.Index(header, `"y0"`)
+		var out strings.Builder
+		out.WriteString(lines[0] + ",w,const,y0copy\n")
+		for i, l := range lines[1:] {
+			v, _ := strconv.ParseFloat(strings.Split(l, ",")[y0], 64)
+			fmt.Fprintf(&out, "%s,%d,1,%s\n", l, 1+(i+1)%3, strconv.FormatFloat(2*v+3, 'g', -1, 64))
+		}
+		path := filepath.Join(t.TempDir(), "d.csv")
+		os.WriteFile(path, []byte(out.String()), 0o644)
+		f, err := Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != len(specs) {
+			t.Fatalf("%s: %d references for %d specs", name, len(entries), len(specs))
+		}
+		for i, e := range entries {
+			est, err := f.Estimate(specs[i])
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, e["call"], err)
+			}
+			for _, c := range []struct {
+				k   string
+				got float64
+				tol float64
+			}{{"estimate", est.Estimate, 1e-8}, {"std_error", est.StdError, 1e-8}, {"df", est.DF, 1e-6}, {"p_value", est.PValue, 1e-8}, {"conf_low", est.ConfLow, 1e-8}, {"conf_high", est.ConfHigh, 1e-8}} {
+				want := e[c.k].(float64)
+				if math.Abs(c.got-want) > c.tol*math.Abs(want) {
+					t.Errorf("%s %s: %s = %.15g, R gives %.15g", name, e["call"], c.k, c.got, want)
+				}
+			}
+			if strings.Contains(e["call"].(string), "y0copy") && strings.Join(est.Collinear, ",") != "const,y0copy" {
+				t.Errorf("%s: collinear %v", e["call"], est.Collinear)
+			}
+		}
+	}
+}
+
+// TestEstimateRefusesAsUsage: a standard-error type that does not exist,
+// weights with another estimator or with CR2 are the flags' mistakes.
+func TestEstimateRefusesAsUsage(t *testing.T) {
+	f, err := Read(filepath.Join("..", "testdata", "reference", "estimatr", "clustered400", "data.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Spec{
+		{Outcome: "y6", Treatment: "z", SE: "HC9"},
+		{Outcome: "y6", Treatment: "z", Estimator: "lin", Weights: "y0"},
+		{Outcome: "y6", Treatment: "z", Weights: "y0", Cluster: "cluster", SE: "CR2"},
+	} {
+		if _, err := f.Estimate(s); err == nil || dataerr.Is(err) {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+	// A non-finite standard error goes to JSON as null, with a note.
+	b, err := json.Marshal(Estimate{Result: analysis.Result{Term: "z", Estimate: 1, StdError: math.NaN()}})
+	if err != nil || !strings.Contains(string(b), `"std_error":null`) || !strings.Contains(string(b), "not finite") {
+		t.Errorf("%s %v", b, err)
 	}
 }

@@ -31,9 +31,13 @@ func newEstimateCmd(f *factory) *cobra.Command {
 
 Covariates are column names, or factor(NAME) for dummies. --se is one of
 classical, HC0, HC1, HC2 (default), HC3, or with --cluster CR0, CR2
-(default), stata. Rows with a missing outcome, treatment, covariate, stratum
-or cluster are dropped (listwise), and the count is reported. Missing is an
-empty cell, NA or ".".`,
+(default), stata. --weights W fits weighted least squares (ols; not with
+CR2). A constant covariate, or one that is a linear combination of those
+before it, is dropped with a note, as estimatr drops it (the treatment's
+estimate is the same). Rows with a missing outcome, treatment, covariate,
+stratum, cluster or weight are dropped (listwise), and the count is
+reported. Missing is an empty cell, NA or ".". A number that is not finite
+(a standard error of a leverage of one) is written as null in --json.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Data == "" || o.Spec.Outcome == "" || o.Spec.Treatment == "" {
@@ -52,6 +56,7 @@ empty cell, NA or ".".`,
 	fl.StringVar(&o.Spec.Cluster, "cluster", "", "cluster column, for CR0, CR2, stata")
 	fl.StringVar(&o.Spec.Estimator, "estimator", "ols", "dim, ols, lin or iv")
 	fl.StringVar(&o.Spec.Endogenous, "endogenous", "", "iv: the treatment received")
+	fl.StringVar(&o.Spec.Weights, "weights", "", "ols: weights column (weighted least squares)")
 	fl.StringVar(&o.Spec.SE, "se", "", "standard errors: classical, HC0, HC1, HC2, HC3, CR0, CR2, stata")
 	fl.Float64Var(&o.Spec.Alpha, "alpha", 0.05, "1 − confidence level")
 	fl.BoolVar(&o.JSON, "json", false, "print as JSON")
@@ -59,6 +64,9 @@ empty cell, NA or ".".`,
 }
 
 func runEstimate(f *factory, o EstimateOptions) error {
+	for i, c := range o.Spec.Covariates {
+		o.Spec.Covariates[i] = strings.TrimSpace(c) // "a, b" as people write it
+	}
 	fr, err := frame.Read(o.Data)
 	if err != nil {
 		return err
@@ -81,6 +89,9 @@ func runEstimate(f *factory, o EstimateOptions) error {
 	}
 	if est.Dropped > 0 {
 		f.IO.Printf("%d rows dropped for a missing value in a model variable.\n", est.Dropped)
+	}
+	for _, n := range est.Notes {
+		f.IO.Printf("Note: %s.\n", n)
 	}
 	return nil
 }
