@@ -50,6 +50,9 @@ type Extract struct {
 	BadNumbers int // rows whose national number failed its check digits: not linked on number
 	NoNumber   int // rows without a national number
 	Skipped    int // register persons with a valid number not in the trial, dropped on read (ReadOptions.Keep)
+	// Unmapped counts, per event code the protocol does not map, the rows
+	// left out (the register's unmapped: skip).
+	Unmapped map[string]int
 }
 
 // ReadOptions choose how an extract is read.
@@ -67,9 +70,15 @@ type ReadOptions struct {
 	Keep func(pseudonym string) bool
 }
 
+// maxUnmappedCodes bounds the distinct unmapped codes counted: beyond it
+// the event column is more likely wrong than the codes many.
+const maxUnmappedCodes = 10000
+
 // ReadExtract streams a register extract (CSV or XLSX) through the
 // protocol's column mapping: every row is checked (event codes the
-// protocol maps, dates, amounts) and grouped into persons. National numbers
+// protocol maps, dates, amounts) and grouped into persons; rows of codes the
+// protocol does not map are counted per code and left out, or refused, as
+// the register's unmapped setting says. National numbers
 // are pseudonymised on read and never kept. Any error rejects the extract.
 func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, error) {
 	t, err := sheet.Open(path, sheet.Options{Sheet: o.Sheet})
@@ -202,12 +211,24 @@ func (r *extractReader) event(row sheet.Row) (Event, bool) {
 	ev := Event{Row: row.Num, Amount: math.NaN(), Category: r.cell(row, "category")}
 	code := r.cell(row, "event")
 	name, ok := r.reg.Events[code]
-	if !ok {
-		if code == "" {
-			r.at(row, "event", "missing event code")
-		} else {
-			r.at(row, "event", "event code %q is not mapped in the protocol's register %s (maps: %s)", code, r.reg.ID, strings.Join(sortedKeys(r.reg.Events), ", "))
+	switch {
+	case ok:
+	case code == "":
+		r.at(row, "event", "missing event code")
+		return ev, false
+	case r.reg.Unmapped != "refuse":
+		if r.ex.Unmapped == nil {
+			r.ex.Unmapped = map[string]int{}
 		}
+		code = clip(code)
+		if _, seen := r.ex.Unmapped[code]; !seen && len(r.ex.Unmapped) >= maxUnmappedCodes {
+			r.at(row, "event", "more than %d distinct unmapped event codes: is the event column (%s) the right one?", maxUnmappedCodes, r.reg.Columns["event"])
+			return ev, false
+		}
+		r.ex.Unmapped[code]++
+		return ev, false
+	default:
+		r.at(row, "event", "event code %q is not mapped in the protocol's register %s (maps: %s; unmapped: refuse)", code, r.reg.ID, strings.Join(sortedKeys(r.reg.Events), ", "))
 		return ev, false
 	}
 	ev.Event = name

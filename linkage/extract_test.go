@@ -69,11 +69,29 @@ func TestReadExtract(t *testing.T) {
 	}
 }
 
+// Codes the protocol does not map are counted per code and left out (the
+// default), never silently lost; the mapped rows are kept.
+func TestReadExtractSkipsUnmapped(t *testing.T) {
+	content := ocmwHeader + "85073003328;A;B;30/07/1985;8500;XYZ;2017-04-01;;;\n" +
+		"85073003328;A;B;30/07/1985;8500;LL;2017-05-01;;;\n" +
+		"85073003328;A;B;30/07/1985;8500;XYZ;2017-06-01;;;\n" +
+		"85073003328;A;B;30/07/1985;8500;Q1;2017-06-01;;;\n"
+	ex, err := ReadExtract(write(t, content), ocmw(t), ReadOptions{Key: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.RowsRead != 4 || len(ex.Persons) != 1 || len(ex.Persons[0].Events) != 1 {
+		t.Errorf("rows %d persons %d", ex.RowsRead, len(ex.Persons))
+	}
+	if len(ex.Unmapped) != 2 || ex.Unmapped["XYZ"] != 2 || ex.Unmapped["Q1"] != 1 {
+		t.Errorf("unmapped %v", ex.Unmapped)
+	}
+}
+
 func TestReadExtractBad(t *testing.T) {
 	cases := []struct {
 		name, content, want, place string
 	}{
-		{"unmapped event", ocmwHeader + "85073003328;A;B;30/07/1985;8500;XYZ;2017-04-01;;;\n", `event code "XYZ" is not mapped`, "row 2 column F (soort)"},
 		{"bad start", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-13-01;;;\n", "impossible date", "row 2 column G (begindatum)"},
 		{"end before start", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-05-01;2017-04-01;;\n", "ends (2017-04-01) before it starts", "row 2 column H (einddatum)"},
 		{"bad amount", ocmwHeader + "85073003328;A;B;30/07/1985;8500;LL;2017-05-01;;veel;\n", `"veel" is not a number`, "row 2 column I (bedrag)"},
@@ -86,7 +104,13 @@ func TestReadExtractBad(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 		}
 	}
-	_, err := ReadExtract(write(t, ocmwHeader+"85073003328;A;B;30/07/1985;8500;LL;2017-05-01;;;\n"), ocmw(t), ReadOptions{Key: make([]byte, 32), Pseudonymised: true})
+	refuse := ocmw(t)
+	refuse.Unmapped = "refuse"
+	_, err := ReadExtract(write(t, ocmwHeader+"85073003328;A;B;30/07/1985;8500;XYZ;2017-04-01;;;\n"), refuse, ReadOptions{Key: make([]byte, 32)})
+	if err == nil || !dataerr.Is(err) || !strings.Contains(err.Error(), `event code "XYZ" is not mapped`) || !strings.Contains(err.Error(), "row 2 column F (soort)") {
+		t.Errorf("unmapped, refused: %v", err)
+	}
+	_, err = ReadExtract(write(t, ocmwHeader+"85073003328;A;B;30/07/1985;8500;LL;2017-05-01;;;\n"), ocmw(t), ReadOptions{Key: make([]byte, 32), Pseudonymised: true})
 	if err == nil || !strings.Contains(err.Error(), "not a pseudonym") {
 		t.Errorf("pseudonymised: %v", err)
 	}

@@ -40,20 +40,23 @@ type LinkDecision struct {
 
 // LinkResult counts what an import did.
 type LinkResult struct {
-	Register        string         `json:"register"`
-	File            string         `json:"file"`
-	Batch           int64          `json:"batch,omitempty"`
-	RowsRead        int            `json:"rows_read"`
-	Persons         int            `json:"register_persons"`
-	Tier0           int            `json:"linked_tier0"`
-	Tier1           int            `json:"linked_tier1"`
-	Review          int            `json:"review"`
-	Ambiguous       int            `json:"ambiguous"` // match two trial persons equally: reported, not linked
-	Discarded       int            `json:"discarded"` // not trial persons: not kept
-	BadNumbers      int            `json:"bad_national_numbers"`
-	NoNumber        int            `json:"rows_without_number"`
-	Events          int            `json:"events_stored"`
-	Duplicates      int            `json:"duplicate_events_skipped"`
+	Register   string `json:"register"`
+	File       string `json:"file"`
+	Batch      int64  `json:"batch,omitempty"`
+	RowsRead   int    `json:"rows_read"`
+	Persons    int    `json:"register_persons"`
+	Tier0      int    `json:"linked_tier0"`
+	Tier1      int    `json:"linked_tier1"`
+	Review     int    `json:"review"`
+	Ambiguous  int    `json:"ambiguous"` // match two trial persons equally: reported, not linked
+	Discarded  int    `json:"discarded"` // not trial persons: not kept
+	BadNumbers int    `json:"bad_national_numbers"`
+	NoNumber   int    `json:"rows_without_number"`
+	Events     int    `json:"events_stored"`
+	Duplicates int    `json:"duplicate_events_skipped"`
+	// Unmapped counts the rows left out per event code the protocol does
+	// not map (the register's unmapped: skip).
+	Unmapped        map[string]int `json:"unmapped_codes,omitempty"`
 	Blocking        BlockReport    `json:"blocking"`
 	AlreadyImported bool           `json:"already_imported,omitempty"`
 	Decisions       []LinkDecision `json:"-"`
@@ -81,7 +84,7 @@ func Link(ctx context.Context, db *trial.DB, ex *Extract, o LinkOptions) (*LinkR
 	if o.Lower > o.Upper || o.Upper > 1 || o.Lower < 0 {
 		return nil, fmt.Errorf("linkage: thresholds lower %v, upper %v", o.Lower, o.Upper)
 	}
-	res := &LinkResult{Register: ex.Register, File: ex.File, RowsRead: ex.RowsRead, Persons: len(ex.Persons) + ex.Skipped, BadNumbers: ex.BadNumbers, NoNumber: ex.NoNumber, Discarded: ex.Skipped}
+	res := &LinkResult{Register: ex.Register, File: ex.File, RowsRead: ex.RowsRead, Persons: len(ex.Persons) + ex.Skipped, BadNumbers: ex.BadNumbers, NoNumber: ex.NoNumber, Discarded: ex.Skipped, Unmapped: ex.Unmapped}
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM import_batches WHERE kind = ? AND file_sha256 = ?`, "register:"+ex.Register, o.SHA256).Scan(&n); err != nil {

@@ -3,6 +3,7 @@ package linkage
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sort"
 	"time"
 
@@ -107,86 +108,48 @@ type DeriveResult struct {
 	Families int    `json:"families"`
 	Linked   int    `json:"families_linked"`
 	NonZero  int    `json:"non_zero"`
+	// Missing says why the outcome has no values: its register has no
+	// import yet (missing, not zero events).
+	Missing string `json:"missing,omitempty"`
+}
+
+// Imported reports whether any extract of the register was imported.
+func Imported(ctx context.Context, db *trial.DB, register string) (bool, error) {
+	return imported(ctx, db.SQL(), register)
+}
+
+func imported(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, register string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM import_batches WHERE kind = ?`, "register:"+register).Scan(&n)
+	return n > 0, err
+}
+
+// derivation is what Derive reads: the randomized families, the linked
+// events of each register by event and family, and which families have a
+// linked person in each register.
+type derivation struct {
+	fams []struct {
+		id   int64
+		date time.Time
+	}
+	spells map[string]map[string]map[int64][]Spell // register → event → family
+	linked map[string]map[int64]bool
 }
 
 // Derive computes every register outcome (and its baseline window) for
 // every randomized family from the linked events of any of its members,
 // relative to the family's randomization date, and stores them in one
-// transaction, replacing earlier derivations.
+// transaction, replacing earlier derivations. An outcome whose register
+// has no import yet is stored as missing (NULL), not as zero events.
 func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor) ([]DeriveResult, error) {
 	out := []DeriveResult{}
 	err := db.Write(ctx, func(tx *sql.Tx) error {
-		type fam struct {
-			id   int64
-			date time.Time
-		}
-		var fams []fam
-		rows, err := tx.QueryContext(ctx, `SELECT family, allocated_on FROM allocations ORDER BY slot`)
+		d, err := loadDerivation(ctx, tx, p)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var f fam
-			var d string
-			rows.Scan(&f.id, &d)
-			f.date, _ = time.Parse("2006-01-02", d)
-			fams = append(fams, f)
-		}
-		rows.Close()
-		spellEvents := map[string]map[string]bool{}
-		for _, r := range p.Registers {
-			spellEvents[r.ID] = map[string]bool{}
-			for _, ev := range r.Spells {
-				spellEvents[r.ID][ev] = true
-			}
-		}
-		// spells[register][event][family]
-		spells := map[string]map[string]map[int64][]Spell{}
-		linked := map[string]map[int64]bool{}
-		rows, err = tx.QueryContext(ctx, `SELECT l.register, p.family, e.event, e.start_date, COALESCE(e.end_date, ''), e.amount
-			FROM register_events e JOIN register_links l ON l.id = e.link JOIN persons p ON p.id = l.person WHERE l.status = 'linked'`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var reg, ev, start, end string
-			var famID int64
-			var amount sql.NullFloat64
-			if err := rows.Scan(&reg, &famID, &ev, &start, &end, &amount); err != nil {
-				rows.Close()
-				return err
-			}
-			s := Spell{Amount: amount.Float64, HasAmount: amount.Valid}
-			s.Start, _ = time.Parse("2006-01-02", start)
-			s.End = s.Start
-			if end != "" {
-				s.End, _ = time.Parse("2006-01-02", end)
-			} else if spellEvents[reg][ev] {
-				s.Open = true
-			}
-			if spells[reg] == nil {
-				spells[reg] = map[string]map[int64][]Spell{}
-			}
-			if spells[reg][ev] == nil {
-				spells[reg][ev] = map[int64][]Spell{}
-			}
-			spells[reg][ev][famID] = append(spells[reg][ev][famID], s)
-		}
-		rows.Close()
-		rows, err = tx.QueryContext(ctx, `SELECT DISTINCT l.register, p.family FROM register_links l JOIN persons p ON p.id = l.person WHERE l.status = 'linked'`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var reg string
-			var famID int64
-			rows.Scan(&reg, &famID)
-			if linked[reg] == nil {
-				linked[reg] = map[int64]bool{}
-			}
-			linked[reg][famID] = true
-		}
-		rows.Close()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outcome_values WHERE wave = ''`); err != nil {
 			return err
 		}
@@ -201,6 +164,10 @@ func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor)
 			if src.Register == "" || src.Window == nil {
 				continue
 			}
+			have, err := imported(ctx, tx, src.Register)
+			if err != nil {
+				return err
+			}
 			windows := []struct {
 				id string
 				w  trial.Window
@@ -213,23 +180,29 @@ func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor)
 			}
 			for _, win := range windows {
 				r := DeriveResult{Outcome: win.id}
-				for _, f := range fams {
-					var ss []Spell
-					for _, ev := range src.Events {
-						ss = append(ss, spells[src.Register][ev][f.id]...)
+				if !have {
+					r.Missing = fmt.Sprintf("register %s has no import yet: missing, not zero", src.Register)
+				}
+				for _, f := range d.fams {
+					var v any // NULL: the register was never imported
+					isLinked := d.linked[src.Register][f.id]
+					if have {
+						var ss []Spell
+						for _, ev := range src.Events {
+							ss = append(ss, d.spells[src.Register][ev][f.id]...)
+						}
+						x := Aggregate(ss, Window{From: win.w.From.AddTo(f.date), To: win.w.To.AddTo(f.date)}, src.Aggregate)
+						v = x
+						if x != 0 {
+							r.NonZero++
+						}
 					}
-					w := Window{From: win.w.From.AddTo(f.date), To: win.w.To.AddTo(f.date)}
-					v := Aggregate(ss, w, src.Aggregate)
-					isLinked := linked[src.Register][f.id]
 					if _, err := ins.ExecContext(ctx, f.id, win.id, v, boolInt(isLinked), stamp); err != nil {
 						return err
 					}
 					r.Families++
 					if isLinked {
 						r.Linked++
-					}
-					if v != 0 {
-						r.NonZero++
 					}
 				}
 				out = append(out, r)
@@ -238,6 +211,83 @@ func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor)
 		return nil
 	})
 	return out, err
+}
+
+// loadDerivation reads the randomized families and the linked events.
+func loadDerivation(ctx context.Context, tx *sql.Tx, p *trial.Protocol) (*derivation, error) {
+	d := &derivation{spells: map[string]map[string]map[int64][]Spell{}, linked: map[string]map[int64]bool{}}
+	rows, err := tx.QueryContext(ctx, `SELECT family, allocated_on FROM allocations ORDER BY slot`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var f struct {
+			id   int64
+			date time.Time
+		}
+		var day string
+		if err := rows.Scan(&f.id, &day); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		f.date, _ = time.Parse("2006-01-02", day)
+		d.fams = append(d.fams, f)
+	}
+	rows.Close()
+	spellEvents := map[string]map[string]bool{}
+	for _, r := range p.Registers {
+		spellEvents[r.ID] = map[string]bool{}
+		for _, ev := range r.Spells {
+			spellEvents[r.ID][ev] = true
+		}
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT l.register, p.family, e.event, e.start_date, COALESCE(e.end_date, ''), e.amount
+		FROM register_events e JOIN register_links l ON l.id = e.link JOIN persons p ON p.id = l.person WHERE l.status = 'linked'`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var reg, ev, start, end string
+		var famID int64
+		var amount sql.NullFloat64
+		if err := rows.Scan(&reg, &famID, &ev, &start, &end, &amount); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		s := Spell{Amount: amount.Float64, HasAmount: amount.Valid}
+		s.Start, _ = time.Parse("2006-01-02", start)
+		s.End = s.Start
+		if end != "" {
+			s.End, _ = time.Parse("2006-01-02", end)
+		} else if spellEvents[reg][ev] {
+			s.Open = true
+		}
+		if d.spells[reg] == nil {
+			d.spells[reg] = map[string]map[int64][]Spell{}
+		}
+		if d.spells[reg][ev] == nil {
+			d.spells[reg][ev] = map[int64][]Spell{}
+		}
+		d.spells[reg][ev][famID] = append(d.spells[reg][ev][famID], s)
+	}
+	rows.Close()
+	rows, err = tx.QueryContext(ctx, `SELECT DISTINCT l.register, p.family FROM register_links l JOIN persons p ON p.id = l.person WHERE l.status = 'linked'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var reg string
+		var famID int64
+		if err := rows.Scan(&reg, &famID); err != nil {
+			return nil, err
+		}
+		if d.linked[reg] == nil {
+			d.linked[reg] = map[int64]bool{}
+		}
+		d.linked[reg][famID] = true
+	}
+	return d, rows.Err()
 }
 
 func boolInt(b bool) int {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rct-trials/rct/analysis"
+	"github.com/rct-trials/rct/linkage"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 )
@@ -306,15 +307,37 @@ func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol
 				o.Y = column(d.Families, func(code string) float64 { return number(cb, ans[code]) })
 			default:
 				o.Source = "register " + out.Source.Register
-				vals, err := db.OutcomeValues(ctx, out.ID)
-				if err != nil {
+				if err := d.registerOutcome(ctx, db, out, &o); err != nil {
 					return err
 				}
-				o.Y = column(d.Families, func(code string) float64 { return valueOr(vals, code) })
 			}
 			d.Outcomes = append(d.Outcomes, o)
 		}
 	}
+	return nil
+}
+
+// registerOutcome reads a register outcome's derived values: missing (Y
+// nil, said why) when its register has no import yet or nothing is derived.
+func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, out trial.Outcome, o *OutcomeData) error {
+	have, err := linkage.Imported(ctx, db, out.Source.Register)
+	if err != nil {
+		return err
+	}
+	if !have {
+		o.Missing = fmt.Sprintf("missing, not zero: register %s has no import yet", out.Source.Register)
+		o.Baseline, o.BaselineWave = nil, ""
+		return nil
+	}
+	vals, err := db.OutcomeValues(ctx, out.ID)
+	if err != nil {
+		return err
+	}
+	if len(vals) == 0 {
+		o.Missing = "not derived yet: run rct outcomes derive"
+		return nil
+	}
+	o.Y = column(d.Families, func(code string) float64 { return valueOr(vals, code) })
 	return nil
 }
 

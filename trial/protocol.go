@@ -128,6 +128,11 @@ type Register struct {
 	// (a benefit, a status), running on while no end is given; other
 	// events are one-off (a payment on a day).
 	Spells []string `yaml:"spells"`
+	// Unmapped says what an extract's event codes that Events does not
+	// map do: "skip" (the default: counted per code and left out; real
+	// extracts carry many codes a trial does not need) or "refuse" (the
+	// whole extract is rejected, naming each row).
+	Unmapped string `yaml:"unmapped"`
 	// Linkage, when given, fixes Fellegi-Sunter parameters instead of
 	// estimating them from the extract (m by EM, u from random pairs).
 	Linkage *LinkageParams `yaml:"linkage"`

@@ -190,6 +190,9 @@ func (p *Protocol) validateRegisters(c *checker) {
 				c.at(path+".events."+code, "%q is not an event name (lower case, digits, _)", ev)
 			}
 		}
+		if r.Unmapped != "" && r.Unmapped != "skip" && r.Unmapped != "refuse" {
+			c.at(path+".unmapped", "%q: unmapped event codes are skipped (skip, the default) or refuse the extract (refuse)", r.Unmapped)
+		}
 		for j, sp := range r.Spells {
 			if !slices.Contains(mapValues(r.Events), sp) {
 				c.at(fmt.Sprintf("%s.spells[%d]", path, j), "%q is not one of the register's events", sp)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -115,7 +116,33 @@ func runLinkImport(ctx context.Context, f *factory, o LinkOptions) error {
 	if len(res.Fixed) > 0 {
 		f.IO.Printf("Fixed in the protocol (not estimated): %s.\n", strings.Join(res.Fixed, ", "))
 	}
-	return nil
+	return printUnmapped(f, res.Unmapped)
+}
+
+// printUnmapped lists the rows left out per event code the protocol does
+// not map, most frequent first.
+func printUnmapped(f *factory, unmapped map[string]int) error {
+	if len(unmapped) == 0 {
+		return nil
+	}
+	codes := make([]string, 0, len(unmapped))
+	rows := 0
+	for c, n := range unmapped {
+		codes = append(codes, c)
+		rows += n
+	}
+	sort.Slice(codes, func(i, j int) bool {
+		if unmapped[codes[i]] != unmapped[codes[j]] {
+			return unmapped[codes[i]] > unmapped[codes[j]]
+		}
+		return codes[i] < codes[j]
+	})
+	f.IO.Printf("Left out: %d rows of %d event codes the protocol does not map:\n", rows, len(codes))
+	t := f.IO.NewTable("event code", "rows")
+	for _, c := range codes {
+		t.Row(c, strconv.Itoa(unmapped[c]))
+	}
+	return t.Flush()
 }
 
 // readExtract reads a register extract through the protocol's mapping with

@@ -25,7 +25,8 @@ relative to the family's randomization date — (from, to], e.g. (0d, 6m] — as
 the protocol says: any, count, sum (of amounts) or days (covered by spells).
 The baseline windows (e.g. (-12m, 0d]) give the baseline covariates, stored as
 OUTCOME_baseline. Families with no linked member get 0, flagged as unlinked.
-Re-deriving replaces the values.`,
+An outcome whose register has no import yet is missing for every family (not
+zero events) and said so. Re-deriving replaces the values.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDerive(cmd.Context(), f, o)
@@ -50,8 +51,20 @@ func runDerive(ctx context.Context, f *factory, o DeriveOptions) error {
 		return f.IO.JSON(res)
 	}
 	t := f.IO.NewTable("outcome", "families", "families_linked", "non_zero")
+	var missing []string
 	for _, r := range res {
-		t.Row(r.Outcome, strconv.Itoa(r.Families), strconv.Itoa(r.Linked), strconv.Itoa(r.NonZero))
+		nonZero := strconv.Itoa(r.NonZero)
+		if r.Missing != "" {
+			nonZero = "missing"
+			missing = append(missing, r.Outcome+": "+r.Missing)
+		}
+		t.Row(r.Outcome, strconv.Itoa(r.Families), strconv.Itoa(r.Linked), nonZero)
 	}
-	return t.Flush()
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	for _, m := range missing {
+		f.IO.Printf("note: %s\n", m)
+	}
+	return nil
 }
