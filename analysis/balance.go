@@ -132,3 +132,156 @@ func JointBalanceStatistic(covs []Column, se string) Statistic {
 		return w.F, err
 	}
 }
+
+// JointBalanceGroups is the joint balance test across k ≥ 2 groups: the
+// indicator of each group but the first (group[i] = 0, …, k − 1) regressed
+// on the covariates (with an intercept), every equation on the same
+// regressors, and the test that every covariate's coefficient in every
+// equation is zero: F = b'V⁻¹b/q, q = (k − 1)·covariates, on (q, n − K)
+// degrees of freedom, V the HC0-HC3 covariance across the equations, as
+// estimatr's vcov(lm_robust(cbind(D1, …) ~ covariates)). With two groups it
+// is JointBalance.
+func JointBalanceGroups(group []int, k int, covs []Column, se string) (WaldTest, error) {
+	if k < 2 {
+		return WaldTest{}, fmt.Errorf("analysis: %d groups", k)
+	}
+	X, names, err := Matrix(true, covs...)
+	if err != nil {
+		return WaldTest{}, err
+	}
+	n, K := X.Dims()
+	if len(group) != n {
+		return WaldTest{}, ErrLength
+	}
+	if n <= K {
+		return WaldTest{}, fmt.Errorf("%w: %d rows for %d coefficients", ErrTooFew, n, K)
+	}
+	for j := 0; j < K; j++ {
+		if err := checkFinite(names[j], mat.Col(nil, j, X)); err != nil {
+			return WaldTest{}, err
+		}
+	}
+	var xtx mat.SymDense
+	xtx.SymOuterK(1, X.T())
+	var ch mat.Cholesky
+	if ok := ch.Factorize(&xtx); !ok || ch.Cond() > 1e13 {
+		return WaldTest{}, fmt.Errorf("%w among %v", ErrCollinear, names)
+	}
+	var A mat.SymDense
+	if err := ch.InverseTo(&A); err != nil {
+		return WaldTest{}, fmt.Errorf("%w: %v", ErrCollinear, err)
+	}
+	m := k - 1
+	D := mat.NewDense(n, m, nil)
+	for i, g := range group {
+		if g < 0 || g >= k {
+			return WaldTest{}, fmt.Errorf("analysis: group %d of row %d is not in 0..%d", g, i+1, k-1)
+		}
+		if g > 0 {
+			D.Set(i, g-1, 1)
+		}
+	}
+	var XtD, B, E mat.Dense
+	XtD.Mul(X.T(), D)
+	B.Mul(&A, &XtD) // K × m
+	E.Mul(X, &B)
+	E.Sub(D, &E) // residuals, n × m
+	w, err := hcWeights(X, &A, se)
+	if err != nil {
+		return WaldTest{}, err
+	}
+	// meat = Σ_i w_i (e_i e_i') ⊗ (x_i x_i'); V = (I ⊗ A) meat (I ⊗ A).
+	meat := mat.NewSymDense(m*K, nil)
+	u := make([]float64, m*K)
+	for i := 0; i < n; i++ {
+		x := X.RawRowView(i)
+		for a := 0; a < m; a++ {
+			for j := 0; j < K; j++ {
+				u[a*K+j] = E.At(i, a) * x[j]
+			}
+		}
+		meat.SymRankOne(meat, w[i], mat.NewVecDense(m*K, u))
+	}
+	IA := mat.NewDense(m*K, m*K, nil)
+	for a := 0; a < m; a++ {
+		for i := 0; i < K; i++ {
+			for j := 0; j < K; j++ {
+				IA.Set(a*K+i, a*K+j, A.At(i, j))
+			}
+		}
+	}
+	var V, tmp mat.Dense
+	tmp.Mul(IA, meat)
+	V.Mul(&tmp, IA)
+	// The slopes: every coefficient but each equation's intercept.
+	var idx []int
+	for a := 0; a < m; a++ {
+		for j := 1; j < K; j++ {
+			idx = append(idx, a*K+j)
+		}
+	}
+	q := len(idx)
+	if q == 0 {
+		return WaldTest{}, fmt.Errorf("%w: no covariate to test", ErrTooFew)
+	}
+	b := mat.NewVecDense(q, nil)
+	Vq := mat.NewSymDense(q, nil)
+	for r, i := range idx {
+		b.SetVec(r, B.At(i%K, i/K))
+		for c, j := range idx[r:] {
+			Vq.SetSym(r, r+c, V.At(i, j))
+		}
+	}
+	var vch mat.Cholesky
+	if !vch.Factorize(Vq) {
+		return WaldTest{}, fmt.Errorf("%w: the covariance of the tested coefficients is singular", ErrCollinear)
+	}
+	var x mat.VecDense
+	if err := vch.SolveVecTo(&x, b); err != nil {
+		return WaldTest{}, err
+	}
+	F := mat.Dot(b, &x) / float64(q)
+	df2 := float64(n - K)
+	return WaldTest{F: F, DF1: float64(q), DF2: df2, PValue: distuv.F{D1: float64(q), D2: df2}.Survival(F)}, nil
+}
+
+// hcWeights are the weights of each row's squared residual in the HC0-HC3
+// meat: 1, n/(n − k), 1/(1 − h), 1/(1 − h)².
+func hcWeights(X *mat.Dense, bread *mat.SymDense, se string) ([]float64, error) {
+	n, k := X.Dims()
+	w := make([]float64, n)
+	switch se {
+	case HC0, HC1:
+		c := 1.0
+		if se == HC1 {
+			c = float64(n) / float64(n-k)
+		}
+		for i := range w {
+			w[i] = c
+		}
+	case HC2, HC3:
+		for i, h := range hatValues(X, bread) {
+			w[i] = 1 / (1 - h)
+			if se == HC3 {
+				w[i] *= w[i]
+			}
+		}
+	default:
+		return nil, fmt.Errorf("analysis: the joint test across groups takes HC0-HC3 standard errors, not %q", se)
+	}
+	return w, nil
+}
+
+// JointBalanceGroupsStatistic is the F of JointBalanceGroups as a function
+// of the groups (given as float64 indices), for its randomization-
+// inference version.
+func JointBalanceGroupsStatistic(k int, covs []Column, se string) Statistic {
+	return func(z []float64) (float64, error) {
+		g := make([]int, len(z))
+		for i, v := range z {
+			g[i] = int(v)
+		}
+		w, err := JointBalanceGroups(g, k, covs, se)
+		return w.F, err
+	}
+}
