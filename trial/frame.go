@@ -19,12 +19,13 @@ type RandomizedFamily struct {
 	Domains   map[string]bool // weak on each eligibility domain
 	Weak      int
 	Withdrawn bool
+	Date      string // the randomization date, yyyy-mm-dd
 }
 
 // Randomized returns every randomized family in order of randomization.
 func (db *DB) Randomized(ctx context.Context, p *Protocol) ([]RandomizedFamily, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT a.slot, f.study_code, a.group_code, a.stratum, r.domains, r.weak_domains,
-		EXISTS (SELECT 1 FROM chain c WHERE c.family = f.id AND c.kind = 'withdraw')
+		EXISTS (SELECT 1 FROM chain c WHERE c.family = f.id AND c.kind = 'withdraw'), a.allocated_on
 		FROM allocations a JOIN families f ON f.id = a.family JOIN referrals r ON r.id = f.referral ORDER BY a.slot`)
 	if err != nil {
 		return nil, err
@@ -34,7 +35,7 @@ func (db *DB) Randomized(ctx context.Context, p *Protocol) ([]RandomizedFamily, 
 	for rows.Next() {
 		var f RandomizedFamily
 		var dom string
-		if err := rows.Scan(&f.Slot, &f.StudyCode, &f.Group, &f.Stratum, &dom, &f.Weak, &f.Withdrawn); err != nil {
+		if err := rows.Scan(&f.Slot, &f.StudyCode, &f.Group, &f.Stratum, &dom, &f.Weak, &f.Withdrawn, &f.Date); err != nil {
 			return nil, err
 		}
 		var d map[string]int

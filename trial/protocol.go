@@ -215,6 +215,31 @@ type Analysis struct {
 	// Compliance names the activity-log variables of the complier effect
 	// and the dose-response (absent: neither is estimated).
 	Compliance *Compliance `yaml:"compliance"`
+	// Reference is the arm every other arm is compared with (default: the
+	// last arm, the control).
+	Reference string `yaml:"reference"`
+	// Contrasts are "reference" (each arm minus the reference arm, the
+	// default) or "pairs" (every pair of arms).
+	Contrasts string `yaml:"contrasts"`
+	// StrataAdjustment is how the adjusted model takes the strata:
+	// "main_effects" (a dummy for every level but the first of each
+	// stratification variable, the default) or "cells" (a dummy for every
+	// stratum cell but the first: the randomization blocks, estimatr's
+	// fixed_effects = ~ block).
+	StrataAdjustment string `yaml:"strata_adjustment"`
+	// MultipleTestingContrasts is "pooled" (each outcome family's p-values
+	// are adjusted over its outcomes and every contrast together, the
+	// default) or "separate" (over the outcomes within each contrast).
+	MultipleTestingContrasts string `yaml:"multiple_testing_contrasts"`
+}
+
+// ReferenceArm returns the arm of the analysis' reference: the protocol's
+// analysis.reference, or the last arm.
+func (p *Protocol) ReferenceArm() Arm {
+	if a, ok := p.Arm(p.Analysis.Reference); ok {
+		return a
+	}
+	return p.Arms[len(p.Arms)-1]
 }
 
 // BalanceVariables are the baseline variables compared between the groups:
@@ -398,11 +423,25 @@ func (p *Protocol) SHA256() string {
 func (p *Protocol) Warnings() []string {
 	var out []string
 	r := p.Ratio()
+	unequal := false
 	for _, x := range r[1:] {
-		if x != r[0] {
-			out = append(out, fmt.Sprintf("ratio %s: the groups will differ in size, and anyone who can count the allocations by group code (the database, rct status by group) can tell which group is which arm; blinded staff must not see group sizes", p.Randomization.Ratio))
-			break
-		}
+		unequal = unequal || x != r[0]
+	}
+	if unequal {
+		out = append(out, fmt.Sprintf("ratio %s: the groups will differ in size, and anyone who can count the allocations by group code (the database, rct status by group) can tell which group is which arm; blinded staff must not see group sizes", p.Randomization.Ratio))
+	}
+	if unequal && p.Randomization.Method == MethodMinimization {
+		out = append(out, fmt.Sprintf("minimization with ratio %s: minimizing imbalance pulls the groups towards equal sizes, so the realised ratio drifts from %s and allocations near the target become predictable; stratified_blocks keeps the ratio exactly", p.Randomization.Ratio, p.Randomization.Ratio))
+	}
+	a := p.Analysis
+	if len(p.Arms) == 2 && a.Contrasts == "pairs" {
+		out = append(out, "analysis.contrasts: pairs: with two arms the only pair is the contrast with the reference")
+	}
+	if len(p.Arms) > 2 && a.Compliance != nil {
+		out = append(out, fmt.Sprintf("analysis.compliance with %d arms: the complier effect and the dose-response are estimated for the contrasts with the reference arm (%s) only, where receiving the intervention means what the log says", len(p.Arms), p.ReferenceArm().ID))
+	}
+	if len(p.Arms) > 2 && (a.MultipleTesting == "" || a.MultipleTesting == "none") {
+		out = append(out, fmt.Sprintf("%d arms and analysis.multiple_testing none: each outcome is tested in %d contrasts and nothing adjusts for it", len(p.Arms), len(p.Arms)-1))
 	}
 	return out
 }
@@ -454,6 +493,15 @@ func (p *Protocol) Arm(id string) (Arm, bool) {
 		}
 	}
 	return Arm{}, false
+}
+
+// ArmIDs returns the ids of the arms in the protocol's order.
+func (p *Protocol) ArmIDs() []string {
+	ids := make([]string, len(p.Arms))
+	for i, a := range p.Arms {
+		ids[i] = a.ID
+	}
+	return ids
 }
 
 // Register returns the register with that id.

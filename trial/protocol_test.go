@@ -71,6 +71,11 @@ func TestProtocolProblemsHaveLines(t *testing.T) {
 		{"fixed m not summing to 1", "    spells: [leefloon, activation, budget_guidance]", "    spells: [leefloon, activation, budget_guidance]\n    linkage: {m: {postcode: [0.5, 0.3]}}", "sum to 0.8, not 1", "linkage: {m: {postcode"},
 		{"fixed lambda", "    spells: [leefloon, activation, budget_guidance]", "    spells: [leefloon, activation, budget_guidance]\n    linkage: {lambda: 1.5}", "is not a share of matches", "linkage: {lambda"},
 		{"aggregate vs type", "aggregate: days}", "aggregate:  any}", "aggregate any gives a binary outcome", "aggregate:  any}"},
+		{"unknown reference arm", "reference: control ", "reference: placebo ", `"placebo" is not an arm (arms: intervention, control)`, "reference: placebo"},
+		{"unknown contrasts", "contrasts: reference ", "contrasts: all ", `"all" is not one of reference, pairs`, "contrasts: all"},
+		{"unknown strata adjustment", "strata_adjustment: main_effects", "strata_adjustment: blocks", `"blocks" is not one of main_effects, cells`, "strata_adjustment: blocks"},
+		{"unknown multiple-testing scope", "multiple_testing_contrasts: pooled", "multiple_testing_contrasts: joint", `"joint" is not one of pooled, separate`, "multiple_testing_contrasts: joint"},
+		{"unknown unmapped rule", "    unmapped: skip ", "    unmapped: drop ", `"drop": unmapped event codes are skipped`, "unmapped: drop"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -283,6 +283,20 @@ func (p *Protocol) validateAnalysis(c *checker) {
 			c.at("analysis.balance", "lists no variable: leave it out for the default (every domain, weak_domains and every stratum)")
 		}
 	}
+	if a.Reference != "" {
+		if _, ok := p.Arm(a.Reference); !ok {
+			c.at("analysis.reference", "%q is not an arm (arms: %s)", a.Reference, strings.Join(p.ArmIDs(), ", "))
+		}
+	}
+	if a.Contrasts != "" {
+		c.oneOf("analysis.contrasts", a.Contrasts, []string{"reference", "pairs"})
+	}
+	if a.StrataAdjustment != "" {
+		c.oneOf("analysis.strata_adjustment", a.StrataAdjustment, []string{"main_effects", "cells"})
+	}
+	if a.MultipleTestingContrasts != "" {
+		c.oneOf("analysis.multiple_testing_contrasts", a.MultipleTestingContrasts, []string{"pooled", "separate"})
+	}
 	if cl := a.Compliance; cl != nil {
 		c.id("analysis.compliance.received", cl.Received)
 		for i, v := range cl.Dose {
