@@ -68,7 +68,7 @@ func TestCoverageLong(t *testing.T) {
 				profiles, units = append(profiles, prof), append(units, h)
 				strata = append(strata, strings.Join(first.Strata, "/"))
 			}
-			draw, err := plan.DesignDraw(p.Design(p.PlannedGroups()), profiles, []bool{true, false})
+			draw, err := plan.DesignDraw(p.Design(p.PlannedGroups()), profiles, []float64{1, 0})
 			if err != nil {
 				t.Fatal(err)
 			}

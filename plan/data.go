@@ -25,28 +25,40 @@ var ErrNotRandomized = errors.New("not randomized yet")
 type Data struct {
 	Families []trial.RandomizedFamily
 	Groups   []trial.Group
-	// Z is the assignment: 1 for the families of the groups Treated marks
-	// (by group index), 0 for the others.
-	Z       []float64
-	Treated []bool
-	// Blinded: groups are known by code, z = 1 for the second code (B).
-	// Unblinded: z = 1 for the protocol's first arm (the intervention).
+	// G is each family's group: an index into Groups.
+	G []int
+	// GroupNames label the groups: "group A" blinded, the arm's label
+	// with the key.
+	GroupNames []string
+	// Contrasts are the comparisons of the analysis: each group with the
+	// reference (blinded: group A; with the key: the protocol's reference
+	// arm), or every pair, as the protocol says.
+	Contrasts []Contrast
+	// Z is the assignment of a two-group view (Pair; Load sets it when the
+	// trial has two groups): 1 for the contrast's arm, 0 for its reference.
+	Z []float64
+	// Blinded: groups are known by code. Unblinded: by arm.
 	Blinded  bool
-	Names    [2]string // of z = 0 and z = 1
-	Contrast string
-	Method   string        // the randomization method, for the inference's description
-	Draw     analysis.Draw // the trial's own design, re-run for randomization inference
+	Names    [2]string // of z = 0 and z = 1 in a two-group view
+	Contrast string    // what the two-group view estimates, in words
+	Method   string    // the randomization method, for the inference's description
+	// Draw is the trial's own design, re-run for randomization inference:
+	// it fills each family's group index (as G).
+	Draw analysis.Draw
 	// Balance holds the baseline variables of the balance table, in the
 	// protocol's order (NaN where a survey answer is missing); JointSkip
-	// names those left out of the joint test and says why.
+	// names those left out of the joint test for a reason other than
+	// missing values (which Balance finds itself) and says why.
 	Balance   []analysis.Column
 	JointSkip map[string]string
-	// Strata are the dummies of the stratification variables (main
-	// effects: a dummy for every level but the first), the adjustment of
-	// every outcome; Factors are the same variables as levels, for
-	// subgroups.
-	Strata  []analysis.Column
-	Factors []Factor
+	// Strata are the adjustment of every outcome for the randomization
+	// strata: the dummies of the stratification variables (main effects,
+	// a dummy for every level but the first) or of the stratum cells, as
+	// the protocol's analysis.strata_adjustment says; StrataAdjustment
+	// names which. Factors are the variables as levels, for subgroups.
+	Strata           []analysis.Column
+	StrataAdjustment string
+	Factors          []Factor
 	// Responses are the interviews of each survey wave that has any.
 	Responses []Response
 	Outcomes  []OutcomeData
@@ -55,6 +67,9 @@ type Data struct {
 	Compliance *Compliance
 	// Notes say what the analysis set lacks and why (no codebook, no key).
 	Notes []string
+	// view is set on a two-group view: its contrast and the indices of its
+	// families in the whole analysis set.
+	view *view
 }
 
 // Factor is a stratification variable's level for every family.
@@ -82,6 +97,9 @@ type OutcomeData struct {
 	Y            []float64
 	Baseline     []float64 // nil: none
 	BaselineWave string
+	// Column and BaselineColumn name the outcome and its baseline measure
+	// in the exported data set.
+	Column, BaselineColumn string
 	// Missing says why there are no values (Y is nil).
 	Missing string
 }
@@ -142,7 +160,7 @@ func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Data
 }
 
 // loadFamilies reads the randomized families and their groups, and sets
-// the assignment and the design draw.
+// the contrasts, the design draw and the strata adjustment.
 func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string) (*Data, error) {
 	fams, err := db.Randomized(ctx, p)
 	if err != nil {
@@ -152,31 +170,34 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 	if err != nil {
 		return nil, err
 	}
-	if len(fams) < 4 || len(groups) != 2 {
-		return nil, fmt.Errorf("%w: the analysis needs at least four randomized families in two groups (have %d families, %d groups)", ErrNotRandomized, len(fams), len(groups))
+	if len(fams) < 4 || len(groups) < 2 {
+		return nil, fmt.Errorf("%w: the analysis needs at least four randomized families in two groups or more (have %d families, %d groups)", ErrNotRandomized, len(fams), len(groups))
 	}
 	d := &Data{Families: fams, Groups: groups, Method: p.Randomization.Method, Blinded: arms == nil}
-	d.Treated = []bool{false, true}
-	d.Names = [2]string{"group " + groups[0].Code, "group " + groups[1].Code}
-	d.Contrast = fmt.Sprintf("group %s minus group %s (blinded: which group is which arm is sealed)", groups[1].Code, groups[0].Code)
-	if arms != nil {
-		for i, g := range groups {
-			d.Treated[i] = arms[g.Code] == p.Arms[0].ID
-		}
-		d.Names = [2]string{p.Arms[1].Label, p.Arms[0].Label}
-		d.Contrast = fmt.Sprintf("%s minus %s", p.Arms[0].ID, p.Arms[1].ID)
+	if d.Contrasts, err = contrasts(p, groups, arms); err != nil {
+		return nil, err
 	}
-	d.Z = make([]float64, len(fams))
+	d.GroupNames = make([]string, len(groups))
+	index := map[string]int{}
+	for i, g := range groups {
+		index[g.Code] = i
+		d.GroupNames[i] = "group " + g.Code
+		if arms != nil {
+			a, _ := p.Arm(arms[g.Code])
+			d.GroupNames[i] = a.Label
+		}
+	}
+	d.G = make([]int, len(fams))
 	profiles := make([][]int, len(fams))
 	for i, f := range fams {
 		profiles[i] = f.Profile
-		for gi, g := range groups {
-			if f.Group == g.Code && d.Treated[gi] {
-				d.Z[i] = 1
-			}
-		}
+		d.G[i] = index[f.Group]
 	}
-	if d.Draw, err = DesignDraw(p.Design(groups), profiles, d.Treated); err != nil {
+	values := make([]float64, len(groups))
+	for i := range values {
+		values[i] = float64(i)
+	}
+	if d.Draw, err = DesignDraw(p.Design(groups), profiles, values); err != nil {
 		return nil, err
 	}
 	for j, v := range p.Randomization.Strata {
@@ -185,9 +206,41 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 			f.Levels[i] = v.Values[fam.Profile[j]]
 		}
 		d.Factors = append(d.Factors, f)
-		d.Strata = append(d.Strata, stratumDummies(v, j, fams)...)
+	}
+	d.StrataAdjustment = p.Analysis.StrataAdjustment
+	if d.StrataAdjustment == "" {
+		d.StrataAdjustment = "main_effects"
+	}
+	if d.StrataAdjustment == "cells" {
+		d.Strata = cellDummies(d.Factors)
+	} else {
+		for j, v := range p.Randomization.Strata {
+			d.Strata = append(d.Strata, stratumDummies(v, j, fams)...)
+		}
+	}
+	if len(groups) == 2 {
+		d.setView(d.Contrasts[0], nil)
 	}
 	return d, nil
+}
+
+// cellDummies are the dummies of the stratum cells (every combination of
+// the stratification variables' levels that occurs): one per cell but the
+// first in order of the cells' names, named "cell=level1:level2".
+func cellDummies(factors []Factor) []analysis.Column {
+	if len(factors) == 0 {
+		return nil
+	}
+	n := len(factors[0].Levels)
+	cells := make([]string, n)
+	for i := range cells {
+		parts := make([]string, len(factors))
+		for j, f := range factors {
+			parts[j] = f.Levels[i]
+		}
+		cells[i] = strings.Join(parts, ":")
+	}
+	return analysis.Dummies("cell=", cells)
 }
 
 // stratumDummies are the dummies of stratification variable v (the j-th):
@@ -250,11 +303,7 @@ func (d *Data) loadBalance(ctx context.Context, db *trial.DB, p *trial.Protocol,
 		if err != nil {
 			return err
 		}
-		c := analysis.Column{Name: name + "_" + wave, Values: column(d.Families, func(code string) float64 { return number(cb, ans[code]) })}
-		if missing := countNaN(c.Values); missing > 0 {
-			d.JointSkip[c.Name] = fmt.Sprintf("missing for %d families", missing)
-		}
-		d.Balance = append(d.Balance, c)
+		d.Balance = append(d.Balance, analysis.Column{Name: name + "_" + wave, Values: column(d.Families, func(code string) float64 { return number(cb, ans[code]) })})
 	}
 	return nil
 }
@@ -294,7 +343,17 @@ func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol
 		}
 		for _, w := range waves {
 			o := OutcomeData{Outcome: out.ID, Label: out.Label, Type: out.Type, Family: out.Family, Wave: w,
-				Baseline: base, BaselineWave: baseWave}
+				Baseline: base, BaselineWave: baseWave, Column: out.ID}
+			if out.Source.Survey != "" {
+				o.Column = out.Source.Survey + "_" + w
+			}
+			switch {
+			case base == nil:
+			case out.Source.Survey != "":
+				o.BaselineColumn = out.Source.Survey + "_" + baseWave
+			default:
+				o.BaselineColumn = out.ID + "_baseline"
+			}
 			switch {
 			case out.Source.Survey != "" && cb == nil:
 				o.Source, o.Missing = "survey", cbErr.Error()
@@ -326,7 +385,7 @@ func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, out trial.Outc
 	}
 	if !have {
 		o.Missing = fmt.Sprintf("missing, not zero: register %s has no import yet", out.Source.Register)
-		o.Baseline, o.BaselineWave = nil, ""
+		o.Baseline, o.BaselineWave, o.BaselineColumn = nil, "", ""
 		return nil
 	}
 	vals, err := db.OutcomeValues(ctx, out.ID)
@@ -368,7 +427,7 @@ func (d *Data) loadCompliance(p *trial.Protocol, cb *survey.Codebook, k *Keyed) 
 	spec := p.Analysis.Compliance
 	switch {
 	case k == nil:
-		d.Notes = append(d.Notes, "no complier effect or dose-response: they need the key (the case managers' log exists for one arm)")
+		d.Notes = append(d.Notes, "no complier effect or dose-response: they need the key (the case managers' log exists only for the arms they guide)")
 		return
 	case spec == nil:
 		d.Notes = append(d.Notes, "no complier effect or dose-response: the protocol declares no analysis.compliance")

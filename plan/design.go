@@ -12,14 +12,15 @@ import (
 // DesignDraw returns the trial's own design as an analysis.Draw: each call
 // re-runs the allocation algorithm (same method, ratio, strata, blocks or
 // minimization) on the units' profiles in their recorded order, with a seed
-// taken from the source it is given, and sets z to 1 for units given a
-// group in treated.
-func DesignDraw(d randomize.Design, profiles [][]int, treated []bool) (analysis.Draw, error) {
+// taken from the source it is given, and sets z[i] to values[g] for the
+// group g unit i is given: {0, 1} for a two-group assignment, the group
+// indices for a draw of k groups.
+func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysis.Draw, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	if len(treated) != len(d.Ratio) {
-		return nil, fmt.Errorf("plan: %d groups in the design, %d treatment flags", len(d.Ratio), len(treated))
+	if len(values) != len(d.Ratio) {
+		return nil, fmt.Errorf("plan: %d groups in the design, %d values", len(d.Ratio), len(values))
 	}
 	return func(src *rand.Rand, z []float64) error {
 		if len(z) != len(profiles) {
@@ -38,10 +39,7 @@ func DesignDraw(d randomize.Design, profiles [][]int, treated []bool) (analysis.
 			if err != nil {
 				return err
 			}
-			z[i] = 0
-			if treated[a.Group] {
-				z[i] = 1
-			}
+			z[i] = values[a.Group]
 		}
 		return nil
 	}, nil
@@ -62,5 +60,5 @@ func PlannedDraw(d randomize.Design, n int, seed uint64) (analysis.Draw, error) 
 			profiles[i][j] = src.IntN(l)
 		}
 	}
-	return DesignDraw(d, profiles, []bool{false, true})
+	return DesignDraw(d, profiles, []float64{0, 1})
 }

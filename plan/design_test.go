@@ -25,7 +25,7 @@ func trialDesign(n int) (randomize.Design, [][]int) {
 // each stratum up to half the largest block, as the design guarantees.
 func TestDesignDrawKeepsTheDesign(t *testing.T) {
 	d, profiles := trialDesign(112)
-	draw, err := DesignDraw(d, profiles, []bool{false, true})
+	draw, err := DesignDraw(d, profiles, []float64{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestDesignDrawKeepsTheDesign(t *testing.T) {
 func BenchmarkRI(b *testing.B) {
 	n := 112
 	d, profiles := trialDesign(n)
-	draw, _ := DesignDraw(d, profiles, []bool{false, true})
+	draw, _ := DesignDraw(d, profiles, []float64{0, 1})
 	z := make([]float64, n)
 	draw(rand.New(rand.NewPCG(0, 0)), z)
 	src := rand.New(rand.NewPCG(2, 2))
@@ -82,8 +82,9 @@ func BenchmarkRI(b *testing.B) {
 // balance then reports why there is no table and no joint test instead of
 // failing.
 func TestBalanceGroupOfOne(t *testing.T) {
-	z := []float64{1, 0, 0, 0, 0, 0, 0, 0}
-	d := &Data{Z: z, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1}}}
+	c := Contrast{ID: "B-A", Names: [2]string{"group A", "group B"}, Arm: 1}
+	d := &Data{G: []int{1, 0, 0, 0, 0, 0, 0, 0}, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1}}, Contrasts: []Contrast{c}}
+	d.setView(c, nil)
 	// As many covariates as families, as in a trial of eight.
 	src := rand.New(rand.NewPCG(1, 2))
 	for j := 0; j < 8; j++ {
@@ -97,7 +98,8 @@ func TestBalanceGroupOfOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Rows) != 0 || !strings.Contains(res.RowsNote, "too few observations") || !strings.Contains(res.JointNote, "no joint test: analysis: too few observations") {
-		t.Errorf("%+v", res)
+	b := res.Contrasts[0]
+	if len(b.Rows) != 0 || !strings.Contains(b.RowsNote, "too few observations") || !strings.Contains(b.JointNote, "no joint test: analysis: too few observations") {
+		t.Errorf("%+v", b)
 	}
 }

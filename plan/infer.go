@@ -7,32 +7,53 @@ import (
 	"github.com/rct-trials/rct/analysis"
 )
 
+// test is one outcome of one contrast that has an estimate: the tests
+// the inference covers.
+type test struct {
+	contrast, outcome int
+}
+
+func (a *Analysis) result(t test) *OutcomeResult {
+	return &a.Contrasts[t.contrast].Outcomes[t.outcome]
+}
+
 // infer adds randomization inference (one set of draws of the trial's own
-// design for every outcome, as Westfall-Young and Romano-Wolf need) and
-// the p-values adjusted within each outcome family, with sharpened
-// q-values. a.Outcomes[i] is the result of d.Outcomes[i].
+// design for every outcome of every contrast, as Westfall-Young and
+// Romano-Wolf need) and the p-values adjusted within each outcome family,
+// with sharpened q-values. a.Contrasts[c].Outcomes[i] is the result of
+// d.Outcomes[i] in d.Contrasts[c].
 func (a *Analysis) infer(d *Data, s Settings) error {
 	var stats []analysis.Statistic
-	var which []int // outcome index of each statistic
-	for i := range a.Outcomes {
-		if a.Outcomes[i].Unadjusted == nil {
-			continue
+	var which []test
+	for c, cr := range a.Contrasts {
+		pd := d.Pair(d.Contrasts[c])
+		for i := range cr.Outcomes {
+			if cr.Outcomes[i].Unadjusted == nil {
+				continue
+			}
+			y := d.Outcomes[i].Y // over every family: a draw moves families between groups
+			stats = append(stats, pd.lift(func(idx []int) analysis.Statistic {
+				if idx == nil {
+					return riStatistic(y, s.Studentized)
+				}
+				return riStatistic(pick(y, idx), s.Studentized)
+			}))
+			which = append(which, test{c, i})
 		}
-		stats = append(stats, riStatistic(d.Outcomes[i].Y, s.Studentized))
-		which = append(which, i)
 	}
 	var tests []*analysis.RIResult
 	switch {
 	case len(stats) > 0 && s.Draws > 0:
+		g := d.groupValues()
 		var err error
-		tests, err = analysis.RandomizationTests(len(d.Z), stats, d.Draw, d.Z, analysis.RIOptions{Draws: s.Draws, Seed: s.Seed})
+		tests, err = analysis.RandomizationTests(len(g), stats, d.Draw, g, analysis.RIOptions{Draws: s.Draws, Seed: s.Seed})
 		if err != nil {
 			return err
 		}
-		for k, i := range which {
+		for k, t := range which {
 			p := tests[k].PValue
-			a.Outcomes[i].RIP = &p
-			a.Outcomes[i].RI = tests[k]
+			r := a.result(t)
+			r.RIP, r.RI = &p, tests[k]
 		}
 	case s.Draws == 0:
 		a.Notes = append(a.Notes, "no randomization inference: ri_draws is 0")
@@ -40,46 +61,26 @@ func (a *Analysis) infer(d *Data, s Settings) error {
 	return a.adjustP(which, tests)
 }
 
-// riStatistic is the test statistic of an outcome among its respondents as
-// a function of the assignment: the difference in means, or the Welch t.
-func riStatistic(y []float64, studentized bool) analysis.Statistic {
-	return func(z []float64) (float64, error) {
-		var yr, zr []float64
-		for k, v := range y {
-			if !math.IsNaN(v) {
-				yr, zr = append(yr, v), append(zr, z[k])
-			}
-		}
-		if studentized {
-			res, err := analysis.WelchT(yr, zr)
-			return res.Statistic, err
-		}
-		var s, n [2]float64
-		for k, v := range yr {
-			g := int(zr[k])
-			s[g] += v
-			n[g]++
-		}
-		if n[0] == 0 || n[1] == 0 {
-			return 0, analysis.ErrTooFew
-		}
-		return s[1]/n[1] - s[0]/n[0], nil
-	}
-}
-
 // adjustP adjusts the adjusted estimates' p-values within each outcome
-// family (over its outcomes × waves) by the protocol's method, and adds
+// family (over its outcomes × waves, and the contrasts as the protocol's
+// multiple_testing_contrasts says) by the protocol's method, and adds
 // sharpened q-values. which[k] is the outcome of tests[k].
-func (a *Analysis) adjustP(which []int, tests []*analysis.RIResult) error {
+func (a *Analysis) adjustP(which []test, tests []*analysis.RIResult) error {
 	families := map[string][]int{}
-	for k, i := range which {
-		if a.Outcomes[i].Estimate != nil {
-			families[a.Outcomes[i].Family] = append(families[a.Outcomes[i].Family], k)
+	var names []string
+	for k, t := range which {
+		r := a.result(t)
+		if r.Estimate == nil {
+			continue
 		}
-	}
-	names := make([]string, 0, len(families))
-	for f := range families {
-		names = append(names, f)
+		key := r.Family
+		if a.MultipleScope == "separate" && len(a.Contrasts) > 1 {
+			key = a.Contrasts[t.contrast].ID + " " + r.Family
+		}
+		if families[key] == nil {
+			names = append(names, key)
+		}
+		families[key] = append(families[key], k)
 	}
 	sort.Strings(names)
 	for _, fam := range names {
@@ -87,7 +88,7 @@ func (a *Analysis) adjustP(which []int, tests []*analysis.RIResult) error {
 		ps := make([]float64, len(ks))
 		sub := make([]*analysis.RIResult, 0, len(ks))
 		for j, k := range ks {
-			ps[j] = a.Outcomes[which[k]].Estimate.PValue
+			ps[j] = a.result(which[k]).Estimate.PValue
 			if tests != nil {
 				sub = append(sub, tests[k])
 			}
@@ -119,7 +120,7 @@ func (a *Analysis) adjustP(which []int, tests []*analysis.RIResult) error {
 			return err
 		}
 		for j, k := range ks {
-			r := &a.Outcomes[which[k]]
+			r := a.result(which[k])
 			if adj != nil {
 				v := adj[j]
 				r.PAdjusted = &v
@@ -129,4 +130,31 @@ func (a *Analysis) adjustP(which []int, tests []*analysis.RIResult) error {
 		}
 	}
 	return nil
+}
+
+// riStatistic is the test statistic of an outcome among its respondents as
+// a function of the assignment: the difference in means, or the Welch t.
+func riStatistic(y []float64, studentized bool) analysis.Statistic {
+	return func(z []float64) (float64, error) {
+		var yr, zr []float64
+		for k, v := range y {
+			if !math.IsNaN(v) {
+				yr, zr = append(yr, v), append(zr, z[k])
+			}
+		}
+		if studentized {
+			res, err := analysis.WelchT(yr, zr)
+			return res.Statistic, err
+		}
+		var s, n [2]float64
+		for k, v := range yr {
+			g := int(zr[k])
+			s[g] += v
+			n[g]++
+		}
+		if n[0] == 0 || n[1] == 0 {
+			return 0, analysis.ErrTooFew
+		}
+		return s[1]/n[1] - s[0]/n[0], nil
+	}
 }

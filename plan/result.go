@@ -4,35 +4,97 @@ import (
 	"github.com/rct-trials/rct/analysis"
 )
 
-// Analysis is every outcome of the protocol at every wave, with balance
-// and attrition: what `rct analyze` prints and the report renders.
+// Analysis is every outcome of the protocol at every wave in every
+// contrast, with balance and attrition: what `rct analyze` prints and the
+// report renders.
 type Analysis struct {
-	Blinded         bool            `json:"blinded"`
-	Groups          [2]string       `json:"groups"` // labels of z = 0 and z = 1
-	Contrast        string          `json:"contrast"`
-	SEType          string          `json:"se_type"`
-	Alpha           float64         `json:"alpha"`
-	MultipleTesting string          `json:"multiple_testing"`
-	Draws           int             `json:"ri_draws"`
-	Seed            uint64          `json:"seed"`
-	Bootstrap       int             `json:"bootstrap"`
-	RIConvention    string          `json:"ri_convention"`
-	Model           string          `json:"model"`
-	Balance         *BalanceReport  `json:"balance"`
-	Attrition       []WaveAttrition `json:"attrition"`
-	Outcomes        []OutcomeResult `json:"outcomes"`
-	Families        int             `json:"families"`
-	// Received counts, with the key, the families of each group who
-	// received the intervention (the protocol's compliance variable in
-	// some month of the case managers' log).
-	Received *[2]int `json:"received,omitempty"`
+	Blinded bool `json:"blinded"`
+	// Groups label the randomized groups in the order of their codes: the
+	// arms' labels with the key, "group A", "group B", … without.
+	Groups           []string `json:"groups"`
+	SEType           string   `json:"se_type"`
+	Alpha            float64  `json:"alpha"`
+	MultipleTesting  string   `json:"multiple_testing"`
+	MultipleScope    string   `json:"multiple_testing_contrasts"` // pooled or separate
+	StrataAdjustment string   `json:"strata_adjustment"`          // main_effects or cells
+	Draws            int      `json:"ri_draws"`
+	Seed             uint64   `json:"seed"`
+	Bootstrap        int      `json:"bootstrap"`
+	RIConvention     string   `json:"ri_convention"`
+	Model            string   `json:"model"`
+	Families         int      `json:"families"`
+	// Flow counts the families of each group (in the order of Groups)
+	// through allocation, follow-up and analysis.
+	Flow GroupFlow `json:"flow"`
+	// Across is the joint balance test across every group, for three
+	// groups or more (with two it is the contrast's joint test).
+	Across *JointTest `json:"balance_across_groups,omitempty"`
+	// Contrasts are the comparisons of the protocol: each arm with the
+	// reference arm (and every pair when asked), one two-group analysis
+	// each; their p-values are adjusted together as the protocol says.
+	Contrasts []*ContrastResult `json:"contrasts"`
 	// Notes say what the analysis could not do and why.
 	Notes []string `json:"notes"`
 }
 
+// ContrastResult is the two-group analysis of one contrast: balance,
+// attrition and every outcome, among the families of its two groups.
+type ContrastResult struct {
+	Contrast
+	Families  int             `json:"families"`
+	Balance   *BalanceReport  `json:"balance"`
+	Attrition []WaveAttrition `json:"attrition"`
+	Outcomes  []OutcomeResult `json:"outcomes"`
+}
+
+// GroupFlow is the CONSORT count of each group.
+type GroupFlow struct {
+	Allocated []int `json:"allocated"`
+	// Received counts, with the key and the protocol's compliance
+	// variable, the families who received the intervention (the variable
+	// is 1 in some month of the case managers' log).
+	Received  []int          `json:"received,omitempty"`
+	Responded []StageCount   `json:"responded"` // per survey wave with interviews
+	Analysed  []OutcomeCount `json:"analysed"`  // per outcome and wave: families with a value
+}
+
+// StageCount is a count per group at one survey wave.
+type StageCount struct {
+	Wave string `json:"wave"`
+	N    []int  `json:"n"`
+}
+
+// OutcomeCount is the families with a value of an outcome per group.
+type OutcomeCount struct {
+	Outcome string `json:"outcome"`
+	Wave    string `json:"wave"`
+	Family  string `json:"family"`
+	N       []int  `json:"n"`
+}
+
+// JointTest is a joint balance test with its randomization-inference
+// p-value.
+type JointTest struct {
+	Test      *analysis.WaldTest `json:"test"`
+	RI        *float64           `json:"ri_p_value"`
+	Note      string             `json:"note,omitempty"`
+	Variables []string           `json:"variables"`
+}
+
+// BalanceResult is the baseline balance: per contrast, and across every
+// group when there are three or more.
+type BalanceResult struct {
+	Groups    []string         `json:"groups"`
+	Contrasts []*BalanceReport `json:"contrasts"`
+	Across    *JointTest       `json:"across_groups,omitempty"`
+	Draws     int              `json:"draws"`
+	Seed      uint64           `json:"seed"`
+}
+
 // BalanceReport is the baseline balance of the randomized groups.
 type BalanceReport struct {
-	Groups    [2]string             `json:"groups"` // z = 0, z = 1
+	Contrast  string                `json:"contrast"` // its id
+	Groups    [2]string             `json:"groups"`   // the codes of the groups z = 0 and z = 1
 	Rows      []analysis.BalanceRow `json:"rows"`
 	RowsNote  string                `json:"rows_note,omitempty"` // why the table is empty
 	Joint     *analysis.WaldTest    `json:"joint"`
@@ -70,22 +132,26 @@ type GroupMeans struct {
 
 // OutcomeResult is one outcome at one wave.
 type OutcomeResult struct {
-	Outcome    string           `json:"outcome"`
-	Label      string           `json:"label"`
-	Type       string           `json:"type"`
-	Family     string           `json:"family"`
-	Wave       string           `json:"wave"` // survey wave; "" for a register window
-	Source     string           `json:"source"`
-	N          [2]int           `json:"n"`
-	Mean       [2]float64       `json:"mean"`
-	SD         [2]float64       `json:"sd"`
-	Estimate   *analysis.Result `json:"estimate"`   // adjusted model
-	Covariates []string         `json:"covariates"` // of the adjusted model
-	Unadjusted *analysis.Result `json:"unadjusted"` // difference in means, Welch
-	RIP        *float64         `json:"ri_p_value"`
-	PAdjusted  *float64         `json:"p_adjusted"`
-	Q          *float64         `json:"q_value"`
-	RiskRatio  *analysis.Result `json:"risk_ratio,omitempty"` // binary: log scale estimate exponentiated
+	Outcome string `json:"outcome"`
+	Label   string `json:"label"`
+	Type    string `json:"type"`
+	Family  string `json:"family"`
+	Wave    string `json:"wave"` // survey wave; "" for a register window
+	Source  string `json:"source"`
+	// Column and BaselineColumn name the outcome and its baseline measure
+	// in the exported data set (rct data export).
+	Column         string           `json:"column"`
+	BaselineColumn string           `json:"baseline_column,omitempty"`
+	N              [2]int           `json:"n"`
+	Mean           [2]float64       `json:"mean"`
+	SD             [2]float64       `json:"sd"`
+	Estimate       *analysis.Result `json:"estimate"`   // adjusted model
+	Covariates     []string         `json:"covariates"` // of the adjusted model
+	Unadjusted     *analysis.Result `json:"unadjusted"` // difference in means, Welch
+	RIP            *float64         `json:"ri_p_value"`
+	PAdjusted      *float64         `json:"p_adjusted"`
+	Q              *float64         `json:"q_value"`
+	RiskRatio      *analysis.Result `json:"risk_ratio,omitempty"` // binary: log scale estimate exponentiated
 	// Lee are the bounds for primary outcomes, and ImbensManski the
 	// (1 − alpha) interval for the effect given them (bootstrap standard
 	// errors of the bounds).

@@ -28,32 +28,37 @@ func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings, k
 // outcomes (randomization tests on one set of draws, p-values adjusted
 // within each outcome family, sharpened q-values).
 func Run(d *Data, s Settings) (*Analysis, error) {
-	if len(d.Z) != len(d.Families) {
-		return nil, fmt.Errorf("plan: %d assignments for %d families", len(d.Z), len(d.Families))
+	if len(d.G) != len(d.Families) {
+		return nil, fmt.Errorf("plan: %d groups for %d families", len(d.G), len(d.Families))
 	}
-	a := &Analysis{Blinded: d.Blinded, Groups: d.Names, Contrast: d.Contrast, SEType: s.SEType, Alpha: s.Alpha,
-		MultipleTesting: s.MultipleTesting, Draws: s.Draws, Seed: s.Seed, Bootstrap: s.Bootstrap, Families: len(d.Families),
-		Attrition: []WaveAttrition{}, Notes: append([]string{}, d.Notes...)}
+	a := &Analysis{Blinded: d.Blinded, Groups: d.GroupNames, SEType: s.SEType, Alpha: s.Alpha, MultipleTesting: s.MultipleTesting,
+		MultipleScope: s.MultipleScope, StrataAdjustment: d.StrataAdjustment, Draws: s.Draws, Seed: s.Seed, Bootstrap: s.Bootstrap,
+		Families: len(d.Families), Notes: append([]string{}, d.Notes...)}
 	stat := "|difference in means|"
 	if s.Studentized {
 		stat = "|Welch t|"
 	}
 	a.RIConvention = fmt.Sprintf("p = (c + 1)/(B + 1), two-sided on %s among respondents, c = draws at least as extreme, B = %d draws of the trial's own design (%s)",
 		stat, s.Draws, d.Method)
-	a.Model = fmt.Sprintf("OLS of the outcome on the assignment, the strata dummies and the outcome's baseline measure (missing baselines set to the mean, with an indicator); %s standard errors, t-based p-values and %g%% intervals", s.SEType, 100*(1-s.Alpha))
-	var err error
-	if a.Balance, err = Balance(d, s); err != nil {
+	strata := "the strata dummies (a dummy for every level but the first of each stratification variable)"
+	if d.StrataAdjustment == "cells" {
+		strata = "the stratum-cell dummies (a dummy for every randomization stratum but the first: fixed effects of the strata)"
+	}
+	a.Model = fmt.Sprintf("OLS of the outcome on the assignment, %s and the outcome's baseline measure (missing baselines set to the mean, with an indicator); %s standard errors, t-based p-values and %g%% intervals", strata, s.SEType, 100*(1-s.Alpha))
+	bal, err := Balance(d, s)
+	if err != nil {
 		return nil, err
 	}
-	if c := d.Compliance; c != nil {
-		a.Received = &[2]int{}
-		for i, r := range c.Received {
-			a.Received[int(d.Z[i])] += int(r)
+	a.Across = bal.Across
+	a.flow(d)
+	for i, c := range d.Contrasts {
+		pd := d.Pair(c)
+		cr := &ContrastResult{Contrast: c, Families: len(pd.Families), Balance: bal.Contrasts[i], Attrition: []WaveAttrition{}}
+		cr.attrition(pd, a)
+		for _, o := range pd.Outcomes {
+			cr.Outcomes = append(cr.Outcomes, estimate(pd, o, s))
 		}
-	}
-	a.attrition(d)
-	for _, o := range d.Outcomes {
-		a.Outcomes = append(a.Outcomes, estimate(d, o, s))
+		a.Contrasts = append(a.Contrasts, cr)
 	}
 	if err := a.infer(d, s); err != nil {
 		return nil, err
@@ -61,16 +66,53 @@ func Run(d *Data, s Settings) (*Analysis, error) {
 	return a, nil
 }
 
+// flow counts the families of each group through the trial.
+func (a *Analysis) flow(d *Data) {
+	k := len(d.Groups)
+	perGroup := func(x []float64) []int {
+		n := make([]int, k)
+		for i, g := range d.G {
+			if x == nil || (!math.IsNaN(x[i]) && x[i] != 0) {
+				n[g]++
+			}
+		}
+		return n
+	}
+	a.Flow = GroupFlow{Allocated: perGroup(nil), Responded: []StageCount{}, Analysed: []OutcomeCount{}}
+	if c := d.Compliance; c != nil {
+		a.Flow.Received = perGroup(c.Received)
+	}
+	for _, r := range d.Responses {
+		a.Flow.Responded = append(a.Flow.Responded, StageCount{Wave: r.Wave, N: perGroup(r.Responded)})
+	}
+	for _, o := range d.Outcomes {
+		if o.Y == nil {
+			continue
+		}
+		has := make([]float64, len(o.Y))
+		for i, v := range o.Y {
+			if !math.IsNaN(v) {
+				has[i] = 1
+			}
+		}
+		a.Flow.Analysed = append(a.Flow.Analysed, OutcomeCount{Outcome: o.Outcome, Wave: o.Wave, Family: o.Family, N: perGroup(has)})
+	}
+}
+
 // attrition tests differential response at each wave and describes the
 // baseline variables among the respondents.
-func (a *Analysis) attrition(d *Data) {
+func (cr *ContrastResult) attrition(d *Data, a *Analysis) {
 	for _, w := range d.Responses {
 		t, err := analysis.AttritionTest(w.Responded, d.Z)
 		if err == nil && !finite(t.Test) {
 			err = fmt.Errorf("the test is not finite")
 		}
 		if err != nil {
-			a.Notes = append(a.Notes, fmt.Sprintf("no attrition test at %s: %v", w.Wave, err))
+			note := fmt.Sprintf("no attrition test at %s: %v", w.Wave, err)
+			if len(a.Contrasts) > 0 || len(d.Groups) > 2 {
+				note = fmt.Sprintf("no attrition test at %s (%s): %v", w.Wave, cr.ID, err)
+			}
+			a.Notes = append(a.Notes, note)
 			continue
 		}
 		wa := WaveAttrition{Wave: w.Wave, Test: t}
@@ -88,7 +130,7 @@ func (a *Analysis) attrition(d *Data) {
 				wa.Balance = append(wa.Balance, r)
 			}
 		}
-		a.Attrition = append(a.Attrition, wa)
+		cr.Attrition = append(cr.Attrition, wa)
 	}
 }
 
@@ -108,7 +150,8 @@ func respondentsOf(y, z []float64) respondents {
 
 // estimate runs the per-outcome steps: describe, estimate, robustness.
 func estimate(d *Data, o OutcomeData, s Settings) OutcomeResult {
-	r := OutcomeResult{Outcome: o.Outcome, Label: o.Label, Type: o.Type, Family: o.Family, Wave: o.Wave, Source: o.Source}
+	r := OutcomeResult{Outcome: o.Outcome, Label: o.Label, Type: o.Type, Family: o.Family, Wave: o.Wave, Source: o.Source,
+		Column: o.Column, BaselineColumn: o.BaselineColumn}
 	if o.Y == nil {
 		r.note("%s", o.Missing)
 		return r
@@ -131,7 +174,7 @@ func estimate(d *Data, o OutcomeData, s Settings) OutcomeResult {
 		lee(&r, o.Y, d.Z, s)
 		subgroups(&r, d, resp, s)
 	}
-	if d.Compliance != nil {
+	if d.Compliance != nil && d.view.contrast.WithReference {
 		dose(&r, d, resp, s)
 		complier(&r, d, resp, s)
 	}
@@ -203,7 +246,17 @@ func impute(x []float64) (values, missing []float64, ok bool) {
 // covariates for the respondents) the last covariate is dropped and the
 // model fitted again.
 func adjusted(r *OutcomeResult, resp respondents, covs []analysis.Column, s Settings) {
-	cols := append([]analysis.Column{{Name: "z", Values: resp.z}}, covs...)
+	// Covariates collinear with the intercept, the assignment and those
+	// before them (a stratum cell absent among the respondents, two strata
+	// that coincide) are dropped, as estimatr does.
+	cols, dropped := analysis.Independent(true, append([]analysis.Column{{Name: "z", Values: resp.z}}, covs...))
+	if len(dropped) > 0 {
+		r.note("collinear covariates dropped: %s", strings.Join(dropped, ", "))
+	}
+	if len(cols) == 0 || cols[0].Name != "z" {
+		r.note("no adjusted estimate: the assignment is collinear with the covariates")
+		return
+	}
 	for {
 		X, names, err := analysis.Matrix(true, cols...)
 		if err == nil {

@@ -16,7 +16,7 @@ import (
 func syntheticData(t *testing.T, n int) *Data {
 	t.Helper()
 	d, profiles := trialDesign(n)
-	draw, err := DesignDraw(d, profiles, []bool{false, true})
+	draw, err := DesignDraw(d, profiles, []float64{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +46,20 @@ func syntheticData(t *testing.T, n int) *Data {
 		}
 	}
 	base[3] = math.NaN() // a missing baseline: imputed
-	return &Data{Families: fams, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1, Ratio: 1}}, Z: z, Treated: []bool{false, true},
-		Blinded: true, Names: [2]string{"group A", "group B"}, Contrast: "group B minus group A", Method: "stratified_blocks", Draw: draw,
+	g := make([]int, n)
+	for i, v := range z {
+		g[i] = int(v)
+	}
+	c := Contrast{ID: "B-A", Label: "group B minus group A", Names: [2]string{"group A", "group B"}, Ref: 0, Arm: 1, WithReference: true}
+	d2 := &Data{Families: fams, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1, Ratio: 1}}, G: g, GroupNames: []string{"group A", "group B"},
+		Contrasts: []Contrast{c}, Blinded: true, Method: "stratified_blocks", Draw: draw,
 		Balance: []analysis.Column{dummy}, JointSkip: map[string]string{}, Strata: []analysis.Column{dummy}, Factors: []Factor{lang},
 		Outcomes: []OutcomeData{
 			{Outcome: "income", Type: "continuous", Family: "primary", Wave: "m6", Source: "survey", Y: y, Baseline: base, BaselineWave: "m0"},
 			{Outcome: "aid", Type: "binary", Family: "primary", Source: "register ocmw", Y: bin},
 		}}
+	d2.setView(c, nil)
+	return d2
 }
 
 // TestRunSteps: the steps give what R would for the same model (the
@@ -66,7 +73,8 @@ func TestRunSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inc := a.Outcomes[0]
+	c := a.Contrasts[0]
+	inc := c.Outcomes[0]
 	if got := strings.Join(inc.Covariates, ","); got != "language=other,income_baseline,income_baseline_missing" {
 		t.Errorf("covariates %q", got)
 	}
@@ -86,20 +94,20 @@ func TestRunSteps(t *testing.T) {
 	if inc.Estimate == nil || inc.Estimate.Estimate != want.Estimate || inc.Estimate.StdError != want.StdError {
 		t.Errorf("adjusted estimate %+v, want %+v", inc.Estimate, want)
 	}
-	for _, o := range a.Outcomes {
+	for _, o := range c.Outcomes {
 		if o.RIP == nil || o.PAdjusted == nil || o.Q == nil || o.Lee == nil || o.ImbensManski == nil || len(o.Subgroups) != 1 {
 			t.Errorf("%s: missing results (notes %q)", o.Outcome, o.Notes)
 		}
 	}
-	if a.Outcomes[1].RiskRatio == nil {
+	if c.Outcomes[1].RiskRatio == nil {
 		t.Error("no risk ratio for the binary outcome")
 	}
-	if a.Balance == nil || a.Balance.JointRI == nil || a.Balance.Draws != 200 || a.Balance.Seed != 3 {
-		t.Errorf("balance %+v", a.Balance)
+	if c.Balance == nil || c.Balance.JointRI == nil || c.Balance.Draws != 200 || c.Balance.Seed != 3 {
+		t.Errorf("balance %+v", c.Balance)
 	}
 	// The same settings give the same numbers: Run is a function of its inputs.
 	again, _ := Run(d, s)
-	if *again.Outcomes[0].RIP != *inc.RIP || *again.Balance.JointRI != *a.Balance.JointRI {
+	if *again.Contrasts[0].Outcomes[0].RIP != *inc.RIP || *again.Contrasts[0].Balance.JointRI != *c.Balance.JointRI {
 		t.Error("two runs with the same seed differ")
 	}
 }
@@ -116,7 +124,7 @@ func TestRunSaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes := func(i int) string { return a.Outcomes[i].Note() }
+	notes := func(i int) string { return a.Contrasts[0].Outcomes[i].Note() }
 	for _, want := range []string{"no risk ratio", "no Imbens-Manski interval: analysis.bootstrap is 0"} {
 		if !strings.Contains(notes(1), want) {
 			t.Errorf("binary outcome: notes %q lack %q", notes(1), want)
@@ -131,8 +139,8 @@ func TestRunSaysWhy(t *testing.T) {
 			t.Errorf("analysis notes %q lack %q", all, want)
 		}
 	}
-	if a.Balance.JointRI != nil || !strings.Contains(a.Balance.JointNote, "ri_draws is 0") {
-		t.Errorf("balance without draws: %+v", a.Balance)
+	if b := a.Contrasts[0].Balance; b.JointRI != nil || !strings.Contains(b.JointNote, "ri_draws is 0") {
+		t.Errorf("balance without draws: %+v", b)
 	}
 }
 

@@ -25,7 +25,10 @@ type Settings struct {
 	Seed            uint64  `json:"seed"`     // of the draws and the bootstrap
 	Studentized     bool    `json:"studentized"`
 	MultipleTesting string  `json:"multiple_testing"`
-	Bootstrap       int     `json:"bootstrap"` // resamples for the SEs of the Lee bounds; 0: none
+	// MultipleScope is "pooled" (adjust each outcome family over its
+	// outcomes and every contrast) or "separate" (within each contrast).
+	MultipleScope string `json:"multiple_testing_contrasts"`
+	Bootstrap     int    `json:"bootstrap"` // resamples for the SEs of the Lee bounds; 0: none
 }
 
 // Overrides are what a command's flags change; nil leaves the protocol's.
@@ -48,6 +51,9 @@ func Resolve(p *trial.Protocol, o Overrides) Settings {
 	}
 	if s.MultipleTesting == "" {
 		s.MultipleTesting = "none"
+	}
+	if s.MultipleScope = a.MultipleTestingContrasts; s.MultipleScope == "" {
+		s.MultipleScope = "pooled"
 	}
 	if a.RIDraws != nil {
 		s.Draws = *a.RIDraws

@@ -13,10 +13,12 @@ type Flow struct {
 	SVG  template.HTML
 }
 
-// FlowRow is one stage of the flow.
+// FlowRow is one stage of the flow: its count in each group (in the
+// report's group order) and in all.
 type FlowRow struct {
-	Label       string
-	A, B, Total Cell
+	Label  string
+	Groups []Cell
+	Total  Cell
 }
 
 // flow reads the stages from the status and the analysis: referred,
@@ -26,39 +28,51 @@ type FlowRow struct {
 func (in *Input) flow(t func(string) string) *Flow {
 	s, a := in.Status, in.Analysis
 	f := &Flow{}
-	blank := text("")
-	add := func(label string, ga, gb Cell, total Cell) { f.Rows = append(f.Rows, FlowRow{label, ga, gb, total}) }
-	add(t("referred"), blank, blank, count(s.Referred))
-	add(t("duplicate referrals"), blank, blank, count(s.Duplicates))
-	add(t("assessed for eligibility"), blank, blank, count(s.Assessed))
-	add(t("excluded: not meeting criteria"), blank, blank, count(s.NotEligible))
-	add(t("excluded: declined"), blank, blank, count(s.Declined))
-	add(t("randomized"), blank, blank, count(s.Randomized))
-	var n [2]int
-	if len(a.Attrition) > 0 {
-		n = [2]int{a.Attrition[0].Test.N0, a.Attrition[0].Test.N1}
-	} else {
-		for _, o := range a.Outcomes {
-			if o.Source != "survey" {
-				n = o.N
-				break
-			}
+	order := in.groupOrder()
+	blanks := make([]Cell, len(order))
+	for i := range blanks {
+		blanks[i] = text("")
+	}
+	add := func(label string, groups []Cell, total Cell) { f.Rows = append(f.Rows, FlowRow{label, groups, total}) }
+	counts := func(n []int) ([]Cell, Cell) {
+		cells, sum := make([]Cell, len(order)), 0
+		for i, g := range order {
+			cells[i] = count(n[g])
+			sum += n[g]
 		}
+		return cells, count(sum)
 	}
-	add(t("allocated"), count(n[0]), count(n[1]), count(n[0]+n[1]))
-	if a.Received != nil {
-		add(t("received the intervention (accepted guidance)"), count(a.Received[0]), count(a.Received[1]), count(a.Received[0]+a.Received[1]))
-		add(t("did not accept guidance"), count(n[0]-a.Received[0]), count(n[1]-a.Received[1]), count(n[0]+n[1]-a.Received[0]-a.Received[1]))
+	addN := func(label string, n []int) {
+		cells, total := counts(n)
+		add(label, cells, total)
 	}
-	for _, w := range a.Attrition {
-		x := w.Test
-		add(t("followed up at")+" "+w.Wave, count(x.Responded0), count(x.Responded1), count(x.Responded0+x.Responded1))
-		add(t("lost at")+" "+w.Wave+" ("+t("not interviewed")+")", count(x.N0-x.Responded0), count(x.N1-x.Responded1), count(x.N0+x.N1-x.Responded0-x.Responded1))
+	minus := func(x, y []int) []int {
+		out := make([]int, len(x))
+		for i := range x {
+			out[i] = x[i] - y[i]
+		}
+		return out
 	}
-	add(t("withdrawn after randomization"), blank, blank, count(s.Withdrawn))
-	for _, o := range a.Outcomes {
+	add(t("referred"), blanks, count(s.Referred))
+	add(t("duplicate referrals"), blanks, count(s.Duplicates))
+	add(t("assessed for eligibility"), blanks, count(s.Assessed))
+	add(t("excluded: not meeting criteria"), blanks, count(s.NotEligible))
+	add(t("excluded: declined"), blanks, count(s.Declined))
+	add(t("randomized"), blanks, count(s.Randomized))
+	n := a.Flow.Allocated
+	addN(t("allocated"), n)
+	if r := a.Flow.Received; r != nil {
+		addN(t("received the intervention (accepted guidance)"), r)
+		addN(t("did not accept guidance"), minus(n, r))
+	}
+	for _, w := range a.Flow.Responded {
+		addN(t("followed up at")+" "+w.Wave, w.N)
+		addN(t("lost at")+" "+w.Wave+" ("+t("not interviewed")+")", minus(n, w.N))
+	}
+	add(t("withdrawn after randomization"), blanks, count(s.Withdrawn))
+	for _, o := range a.Flow.Analysed {
 		if o.Family == "primary" {
-			add(t("analysed")+": "+in.label(o.Outcome)+suffixSpace(o.Wave), count(o.N[0]), count(o.N[1]), count(o.N[0]+o.N[1]))
+			addN(t("analysed")+": "+in.label(o.Outcome)+suffixSpace(o.Wave), o.N)
 		}
 	}
 	f.SVG = template.HTML(in.flowSVG(t, f))
@@ -82,7 +96,8 @@ func (in *Input) label(v string) string {
 // flowSVG draws the flow as boxes and arrows: one column down to
 // randomization, then a column per group.
 func (in *Input) flowSVG(t func(string) string, f *Flow) string {
-	const W, boxW, boxH, gap = 760, 300, 46, 22
+	const boxW, boxH, gap = 300, 46, 22
+	W := max(760, 40+len(in.Analysis.Groups)*(boxW+20)+20)
 	var b strings.Builder
 	y := 10
 	esc := template.HTMLEscapeString
@@ -120,32 +135,32 @@ func (in *Input) flowSVG(t func(string) string, f *Flow) string {
 	y += boxH + gap + 40
 	box(cx, y, boxW, t("randomized"), "n = "+cellString(row(t("randomized")).Total))
 	// Per group.
-	xs := [2]int{40, W - 40 - boxW}
-	names := [2]string{in.groupName(0), in.groupName(1)}
+	names := in.groupNames()
+	xs := []int{40, W - 40 - boxW}
+	if k := len(names); k > 2 {
+		xs = make([]int, k)
+		for g := range xs {
+			xs[g] = 40 + g*(boxW+20)
+		}
+	}
 	y0 := y + boxH
 	y += boxH + gap + 10
-	for g := 0; g < 2; g++ {
+	for g := range names {
 		arrow(W/2, y0, xs[g]+boxW/2, y-2)
-	}
-	pick := func(r FlowRow, g int) string {
-		if g == 0 {
-			return cellString(r.A)
-		}
-		return cellString(r.B)
 	}
 	var stages []FlowRow
 	for _, r := range f.Rows {
-		if r.A.Num != nil {
+		if len(r.Groups) > 0 && r.Groups[0].Num != nil {
 			stages = append(stages, r)
 		}
 	}
 	for i, r := range stages {
-		for g := 0; g < 2; g++ {
+		for g := range names {
 			head := r.Label
 			if i == 0 {
 				head = r.Label + ": " + names[g]
 			}
-			box(xs[g], y, boxW, clipText(head, 46), "n = "+pick(r, g))
+			box(xs[g], y, boxW, clipText(head, 46), "n = "+cellString(r.Groups[g]))
 			if i+1 < len(stages) {
 				arrow(xs[g]+boxW/2, y+boxH, xs[g]+boxW/2, y+boxH+gap-2)
 			}

@@ -103,25 +103,73 @@ func Build(in *Input) (*Report, error) {
 	if in.Analysis == nil || in.Context == nil || in.Protocol == nil || in.Status == nil {
 		return nil, fmt.Errorf("reports: the report needs the protocol, the status and the analysis")
 	}
+	if len(in.Analysis.Contrasts) == 0 {
+		return nil, fmt.Errorf("reports: the analysis has no contrast")
+	}
 	r := &Report{In: in, T: translator(in.Lang, in.Analysis.Alpha)}
-	b := &builder{in: in, a: in.Analysis, t: r.T, g0: in.groupName(0), g1: in.groupName(1)}
-	r.Sections = []Section{b.summary(), b.flow(), b.baseline(), b.attrition(), b.effects(), b.robustness(), b.quality(), b.reproducibility()}
+	b := &builder{in: in, a: in.Analysis, t: r.T}
+	b.use(0)
+	r.Sections = []Section{b.summary(), b.flow(), b.each(b.baseline), b.each(b.attrition), b.effects(), b.each(b.robustness), b.quality(), b.reproducibility()}
 	return r, nil
 }
 
-// builder holds what every section of the report needs.
+// builder holds what every section of the report needs, and the contrast
+// whose tables it is making.
 type builder struct {
 	in     *Input
 	a      *plan.Analysis
 	t      func(string) string
-	g0, g1 string // the names of the groups z = 0 and z = 1
+	ci     int                  // the contrast's index
+	c      *plan.ContrastResult // the contrast
+	g0, g1 string               // the names of its groups z = 0 and z = 1
+}
+
+// use makes contrast i the builder's.
+func (b *builder) use(i int) {
+	b.ci, b.c = i, b.a.Contrasts[i]
+	b.g0, b.g1 = b.in.name(b.c.Names[0]), b.in.name(b.c.Names[1])
+}
+
+// each makes a section of the contrasts' parts: one for a trial of two
+// groups, one per contrast (tables and figures named and titled by their
+// contrast) with more.
+func (b *builder) each(part func() Section) Section {
+	var sec Section
+	for i := range b.a.Contrasts {
+		b.use(i)
+		p := part()
+		if i == 0 {
+			sec = p
+			continue
+		}
+		sec.Tables = append(sec.Tables, p.Tables...)
+		sec.Figures = append(sec.Figures, p.Figures...)
+	}
+	b.use(0)
+	return sec
+}
+
+// name makes a table's or figure's name unique among the contrasts.
+func (b *builder) name(s string) string {
+	if b.ci == 0 {
+		return s
+	}
+	return fmt.Sprintf("%s_%d", s, b.ci+1)
+}
+
+// title says which contrast a table or figure shows, when there are several.
+func (b *builder) title(s string) string {
+	if len(b.a.Contrasts) == 1 {
+		return s
+	}
+	return s + " — " + b.c.Label
 }
 
 func (b *builder) label(v string) string { return b.in.label(v) }
 
 // summary is section 1: the trial, its protocol, randomization and dates.
 func (b *builder) summary() Section {
-	in, a, t, g0, g1 := b.in, b.a, b.t, b.g0, b.g1
+	in, a, t := b.in, b.a, b.t
 	sum := &Table{Name: "summary", Title: t("Trial summary"), Head: []string{t("item"), t("value")}}
 	p := in.Protocol
 	method := p.Randomization.Method
@@ -143,8 +191,8 @@ func (b *builder) summary() Section {
 		{t("randomized from"), in.Recruitment[0] + " " + t("to") + " " + in.Recruitment[1]},
 		{t("last interview"), in.FollowUp},
 		{t("seed commitment"), in.SeedCommitment},
-		{t("groups"), g0 + " / " + g1},
-		{t("contrast"), a.Contrast},
+		{t("groups"), strings.Join(in.groupNames(), " / ")},
+		{t("contrast"), strings.Join(contrastLabels(a), "; ")},
 	} {
 		sum.Rows = append(sum.Rows, []Cell{text(kv[0]), text(kv[1])})
 	}
@@ -158,21 +206,22 @@ func (b *builder) summary() Section {
 
 // flow is section 2: the CONSORT participant flow, drawn and as a table.
 func (b *builder) flow() Section {
-	in, t, g0, g1 := b.in, b.t, b.g0, b.g1
+	in, t := b.in, b.t
 	flow := in.flow(t)
-	ft := &Table{Name: "flow", Title: t("Participant flow"), Head: []string{t("stage"), g0, g1, t("total")}}
+	head := append(append([]string{t("stage")}, in.groupNames()...), t("total"))
+	ft := &Table{Name: "flow", Title: t("Participant flow"), Head: head}
 	for _, s := range flow.Rows {
-		ft.Rows = append(ft.Rows, []Cell{text(s.Label), s.A, s.B, s.Total})
+		ft.Rows = append(ft.Rows, append(append([]Cell{text(s.Label)}, s.Groups...), s.Total))
 	}
 	return Section{ID: "flow", Title: t("2. Participant flow"), Tables: []*Table{ft}, Diagram: flow.SVG}
 }
 
 // baseline is section 3: balance at baseline, with its joint test and love plot.
 func (b *builder) baseline() Section {
-	a, t, g0, g1, label := b.a, b.t, b.g0, b.g1, b.label
-	bal := &Table{Name: "baseline", Title: t("Baseline characteristics"), Head: []string{t("variable"), "n " + g0, t("mean (SD) or n (%)") + " " + g0, "n " + g1, t("mean (SD) or n (%)") + " " + g1, t("normalized difference"), "p"}}
+	t, g0, g1, label := b.t, b.g0, b.g1, b.label
+	bal := &Table{Name: b.name("baseline"), Title: b.title(t("Baseline characteristics")), Head: []string{t("variable"), "n " + g0, t("mean (SD) or n (%)") + " " + g0, "n " + g1, t("mean (SD) or n (%)") + " " + g1, t("normalized difference"), "p"}}
 	var love []interval
-	if bl := a.Balance; bl != nil {
+	if bl := b.c.Balance; bl != nil {
 		for _, row := range bl.Rows {
 			d0, d1 := meanSD(row.Mean0, row.SD0), meanSD(row.Mean1, row.SD1)
 			if row.Binary {
@@ -198,27 +247,30 @@ func (b *builder) baseline() Section {
 		bal.Note = strings.Join(slices.DeleteFunc(notes, func(s string) bool { return s == "" }), " ")
 	}
 	sec := Section{ID: "baseline", Title: t("3. Baseline balance"), Tables: []*Table{bal}}
-	if lp := forest(t("Love plot: normalized differences at baseline"), t("normalized difference ")+g1+" − "+g0, love, 0); lp != nil {
-		sec.Figures = append(sec.Figures, Figure{Name: "love", Caption: t("Normalized differences of the baseline variables; |d| < 0.1 is usually taken as balanced."), Plot: lp, W: 16 * vg.Centimeter, H: vg.Length(3+0.45*float64(len(love))) * vg.Centimeter})
+	if b.ci == 0 {
+		sec.Text = b.acrossGroups()
+	}
+	if lp := forest(b.title(t("Love plot: normalized differences at baseline")), t("normalized difference ")+g1+" − "+g0, love, 0); lp != nil {
+		sec.Figures = append(sec.Figures, Figure{Name: b.name("love"), Caption: t("Normalized differences of the baseline variables; |d| < 0.1 is usually taken as balanced."), Plot: lp, W: 16 * vg.Centimeter, H: vg.Length(3+0.45*float64(len(love))) * vg.Centimeter})
 	}
 	return sec
 }
 
 // attrition is section 4: response by wave and group.
 func (b *builder) attrition() Section {
-	a, t, g0, g1 := b.a, b.t, b.g0, b.g1
-	att := &Table{Name: "attrition", Title: t("Response by wave"), Head: []string{t("wave"), t("responded") + " " + g0, t("rate") + " " + g0, t("responded") + " " + g1, t("rate") + " " + g1, t("difference"), "p"}}
+	t, g0, g1 := b.t, b.g0, b.g1
+	att := &Table{Name: b.name("attrition"), Title: b.title(t("Response by wave")), Head: []string{t("wave"), t("responded") + " " + g0, t("rate") + " " + g0, t("responded") + " " + g1, t("rate") + " " + g1, t("difference"), "p"}}
 	var waves []string
 	var rates [2][]float64
-	for _, w := range a.Attrition {
+	for _, w := range b.c.Attrition {
 		x := w.Test
 		att.Rows = append(att.Rows, []Cell{text(w.Wave), text(fmt.Sprintf("%d / %d", x.Responded0, x.N0)), num(x.Rate0, "pct"), text(fmt.Sprintf("%d / %d", x.Responded1, x.N1)), num(x.Rate1, "pct"), num(x.Test.Estimate, ""), num(x.Test.PValue, "p")})
 		waves = append(waves, w.Wave)
 		rates[0], rates[1] = append(rates[0], x.Rate0), append(rates[1], x.Rate1)
 	}
 	sec := Section{ID: "attrition", Title: t("4. Attrition"), Tables: []*Table{att}, Text: []string{t("The difference is the response rate of the second group minus the first (differential attrition test, Welch).")}}
-	if lp := lines(t("Response rate by wave"), t("wave"), t("response rate"), waves, [2]string{g0, g1}, rates, [2][]float64{}, [2][]float64{}); lp != nil {
-		sec.Figures = append(sec.Figures, Figure{Name: "attrition", Caption: t("Share of randomized families interviewed at each wave, by group."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
+	if lp := lines(b.title(t("Response rate by wave")), t("wave"), t("response rate"), waves, [2]string{g0, g1}, rates, [2][]float64{}, [2][]float64{}); lp != nil {
+		sec.Figures = append(sec.Figures, Figure{Name: b.name("attrition"), Caption: t("Share of randomized families interviewed at each wave, by group."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 	}
 	return sec
 }
@@ -229,9 +281,13 @@ func (b *builder) attrition() Section {
 func (b *builder) effects() Section {
 	sec := Section{ID: "effects", Title: b.t("5. Effects")}
 	sec.Text = append(sec.Text, b.a.Model+".", b.a.RIConvention+".")
-	b.familyTables(&sec)
-	b.trajectories(&sec)
-	b.randomizationFigures(&sec)
+	for i := range b.a.Contrasts {
+		b.use(i)
+		b.familyTables(&sec)
+		b.trajectories(&sec)
+		b.randomizationFigures(&sec)
+	}
+	b.use(0)
 	return sec
 }
 
@@ -241,14 +297,14 @@ func (b *builder) familyTables(sec *Section) {
 	a, t, g0, g1, label := b.a, b.t, b.g0, b.g1, b.label
 	families := []string{}
 	byFamily := map[string][]plan.OutcomeResult{}
-	for _, o := range a.Outcomes {
+	for _, o := range b.c.Outcomes {
 		if byFamily[o.Family] == nil {
 			families = append(families, o.Family)
 		}
 		byFamily[o.Family] = append(byFamily[o.Family], o)
 	}
 	for _, fam := range families {
-		tb := &Table{Name: "effects_" + fam, Title: t("Outcome family") + ": " + fam,
+		tb := &Table{Name: b.name("effects_" + fam), Title: b.title(t("Outcome family") + ": " + fam),
 			Head: []string{t("outcome"), t("wave"), "n", t("mean") + " " + g0, t("estimate"), t("{level} CI"), "p", t("RI p"), t("adjusted p"), "q", t("risk ratio") + " (" + t("{level} CI") + ")", t("note")}}
 		var rows []interval
 		for _, o := range byFamily[fam] {
@@ -271,9 +327,12 @@ func (b *builder) familyTables(sec *Section) {
 			tb.Rows = append(tb.Rows, row)
 		}
 		tb.Note = t("For binary outcomes the estimate is the risk difference.") + " " + t("Adjusted p: ") + a.MultipleTesting + " " + t("within the family; q: sharpened q-values.")
+		if len(a.Contrasts) > 1 && a.MultipleScope != "separate" {
+			tb.Note += " " + t("The family's p-values are adjusted over every contrast together.")
+		}
 		sec.Tables = append(sec.Tables, tb)
-		if fp := forest(t("Effects on binary outcomes")+" ("+fam+")", t("risk difference")+" "+g1+" − "+g0, rows, 0); fp != nil {
-			sec.Figures = append(sec.Figures, Figure{Name: "forest_" + fam, Caption: t("Estimates with {level} confidence intervals."), Plot: fp, W: 16 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
+		if fp := forest(b.title(t("Effects on binary outcomes")+" ("+fam+")"), t("risk difference")+" "+g1+" − "+g0, rows, 0); fp != nil {
+			sec.Figures = append(sec.Figures, Figure{Name: b.name("forest_" + fam), Caption: t("Estimates with {level} confidence intervals."), Plot: fp, W: 16 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
 		}
 	}
 }
@@ -281,9 +340,9 @@ func (b *builder) familyTables(sec *Section) {
 // trajectories adds, for each survey outcome, the group means at baseline
 // and each wave.
 func (b *builder) trajectories(sec *Section) {
-	a, t, g0, g1, label := b.a, b.t, b.g0, b.g1, b.label
+	t, g0, g1, label := b.t, b.g0, b.g1, b.label
 	seen := map[string]bool{}
-	for _, o := range a.Outcomes {
+	for _, o := range b.c.Outcomes {
 		if o.Source != "survey" || seen[o.Outcome] {
 			continue
 		}
@@ -303,13 +362,13 @@ func (b *builder) trajectories(sec *Section) {
 		if b := o.Baseline; b != nil {
 			addPoint(b.Wave, b.N, b.Mean, b.MeanCI)
 		}
-		for _, w := range a.Outcomes {
+		for _, w := range b.c.Outcomes {
 			if w.Outcome == o.Outcome {
 				addPoint(w.Wave, w.N, w.Mean, w.MeanCI)
 			}
 		}
-		if lp := lines(label(o.Outcome), t("wave"), t("mean with {level} CI"), xs, [2]string{g0, g1}, y, lo, hi); lp != nil {
-			sec.Figures = append(sec.Figures, Figure{Name: "trajectory_" + o.Outcome, Caption: t("Group means over the waves with {level} confidence intervals."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
+		if lp := lines(b.title(label(o.Outcome)), t("wave"), t("mean with {level} CI"), xs, [2]string{g0, g1}, y, lo, hi); lp != nil {
+			sec.Figures = append(sec.Figures, Figure{Name: b.name("trajectory_" + o.Outcome), Caption: t("Group means over the waves with {level} confidence intervals."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 		}
 	}
 }
@@ -317,13 +376,13 @@ func (b *builder) trajectories(sec *Section) {
 // randomizationFigures adds the null distribution of each primary
 // outcome's randomization test, with the observed statistic.
 func (b *builder) randomizationFigures(sec *Section) {
-	a, t, label := b.a, b.t, b.label
-	for _, o := range a.Outcomes {
+	t, label := b.t, b.label
+	for _, o := range b.c.Outcomes {
 		if o.Family != "primary" || o.RI == nil || len(o.RI.Null) == 0 {
 			continue
 		}
-		if hp := histogram(t("Randomization distribution")+": "+label(o.Outcome), t("difference in means under the null"), o.RI.Null, o.RI.Observed); hp != nil {
-			sec.Figures = append(sec.Figures, Figure{Name: "ri_" + o.Outcome + suffix(o.Wave), Caption: fmt.Sprintf("%s %d %s; %s (RI p = %s).", t("Difference in means over"), o.RI.Draws, t("re-randomizations with the trial's own design"), t("the lines mark the observed difference and its mirror"), num(o.RI.PValue, "p")), Plot: hp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
+		if hp := histogram(b.title(t("Randomization distribution")+": "+label(o.Outcome)), t("difference in means under the null"), o.RI.Null, o.RI.Observed); hp != nil {
+			sec.Figures = append(sec.Figures, Figure{Name: b.name("ri_" + o.Outcome + suffix(o.Wave)), Caption: fmt.Sprintf("%s %d %s; %s (RI p = %s).", t("Difference in means over"), o.RI.Draws, t("re-randomizations with the trial's own design"), t("the lines mark the observed difference and its mirror"), num(o.RI.PValue, "p")), Plot: hp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 		}
 	}
 }
@@ -331,13 +390,13 @@ func (b *builder) randomizationFigures(sec *Section) {
 // robustness is section 6: adjusted against unadjusted, Lee bounds,
 // subgroups, the complier effect and the dose-response.
 func (b *builder) robustness() Section {
-	in, a, t, g0, g1, label := b.in, b.a, b.t, b.g0, b.g1, b.label
+	in, t, g0, g1, label := b.in, b.t, b.g0, b.g1, b.label
 	sec := Section{ID: "robustness", Title: t("6. Robustness")}
-	adj := &Table{Name: "adjusted_unadjusted", Title: t("Covariate-adjusted and unadjusted estimates"), Head: []string{t("outcome"), t("wave"), t("adjusted"), t("{level} CI"), t("unadjusted"), t("{level} CI"), t("covariates")}}
-	lee := &Table{Name: "lee_bounds", Title: t("Lee bounds for attrition"), Head: []string{t("outcome"), t("wave"), t("lower"), t("upper"), t("trimmed"), t("share trimmed"), "Imbens-Manski " + t("{level} CI")}}
-	cace := &Table{Name: "complier", Title: t("Complier effect (2SLS)"), Head: []string{t("outcome"), t("wave"), t("estimate"), t("{level} CI"), "p", t("compliance rate")}}
-	dose := &Table{Name: "dose", Title: t("Dose-response (non-experimental)"), Head: []string{t("outcome"), t("wave"), t("per contact"), t("{level} CI"), "n"}}
-	for _, o := range a.Outcomes {
+	adj := &Table{Name: b.name("adjusted_unadjusted"), Title: b.title(t("Covariate-adjusted and unadjusted estimates")), Head: []string{t("outcome"), t("wave"), t("adjusted"), t("{level} CI"), t("unadjusted"), t("{level} CI"), t("covariates")}}
+	lee := &Table{Name: b.name("lee_bounds"), Title: b.title(t("Lee bounds for attrition")), Head: []string{t("outcome"), t("wave"), t("lower"), t("upper"), t("trimmed"), t("share trimmed"), "Imbens-Manski " + t("{level} CI")}}
+	cace := &Table{Name: b.name("complier"), Title: b.title(t("Complier effect (2SLS)")), Head: []string{t("outcome"), t("wave"), t("estimate"), t("{level} CI"), "p", t("compliance rate")}}
+	dose := &Table{Name: b.name("dose"), Title: b.title(t("Dose-response (non-experimental)")), Head: []string{t("outcome"), t("wave"), t("per contact"), t("{level} CI"), "n"}}
+	for _, o := range b.c.Outcomes {
 		if e, u := o.Estimate, o.Unadjusted; e != nil && u != nil {
 			adj.Rows = append(adj.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(e.Estimate, ""), text(ci(e.ConfLow, e.ConfHigh)), num(u.Estimate, ""), text(ci(u.ConfLow, u.ConfHigh)), text(strings.Join(o.Covariates, ", "))})
 		}
@@ -363,18 +422,22 @@ func (b *builder) robustness() Section {
 			for _, e := range sg.Result.Effects {
 				rows = append(rows, interval{fmt.Sprintf("%s (n %d)", e.Subgroup, e.N), e.Estimate, e.ConfLow, e.ConfHigh})
 			}
-			if fp := forest(label(o.Outcome)+": "+t("by")+" "+label(sg.Variable), t("effect")+" "+g1+" − "+g0, rows, 0); fp != nil {
+			if fp := forest(b.title(label(o.Outcome)+": "+t("by")+" "+label(sg.Variable)), t("effect")+" "+g1+" − "+g0, rows, 0); fp != nil {
 				w := sg.Result.Interaction
-				sec.Figures = append(sec.Figures, Figure{Name: "subgroups_" + o.Outcome + suffix(o.Wave) + "_" + sg.Variable,
+				sec.Figures = append(sec.Figures, Figure{Name: b.name("subgroups_" + o.Outcome + suffix(o.Wave) + "_" + sg.Variable),
 					Caption: fmt.Sprintf("%s F = %.3f, p = %s.", t("Effects within subgroups; interaction test"), w.F, num(w.PValue, "p")), Plot: fp, W: 14 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
 			}
 		}
 	}
 	lee.Note = t("Bounds trim the group that responds more so both have the same response rate (Lee 2009); with no differential attrition they coincide.")
-	if !in.Unblinded {
+	switch {
+	case !in.Unblinded:
 		cace.Note = t("The complier effect and the dose-response need the key: the case managers' log reveals the arm.")
 		dose.Note = cace.Note
-	} else {
+	case !b.c.WithReference:
+		cace.Note = t("Only for the contrasts with the reference arm: receiving the intervention means what the case managers' log says there.")
+		dose.Note = cace.Note
+	default:
 		dose.Note = t("Non-experimental: the number of contacts is not randomized; within the intervention group only.")
 	}
 	sec.Tables = []*Table{adj, lee, cace, dose}
@@ -412,6 +475,7 @@ func (b *builder) reproducibility() Section {
 		{t("seed commitment"), in.SeedCommitment}, {t("randomization-inference draws"), fmt.Sprint(a.Draws)},
 		{t("standard errors"), a.SEType + dfRule(a.SEType, t)},
 		{t("p-values"), t("two-sided; ") + a.RIConvention}, {t("multiple testing"), a.MultipleTesting + t(" within each outcome family; sharpened q-values (Benjamini, Krieger, Yekutieli 2006)")},
+		{t("strata adjustment"), a.StrataAdjustment},
 		{t("confidence level"), fmt.Sprintf("%g%%", 100*(1-a.Alpha))},
 	} {
 		rep.Rows = append(rep.Rows, []Cell{text(kv[0]), text(kv[1])})
@@ -480,14 +544,72 @@ func ci(lo, hi float64) string {
 	return fmt.Sprintf("[%s, %s]", num(lo, "").String(), num(hi, "").String())
 }
 
-// groupName is the name of group z (0, 1): the analysis' label, which is
-// the arm's label with the key and the group code without it.
-func (in *Input) groupName(z int) string {
-	name := in.Analysis.Groups[z]
-	if strings.HasPrefix(strings.ToLower(name), "group ") {
-		return translator(in.Lang, in.Analysis.Alpha)("Group") + name[5:]
+// name is a group's name in the report's language: the arm's label with
+// the key, "Group A" without.
+func (in *Input) name(label string) string {
+	if strings.HasPrefix(strings.ToLower(label), "group ") {
+		return translator(in.Lang, in.Analysis.Alpha)("Group") + label[5:]
 	}
-	return name
+	return label
+}
+
+// groupOrder lists the groups as the report shows them side by side: the
+// reference first, then each contrast's arm, then any other group.
+func (in *Input) groupOrder() []int {
+	a := in.Analysis
+	seen := map[int]bool{}
+	var out []int
+	add := func(g int) {
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	for _, c := range a.Contrasts {
+		add(c.Ref)
+		add(c.Arm)
+	}
+	for g := range a.Groups {
+		add(g)
+	}
+	return out
+}
+
+// groupNames are the groups' names in groupOrder.
+func (in *Input) groupNames() []string {
+	var out []string
+	for _, g := range in.groupOrder() {
+		out = append(out, in.name(in.Analysis.Groups[g]))
+	}
+	return out
+}
+
+// contrastLabels are the contrasts in words.
+func contrastLabels(a *plan.Analysis) []string {
+	var out []string
+	for _, c := range a.Contrasts {
+		out = append(out, c.Label)
+	}
+	return out
+}
+
+// acrossGroups says the joint balance test across every group (three or
+// more).
+func (b *builder) acrossGroups() []string {
+	j, t := b.a.Across, b.t
+	if j == nil {
+		return nil
+	}
+	if j.Test == nil {
+		return []string{j.Note + "."}
+	}
+	s := fmt.Sprintf("%s F(%g, %g) = %.3f, p = %s", t("Joint test across every group:"), j.Test.DF1, j.Test.DF2, j.Test.F, num(j.Test.PValue, "p"))
+	if j.RI != nil {
+		s += fmt.Sprintf("; %s p = %s", t("randomization inference"), num(*j.RI, "p"))
+	} else if j.Note != "" {
+		s += "; " + j.Note
+	}
+	return []string{s + "."}
 }
 
 func (in *Input) groupByCode(code string) string {

@@ -59,8 +59,7 @@ func TestBuildWithHoles(t *testing.T) {
 	}
 	nan := math.NaN()
 	est := &analysis.Result{Estimate: 0.2, StdError: 0.1, ConfLow: 0.0, ConfHigh: 0.4, PValue: 0.04}
-	a := &plan.Analysis{Blinded: true, Groups: [2]string{"group A", "group B"}, Contrast: "group B minus group A", SEType: "HC2", Alpha: 0.05,
-		MultipleTesting: "holm", Draws: 10, RIConvention: "p = (c + 1)/(B + 1)", Model: "OLS", Families: 4,
+	c := &plan.ContrastResult{Contrast: plan.Contrast{ID: "B-A", Label: "group B minus group A", Names: [2]string{"group A", "group B"}, Arm: 1}, Families: 4,
 		Balance:   &plan.BalanceReport{Rows: []analysis.BalanceRow{{Variable: "weak_income", N0: 2, Mean0: nan, N1: 2, Mean1: 1, NormDiff: nan, PValue: nan}}},
 		Attrition: []plan.WaveAttrition{{Wave: "m6", Test: analysis.Attrition{N0: 2, N1: 2, Responded0: 0, Responded1: 2, Rate0: 0, Rate1: 1, Test: analysis.Result{Estimate: 1, PValue: nan}}}},
 		Outcomes: []plan.OutcomeResult{
@@ -68,6 +67,10 @@ func TestBuildWithHoles(t *testing.T) {
 				RI: &analysis.RIResult{Observed: 0.5, Draws: 3, Null: []float64{nan, 0.1, -0.2}, PValue: 0.5}, Lee: &analysis.LeeBounds{Lower: nan, Upper: 1, Trimmed: "treatment"}},
 			{Outcome: "income", Type: "continuous", Family: "secondary", Wave: "m6", Source: "survey", N: [2]int{0, 2}, Mean: [2]float64{0, 1400}, Notes: []string{"too few respondents"}},
 		}}
+	a := &plan.Analysis{Blinded: true, Groups: []string{"group A", "group B"}, SEType: "HC2", Alpha: 0.05,
+		MultipleTesting: "holm", Draws: 10, RIConvention: "p = (c + 1)/(B + 1)", Model: "OLS", Families: 4,
+		Flow:      plan.GroupFlow{Allocated: []int{2, 2}, Responded: []plan.StageCount{{Wave: "m6", N: []int{0, 2}}}},
+		Contrasts: []*plan.ContrastResult{c}}
 	r, err := Build(&Input{Lang: "en", Context: &plan.Context{Protocol: p, Status: &trial.Status{Referred: 5, Randomized: 4}}, Analysis: a})
 	if err != nil {
 		t.Fatal(err)

@@ -21,16 +21,20 @@ func TestAnalyzeAndBalanceAgree(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.must(append([]string{"analyze", "--json"}, flags...)...)), &a); err != nil {
 			t.Fatal(err)
 		}
-		var b plan.BalanceReport
-		if err := json.Unmarshal([]byte(r.must(append([]string{"balance", "--json"}, flags...)...)), &b); err != nil {
+		var br plan.BalanceResult
+		if err := json.Unmarshal([]byte(r.must(append([]string{"balance", "--json"}, flags...)...)), &br); err != nil {
 			t.Fatal(err)
 		}
-		if a.Balance == nil || a.Balance.JointRI == nil || b.JointRI == nil {
-			t.Fatalf("flags %q: no joint RI p-value (analyze %+v, balance %+v)", flags, a.Balance, b)
+		if len(a.Contrasts) != 1 || len(br.Contrasts) != 1 {
+			t.Fatalf("flags %q: %d and %d contrasts", flags, len(a.Contrasts), len(br.Contrasts))
 		}
-		if *a.Balance.JointRI != *b.JointRI || a.Balance.Draws != b.Draws || a.Balance.Seed != b.Seed || a.Balance.Joint.F != b.Joint.F {
+		ab, b := a.Contrasts[0].Balance, br.Contrasts[0]
+		if ab == nil || ab.JointRI == nil || b.JointRI == nil {
+			t.Fatalf("flags %q: no joint RI p-value (analyze %+v, balance %+v)", flags, ab, b)
+		}
+		if *ab.JointRI != *b.JointRI || ab.Draws != b.Draws || ab.Seed != b.Seed || ab.Joint.F != b.Joint.F {
 			t.Errorf("flags %q: analyze p %v (%d draws, seed %d), balance p %v (%d draws, seed %d)", flags,
-				*a.Balance.JointRI, a.Balance.Draws, a.Balance.Seed, *b.JointRI, b.Draws, b.Seed)
+				*ab.JointRI, ab.Draws, ab.Seed, *b.JointRI, b.Draws, b.Seed)
 		}
 		t.Logf("flags %q: joint F %.4f, RI p %.4f over %d draws", flags, b.Joint.F, *b.JointRI, b.Draws)
 	}

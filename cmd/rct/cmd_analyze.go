@@ -38,11 +38,15 @@ The draws, the seed and the other settings are the protocol's (analysis:)
 unless a flag is given; 'rct balance' and 'rct report' take the same, so
 they agree.
 
-Without --key the groups are named by code (group A, group B): a blinded
-analysis. With --key they are named by arm (the contrast is the protocol's
-first arm minus its second), the complier effect and the dose-response are
-estimated from the case managers' log (the protocol's analysis.compliance),
-and the unblinded analysis is recorded in the audit chain.`,
+Without --key the groups are named by code (group A, group B, …): a blinded
+analysis, each group compared with group A. With --key they are named by arm:
+each arm minus the protocol's reference arm (analysis.reference, default the
+last arm; every pair with analysis.contrasts: pairs), the complier effect and
+the dose-response are estimated from the case managers' log (the protocol's
+analysis.compliance), and the unblinded analysis is recorded in the audit
+chain. With three arms or more each contrast gets its own table; the
+p-values are adjusted over the contrasts as analysis.multiple_testing_contrasts
+says.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Settings.Draws, o.Settings.Seed = changed(cmd, "draws", draws), changed(cmd, "seed", seed)
@@ -79,35 +83,90 @@ func runAnalyze(ctx context.Context, f *factory, o AnalyzeOptions) error {
 }
 
 func printAnalysis(f *factory, a *plan.Analysis) {
-	g0, g1 := a.Groups[0], a.Groups[1]
-	t := f.IO.NewTable("outcome", "wave", "family", "n "+g0, "mean "+g0, "n "+g1, "mean "+g1, "estimate", "std_error", "df", "conf_low", "conf_high", "p", "ri_p", "p_adjusted", "q", "risk_ratio", "note")
-	num := func(v float64) string { return g(v) }
-	opt := func(v *float64) string {
-		if v == nil {
-			return ""
-		}
-		return g(*v)
+	printOutcomes(f, a)
+	for _, c := range a.Contrasts {
+		printContrast(f, a, c)
 	}
-	for _, r := range a.Outcomes {
-		row := []string{r.Outcome, r.Wave, r.Family, fmt.Sprint(r.N[0]), num(r.Mean[0]), fmt.Sprint(r.N[1]), num(r.Mean[1])}
-		if e := r.Estimate; e != nil {
-			row = append(row, num(e.Estimate), num(e.StdError), num(e.DF), num(e.ConfLow), num(e.ConfHigh), num(e.PValue))
-		} else {
-			row = append(row, "", "", "", "", "", "")
-		}
-		rr := ""
-		if r.RiskRatio != nil {
-			rr = fmt.Sprintf("%s [%s, %s]", g(r.RiskRatio.Estimate), g(r.RiskRatio.ConfLow), g(r.RiskRatio.ConfHigh))
-		}
-		row = append(row, opt(r.RIP), opt(r.PAdjusted), opt(r.Q), rr, r.Note())
-		t.Row(row...)
-	}
-	t.Flush()
-	f.IO.Printf("Contrast: %s. %d randomized families.\n", a.Contrast, a.Families)
+	f.IO.Printf("%d randomized families.\n", a.Families)
 	f.IO.Printf("Model: %s.\n", a.Model)
 	f.IO.Printf("Randomization inference: %s.\n", a.RIConvention)
-	f.IO.Printf("Multiple testing: %s within each outcome family; q-values: Benjamini-Krieger-Yekutieli sharpened.\n", a.MultipleTesting)
-	for _, w := range a.Attrition {
+	scope := "within each outcome family"
+	if len(a.Contrasts) > 1 {
+		scope = "within each outcome family, over every contrast"
+		if a.MultipleScope == "separate" {
+			scope = "within each outcome family and contrast"
+		}
+	}
+	f.IO.Printf("Multiple testing: %s %s; q-values: Benjamini-Krieger-Yekutieli sharpened.\n", a.MultipleTesting, scope)
+	if j := a.Across; j != nil {
+		if j.Test != nil {
+			f.IO.Printf("Balance across the %d groups: joint F = %s on %g and %g df, p = %s", len(a.Groups), g(j.Test.F), j.Test.DF1, j.Test.DF2, g(j.Test.PValue))
+			if j.RI != nil {
+				f.IO.Printf(", randomization inference p = %s", g(*j.RI))
+			}
+			f.IO.Printf(".\n")
+		}
+		if j.Note != "" {
+			f.IO.Printf("Balance across the groups: %s.\n", j.Note)
+		}
+	}
+	for _, n := range a.Notes {
+		f.IO.Printf("Note: %s.\n", n)
+	}
+}
+
+// printOutcomes prints the table of every outcome: with two groups the
+// columns name them; with more, a row per contrast and outcome, the
+// contrast's id first, its reference and arm in the columns.
+func printOutcomes(f *factory, a *plan.Analysis) {
+	several := len(a.Contrasts) > 1
+	g0, g1 := "reference", "arm"
+	if !several {
+		g0, g1 = a.Contrasts[0].Names[0], a.Contrasts[0].Names[1]
+	}
+	head := []string{"outcome", "wave", "family", "n " + g0, "mean " + g0, "n " + g1, "mean " + g1, "estimate", "std_error", "df", "conf_low", "conf_high", "p", "ri_p", "p_adjusted", "q", "risk_ratio", "note"}
+	if several {
+		head = append([]string{"contrast"}, head...)
+	}
+	t := f.IO.NewTable(head...)
+	num := func(v float64) string { return g(v) }
+	for _, c := range a.Contrasts {
+		for _, r := range c.Outcomes {
+			row := []string{r.Outcome, r.Wave, r.Family, fmt.Sprint(r.N[0]), num(r.Mean[0]), fmt.Sprint(r.N[1]), num(r.Mean[1])}
+			if several {
+				row = append([]string{c.ID}, row...)
+			}
+			if e := r.Estimate; e != nil {
+				row = append(row, num(e.Estimate), num(e.StdError), num(e.DF), num(e.ConfLow), num(e.ConfHigh), num(e.PValue))
+			} else {
+				row = append(row, "", "", "", "", "", "")
+			}
+			rr := ""
+			if r.RiskRatio != nil {
+				rr = fmt.Sprintf("%s [%s, %s]", g(r.RiskRatio.Estimate), g(r.RiskRatio.ConfLow), g(r.RiskRatio.ConfHigh))
+			}
+			row = append(row, optG(r.RIP), optG(r.PAdjusted), optG(r.Q), rr, r.Note())
+			t.Row(row...)
+		}
+	}
+	t.Flush()
+}
+
+func optG(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return g(*v)
+}
+
+// printContrast prints, on stderr, what one contrast says besides its
+// table: attrition, Lee bounds, subgroups, the complier effect, the
+// dose-response and balance.
+func printContrast(f *factory, a *plan.Analysis, c *plan.ContrastResult) {
+	g0, g1 := c.Names[0], c.Names[1]
+	opt := optG
+	f.IO.Printf("Contrast: %s. %d families in its two groups.\n", c.Label, c.Families)
+	for _, w := range c.Attrition {
 		worst, worstND := "", 0.0
 		for _, r := range w.Balance {
 			if worst == "" || math.Abs(r.NormDiff) > math.Abs(worstND) {
@@ -117,7 +176,7 @@ func printAnalysis(f *factory, a *plan.Analysis) {
 		f.IO.Printf("Attrition %s: responded %d of %d (%s) and %d of %d (%s); difference p = %s; among respondents the largest normalized baseline difference is %s (%s).\n", w.Wave,
 			w.Test.Responded0, w.Test.N0, g0, w.Test.Responded1, w.Test.N1, g1, g(w.Test.Test.PValue), g(worstND), worst)
 	}
-	for _, r := range a.Outcomes {
+	for _, r := range c.Outcomes {
 		if r.Lee != nil {
 			f.IO.Printf("Lee bounds %s %s: [%s, %s] (%s trimmed by %s)", r.Outcome, r.Wave, g(r.Lee.Lower), g(r.Lee.Upper), r.Lee.Trimmed, g(r.Lee.Trim))
 			if r.ImbensManski != nil {
@@ -141,14 +200,11 @@ func printAnalysis(f *factory, a *plan.Analysis) {
 			f.IO.Printf("Complier effect %s %s: %s [%s, %s], compliance %s.\n", r.Outcome, r.Wave, g(r.CACE.Estimate), g(r.CACE.ConfLow), g(r.CACE.ConfHigh), opt(r.ComplianceRate))
 		}
 	}
-	if a.Balance != nil && a.Balance.Joint != nil {
-		f.IO.Printf("Balance: joint F = %s, p = %s", g(a.Balance.Joint.F), g(a.Balance.Joint.PValue))
-		if a.Balance.JointRI != nil {
-			f.IO.Printf(", randomization inference p = %s", g(*a.Balance.JointRI))
+	if b := c.Balance; b != nil && b.Joint != nil {
+		f.IO.Printf("Balance: joint F = %s, p = %s", g(b.Joint.F), g(b.Joint.PValue))
+		if b.JointRI != nil {
+			f.IO.Printf(", randomization inference p = %s", g(*b.JointRI))
 		}
 		f.IO.Printf(".\n")
-	}
-	for _, n := range a.Notes {
-		f.IO.Printf("Note: %s.\n", n)
 	}
 }

@@ -30,7 +30,10 @@ difference, normalized difference, Welch p-value; and a joint test (the
 group regressed on the variables, HC2 Wald F) with its randomization-
 inference p-value from --draws re-runs of the trial's own design. The draws
 and the seed are the protocol's unless given, as in 'rct analyze': both give
-the same p-value. Groups are named by code: no key, no arms.`,
+the same p-value. Groups are named by code: no key, no arms. With three
+groups or more each is compared with group A, and a joint test across every
+group (the indicators of the groups regressed on the variables, HC2 Wald
+across the equations, as lm_robust with several outcomes) is added.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Settings.Draws, o.Settings.Seed = changed(cmd, "draws", draws), changed(cmd, "seed", seed)
@@ -63,7 +66,35 @@ func runBalance(ctx context.Context, f *factory, o BalanceOptions) error {
 	if o.JSON {
 		return f.IO.JSON(res)
 	}
+	for _, b := range res.Contrasts {
+		if err := printBalance(f, b, len(res.Contrasts) > 1); err != nil {
+			return err
+		}
+	}
+	if j := res.Across; j != nil {
+		switch {
+		case j.Test == nil:
+			f.IO.Printf("%s.\n", j.Note)
+		default:
+			f.IO.Printf("Joint test across the %d groups (the indicators of every group but A on %s; HC2 Wald across the equations): F = %.3f on %g and %g df, p = %.3f",
+				len(res.Groups), strings.Join(j.Variables, ", "), j.Test.F, j.Test.DF1, j.Test.DF2, j.Test.PValue)
+			if j.RI != nil {
+				f.IO.Printf("; randomization inference p = %.4f (%d draws of the design, seed %d, p = (c+1)/(B+1)).\n", *j.RI, res.Draws, res.Seed)
+			} else {
+				f.IO.Printf("; %s.\n", j.Note)
+			}
+		}
+	}
+	return nil
+}
+
+// printBalance prints one contrast's balance table and joint test; with
+// several contrasts a line names the contrast first.
+func printBalance(f *factory, res *plan.BalanceReport, several bool) error {
 	g0, g1 := res.Groups[0], res.Groups[1]
+	if several {
+		fmt.Fprintf(f.IO.Out, "# contrast %s: group %s against group %s\n", res.Contrast, g1, g0)
+	}
 	t := f.IO.NewTable("variable", "n_"+g0, "mean_"+g0, "sd_"+g0, "n_"+g1, "mean_"+g1, "sd_"+g1, "difference", "normalized", "p_value")
 	for _, r := range res.Rows {
 		t.Row(r.Variable, fmt.Sprint(r.N0), fmt.Sprintf("%.3f", r.Mean0), fmt.Sprintf("%.3f", r.SD0), fmt.Sprint(r.N1),
