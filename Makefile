@@ -2,7 +2,8 @@
 GO      ?= go
 BIN     := bin/rct
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-DEMO    := demo
+DEMO    ?= demo
+ARMS    ?= 2
 
 .PHONY: build test demo bench bench-compare fuzz clean
 
@@ -21,11 +22,18 @@ test:
 # command, as a research team would run it over three years. RCT_NOW sets
 # the day of each step: families are enrolled and randomized on the day each
 # month's referral list arrives, the follow-up happens at the end of 2019.
+# `make demo ARMS=3 DEMO=demo3` runs a three-arm trial (intervention, phone
+# guidance, control; 2:1:1) the same way.
 RCT      := ../$(BIN)
 FOLLOWUP := 2019-12-31T17:00:00Z
+ifeq ($(ARMS),2)
+COLS := 1-3,8,11-14
+else
+COLS := 1-4,9,12-15
+endif
 demo: build
 	rm -rf $(DEMO)
-	$(BIN) simulate --families 112 --seed 1 -o $(DEMO) > /dev/null
+	$(BIN) simulate --families 112 --seed 1 --arms $(ARMS) -o $(DEMO) > /dev/null
 	cd $(DEMO) && $(RCT) protocol check trial.yaml
 	cd $(DEMO) && $(RCT) init --protocol trial.yaml
 	cd $(DEMO) && $(RCT) codebook install codebook.yaml
@@ -50,13 +58,13 @@ demo: build
 	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) outcomes derive
 	@echo "== blinded analysis"
 	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) analyze --draws 2000 > analysis-blinded.tsv
-	cd $(DEMO) && cut -f1-3,8,11-14 analysis-blinded.tsv
+	cd $(DEMO) && cut -f$(COLS) analysis-blinded.tsv
 	@echo "== reports: blinded for the team, unblinded with the key (recorded in the audit chain)"
 	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) report -o report-blinded.html --draws 2000 --xlsx tables-blinded.xlsx
-	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) analyze --key trial.key --draws 2000 2> /dev/null | cut -f1-3,8,11-14 | head -3
+	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) analyze --key trial.key --draws 2000 2> /dev/null | cut -f$(COLS) | grep -E '^(contrast|outcome)|supp_aid_6m|empl_prog_12m'
 	cd $(DEMO) && RCT_NOW=$(FOLLOWUP) $(RCT) report -o report.html --key trial.key --draws 2000 --figures figures
-	@echo "== the truth the analysis should find (truth.json: intervention minus control)"
-	cd $(DEMO) && grep -E '"(outcome|effect)"' truth.json | paste - - | head -2
+	@echo "== the truth the analysis should find (truth.json: each arm minus control)"
+	cd $(DEMO) && grep -E '"(outcome|contrast|effect)"' truth.json | head -$$(( $(ARMS) == 2 ? 4 : 12 ))
 	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, the files the team brought."
 	@echo "Report: $(DEMO)/report.html"
 

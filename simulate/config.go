@@ -20,6 +20,7 @@ type Config struct {
 	Seed        uint64 `yaml:"seed" help:"random seed: the same seed gives the same files"`
 	StartDate   string `yaml:"start_date" help:"first referral date (yyyy-mm-dd)"`
 	Recruitment int    `yaml:"recruitment_days" help:"recruitment period in days; referrals spread evenly over it"`
+	Arms        int    `yaml:"arms" help:"arms: 2 (intervention, control; 1:1) or 3 (intervention, phone guidance, control; 2:1:1)"`
 
 	Ineligible    float64 `yaml:"ineligible" help:"share of referrals weak on fewer domains than the protocol's min_weak"`
 	Declining     float64 `yaml:"declining" help:"share of referrals without consent"`
@@ -41,6 +42,8 @@ type Config struct {
 	SuppAidIntervention  float64 `yaml:"supp_aid_intervention" help:"P(supplementary aid within 6 months), intervention (intention to treat)"`
 	EmplProgControl      float64 `yaml:"empl_prog_control" help:"P(employment programme within 12 months), control"`
 	EmplProgIntervention float64 `yaml:"empl_prog_intervention" help:"P(employment programme within 12 months), intervention (intention to treat)"`
+	SuppAidLight         float64 `yaml:"supp_aid_light" help:"P(supplementary aid within 6 months), phone guidance (three arms; intention to treat)"`
+	EmplProgLight        float64 `yaml:"empl_prog_light" help:"P(employment programme within 12 months), phone guidance (three arms; intention to treat)"`
 	Leefloon             float64 `yaml:"leefloon" help:"P(on leefloon around randomization), both groups (no effect)"`
 	IncomeMean           float64 `yaml:"income_mean" help:"mean monthly household income in EUR, both groups (no effect)"`
 	IncomeSD             float64 `yaml:"income_sd" help:"SD of monthly household income in EUR"`
@@ -59,14 +62,18 @@ type Config struct {
 // Berber; supplementary aid within 6 months doubles (25% → 50%) and
 // employment programmes within 12 months double (15% → 30%), with no effect
 // on leefloon, income or social housing; a quarter of intervention families
-// do not accept guidance; attrition ~10% at 6 and ~20% at 12 months.
+// do not accept guidance; attrition ~10% at 6 and ~20% at 12 months. With
+// three arms, phone guidance (a lighter intervention, the same families
+// accept it) raises supplementary aid to 35% and employment programmes to
+// 20%.
 func DefaultConfig() Config {
 	return Config{
-		Families: 112, Seed: 1, StartDate: "2016-09-01", Recruitment: 730,
+		Families: 112, Seed: 1, StartDate: "2016-09-01", Recruitment: 730, Arms: 2,
 		Ineligible: 0.15, Declining: 0.05, Duplicates: 0.03, SingleParents: 0.20,
 		Dutch: 0.43, French: 0.18, Arabic: 0.18, Somali: 0.14, Berber: 0.05,
 		MissingNumber: 0.05, MistypedNumber: 0.02, NameVariant: 0.10, SwappedBirth: 0.02, Unrelated: 20,
 		SuppAidControl: 0.25, SuppAidIntervention: 0.50, EmplProgControl: 0.15, EmplProgIntervention: 0.30,
+		SuppAidLight: 0.35, EmplProgLight: 0.20,
 		Leefloon: 0.45, IncomeMean: 1450, IncomeSD: 450, SocialHousing: 0.30, DeclineGuidance: 0.25,
 		Attrition6: 0.10, Attrition12: 0.20, Differential: 0.04, Mistakes: 3,
 	}
@@ -106,6 +113,9 @@ func (c Config) Validate() error {
 	if c.Families < 1 {
 		errs = append(errs, errors.New("families: must be at least 1"))
 	}
+	if c.Arms != 2 && c.Arms != 3 {
+		errs = append(errs, fmt.Errorf("arms: %d: the simulation has 2 arms (intervention, control) or 3 (and phone guidance)", c.Arms))
+	}
 	if _, err := time.Parse("2006-01-02", c.StartDate); err != nil {
 		errs = append(errs, fmt.Errorf("start_date: %q is not yyyy-mm-dd", c.StartDate))
 	}
@@ -132,7 +142,8 @@ func (c Config) Validate() error {
 	for _, e := range []struct {
 		name   string
 		p0, p1 float64
-	}{{"supp_aid", c.SuppAidControl, c.SuppAidIntervention}, {"empl_prog", c.EmplProgControl, c.EmplProgIntervention}} {
+	}{{"supp_aid", c.SuppAidControl, c.SuppAidIntervention}, {"empl_prog", c.EmplProgControl, c.EmplProgIntervention},
+		{"supp_aid_light", c.SuppAidControl, c.SuppAidLight}, {"empl_prog_light", c.EmplProgControl, c.EmplProgLight}} {
 		if pc := complierP(e.p0, e.p1, c.DeclineGuidance); !(pc >= 0 && pc <= 1) {
 			errs = append(errs, fmt.Errorf("%s: with %g of intervention families declining, an intention-to-treat change from %g to %g needs a probability of %g among those who accept", e.name, c.DeclineGuidance, e.p0, e.p1, pc))
 		}

@@ -190,6 +190,12 @@ func (w writer) extract(cfg Config, reg trial.Register, hh []*Household, fams []
 				}
 				line(id, codes[rng.IntN(len(codes))], s, e, float64(50+rng.IntN(900)))
 			}
+			// Real extracts carry codes the trial does not need: an
+			// administrative record now and then (no draw: the rest of
+			// the extract stays as it was).
+			if code := otherCodes[reg.ID][i/7%2]; i%7 == 0 && code != "" && reg.Events[code] == "" {
+				line(id, code, start.AddDate(0, 0, i%span), time.Time{}, 0)
+			}
 		}
 		if err := bw.Flush(); err != nil {
 			return err
@@ -197,6 +203,10 @@ func (w writer) extract(cfg Config, reg trial.Register, hh []*Household, fams []
 		return fh.Close()
 	})
 }
+
+// otherCodes are event codes of each register that the example protocol
+// does not map: an extract's rows of them are counted and left out.
+var otherCodes = map[string][2]string{"ocmw": {"ADM", "MED"}, "vdab": {"INF", "REG"}}
 
 // numberFor is a valid national number for a birth date and serial.
 func numberFor(born time.Time, serial int) string {

@@ -42,7 +42,7 @@ type FieldworkResult struct {
 type family struct {
 	code string
 	h    *Household
-	z    int // 1: the protocol's first arm (the intervention)
+	z    int // the arm: 0 control (the last arm), 1 intervention (the first), 2 phone guidance (the middle of three)
 	date time.Time
 }
 
@@ -54,8 +54,8 @@ type family struct {
 // file is overwritten.
 func Fieldwork(ctx context.Context, o FieldworkOptions) (*FieldworkResult, error) {
 	cfg, p, db := o.Config, o.Protocol, o.DB
-	if len(p.Arms) != 2 {
-		return nil, fmt.Errorf("simulate: the fieldwork simulates two arms, the protocol has %d", len(p.Arms))
+	if len(p.Arms) != cfg.Arms {
+		return nil, fmt.Errorf("simulate: the fieldwork simulates %d arms (simulation.yaml arms), the protocol has %d", cfg.Arms, len(p.Arms))
 	}
 	hh := Households(cfg, Referrals(cfg, p))
 	byRef := map[string]*Household{}
@@ -77,7 +77,7 @@ func Fieldwork(ctx context.Context, o FieldworkOptions) (*FieldworkResult, error
 			return nil, fmt.Errorf("simulate: family %s (referral %s) is not in this simulation: was the database enrolled from its referral files (seed %d)?", a.StudyCode, refs[a.StudyCode], cfg.Seed)
 		}
 		d, _ := time.Parse("2006-01-02", a.Date)
-		fams = append(fams, family{code: a.StudyCode, h: h, z: boolIdx(a.Arm == p.Arms[0].ID), date: d})
+		fams = append(fams, family{code: a.StudyCode, h: h, z: armIndex(p, a.Arm), date: d})
 	}
 	if len(fams) == 0 {
 		return nil, fmt.Errorf("simulate: no family is randomized yet: enrol and randomize the referrals first")
@@ -127,12 +127,25 @@ func Fieldwork(ctx context.Context, o FieldworkOptions) (*FieldworkResult, error
 			return nil, err
 		}
 	}
-	res.Truth = truthOf(cfg, fams)
+	res.Truth = truthOf(cfg, p, fams)
 	b, _ := json.MarshalIndent(res.Truth, "", "  ")
 	if err := w.file("truth.json", func(path string) error { return os.WriteFile(path, append(b, '\n'), 0o644) }); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// armIndex is the world's index of an arm by its place in the protocol:
+// the first is the intervention (1), the last the control (0), a middle
+// one phone guidance (2).
+func armIndex(p *trial.Protocol, arm string) int {
+	switch arm {
+	case p.Arms[0].ID:
+		return 1
+	case p.Arms[len(p.Arms)-1].ID:
+		return 0
+	}
+	return 2
 }
 
 type writer struct {
@@ -426,17 +439,18 @@ func generic(cb *survey.Codebook, v *survey.Variable, rng *rand.Rand) string {
 	return ""
 }
 
-// caselog fills the case managers' activity log: for each family of the
+// caselog fills the case managers' activity log: for each family of an
 // intervention arm, a row per month from its randomization for a year (up
 // to the fieldwork's month). Families who accept guidance have contacts by
-// text, phone and home visits every month; the others a first contact and
-// then nothing, guidance not accepted.
+// text, phone and home visits every month (phone guidance: text and phone
+// only); the others a first contact and then nothing, guidance not
+// accepted.
 func (w writer) caselog(cb *survey.Codebook, version int, p *trial.Protocol, fams []family, today time.Time) error {
 	var rows []survey.TemplateRow
 	var who []family
 	var months []int
 	for _, f := range fams {
-		if f.z != 1 {
+		if f.z == 0 {
 			continue
 		}
 		start := time.Date(f.date.Year(), f.date.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -485,6 +499,9 @@ func (w writer) caselog(cb *survey.Codebook, version int, p *trial.Protocol, fam
 		vals["contacts_phone"] = pois(4 * taper)
 		vals["contacts_home_visit"] = pois(2.5 * taper)
 		vals["contacts_accompanied"] = pois(1 * taper)
+		if fam.z == 2 { // phone guidance: no visits, no accompanying
+			vals["contacts_home_visit"], vals["contacts_accompanied"] = 0, 0
+		}
 		vals["contacts_email"] = pois(0.5)
 		vals["organisations_contacted"] = pois(1.5 * taper)
 		hours := 0.5 * float64(vals["contacts_home_visit"].(int)*3+vals["contacts_accompanied"].(int)*4+vals["contacts_phone"].(int)+vals["contacts_text"].(int)/2)
@@ -505,11 +522,12 @@ func (w writer) caselog(cb *survey.Codebook, version int, p *trial.Protocol, fam
 // outcome the probabilities or means by arm in the population, the
 // intention-to-treat effect (intervention minus control), the effect among
 // those who accept guidance, and the mean individual effect among the
-// randomized families of this sample.
+// randomized families of this sample; with three arms, the same for each
+// contrast with control.
 type Truth struct {
 	Seed       uint64         `json:"seed"`
 	Families   int            `json:"families_randomized"`
-	Guided     int            `json:"families_intervention"`
+	Guided     int            `json:"families_intervention"` // in an intervention arm
 	Compliance float64        `json:"compliance"`
 	Outcomes   []TruthOutcome `json:"outcomes"`
 	Config     Config         `json:"config"`
@@ -524,27 +542,54 @@ type TruthOutcome struct {
 	Effect         float64 `json:"effect"`
 	ComplierEffect float64 `json:"complier_effect"`
 	SampleEffect   float64 `json:"sample_effect"`
+	// Contrasts are, with three arms, each arm minus control, named as
+	// rct analyze names them with the key (intervention-control,
+	// light-control).
+	Contrasts []TruthContrast `json:"contrasts,omitempty"`
 }
 
-func truthOf(cfg Config, fams []family) *Truth {
+// TruthContrast is the truth of one contrast of an outcome.
+type TruthContrast struct {
+	Contrast       string  `json:"contrast"`
+	Arm            float64 `json:"arm"` // the probability or mean in the arm
+	Effect         float64 `json:"effect"`
+	ComplierEffect float64 `json:"complier_effect"`
+	SampleEffect   float64 `json:"sample_effect"`
+}
+
+func truthOf(cfg Config, p *trial.Protocol, fams []family) *Truth {
 	t := &Truth{Seed: cfg.Seed, Families: len(fams), Config: cfg}
-	var supp, empl float64
+	var supp, empl [3]float64
 	for _, f := range fams {
-		supp += float64(boolIdx(f.h.SuppAid[1]) - boolIdx(f.h.SuppAid[0]))
-		empl += float64(boolIdx(f.h.EmplProg[1]) - boolIdx(f.h.EmplProg[0]))
-		if f.z == 1 {
+		for a := 1; a < 3; a++ {
+			supp[a] += float64(boolIdx(f.h.SuppAid[a]) - boolIdx(f.h.SuppAid[0]))
+			empl[a] += float64(boolIdx(f.h.EmplProg[a]) - boolIdx(f.h.EmplProg[0]))
+		}
+		if f.z != 0 {
 			t.Guided++
 		}
 	}
 	n := float64(len(fams))
 	t.Compliance = 1 - cfg.DeclineGuidance
-	binary := func(id string, p0, p1, sample float64) TruthOutcome {
-		return TruthOutcome{Outcome: id, Primary: true, Control: p0, Intervention: p1, Effect: p1 - p0,
-			ComplierEffect: complierP(p0, p1, cfg.DeclineGuidance) - p0, SampleEffect: sample / n}
+	control := p.Arms[len(p.Arms)-1].ID
+	binary := func(id string, p0, p1, p2 float64, sample [3]float64) TruthOutcome {
+		o := TruthOutcome{Outcome: id, Primary: true, Control: p0, Intervention: p1, Effect: p1 - p0,
+			ComplierEffect: complierP(p0, p1, cfg.DeclineGuidance) - p0, SampleEffect: sample[1] / n}
+		if cfg.Arms == 3 {
+			for _, c := range []struct {
+				arm string
+				a   int
+				p   float64
+			}{{p.Arms[0].ID, 1, p1}, {p.Arms[1].ID, 2, p2}} {
+				o.Contrasts = append(o.Contrasts, TruthContrast{Contrast: c.arm + "-" + control, Arm: c.p, Effect: c.p - p0,
+					ComplierEffect: complierP(p0, c.p, cfg.DeclineGuidance) - p0, SampleEffect: sample[c.a] / n})
+			}
+		}
+		return o
 	}
 	t.Outcomes = []TruthOutcome{
-		binary("supp_aid_6m", cfg.SuppAidControl, cfg.SuppAidIntervention, supp),
-		binary("empl_prog_12m", cfg.EmplProgControl, cfg.EmplProgIntervention, empl),
+		binary("supp_aid_6m", cfg.SuppAidControl, cfg.SuppAidIntervention, cfg.SuppAidLight, supp),
+		binary("empl_prog_12m", cfg.EmplProgControl, cfg.EmplProgIntervention, cfg.EmplProgLight, empl),
 		{Outcome: "leefloon_days_6m"},
 		{Outcome: "income", Control: cfg.IncomeMean, Intervention: cfg.IncomeMean},
 		{Outcome: "social_housing", Control: cfg.SocialHousing, Intervention: cfg.SocialHousing},

@@ -18,9 +18,10 @@ type Household struct {
 
 	// Complier: would accept guidance if offered the intervention.
 	Complier bool
-	// Potential outcomes of the primary outcomes: [control, intervention].
-	SuppAid  [2]bool
-	EmplProg [2]bool
+	// Potential outcomes of the primary outcomes by arm: [control,
+	// intervention, phone guidance (three arms)].
+	SuppAid  [3]bool
+	EmplProg [3]bool
 	// Who in the household the register events happen to (index in Members).
 	OCMWClient, VDABClient int
 
@@ -58,17 +59,19 @@ func Households(cfg Config, rows []ReferralRow) []*Household {
 func (h *Household) draw(cfg Config) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed_1000+uint64(h.Index)))
 	h.Complier = rng.Float64() >= cfg.DeclineGuidance
-	potential := func(p0, p1 float64) [2]bool {
+	// One uniform per outcome gives every arm's potential outcome: the
+	// arms differ only in the probability it is compared with (compliers).
+	potential := func(p0, p1, p2 float64) [3]bool {
 		u := rng.Float64()
-		y0 := u < p0
-		y1 := y0
+		y := [3]bool{u < p0, u < p0, u < p0}
 		if h.Complier {
-			y1 = u < complierP(p0, p1, cfg.DeclineGuidance)
+			y[1] = u < complierP(p0, p1, cfg.DeclineGuidance)
+			y[2] = u < complierP(p0, p2, cfg.DeclineGuidance)
 		}
-		return [2]bool{y0, y1}
+		return y
 	}
-	h.SuppAid = potential(cfg.SuppAidControl, cfg.SuppAidIntervention)
-	h.EmplProg = potential(cfg.EmplProgControl, cfg.EmplProgIntervention)
+	h.SuppAid = potential(cfg.SuppAidControl, cfg.SuppAidIntervention, cfg.SuppAidLight)
+	h.EmplProg = potential(cfg.EmplProgControl, cfg.EmplProgIntervention, cfg.EmplProgLight)
 	adults := 0
 	for _, m := range h.Members {
 		if m.Role != "child" {
@@ -92,10 +95,11 @@ func (h *Household) draw(cfg Config) {
 }
 
 // Responds says whether the household is interviewed at a wave, given its
-// arm (z = 1 intervention): attrition a at m6 and m12 is the configured
-// one plus half the differential in control, minus half in intervention;
-// dropping out is monotone (not at m6 means not at m12). Baseline: 2%.
-func (h *Household) Responds(cfg Config, wave string, z int) bool {
+// arm (0 control, 1 intervention, 2 phone guidance): attrition a at m6 and
+// m12 is the configured one plus half the differential in control, minus
+// half in an intervention arm; dropping out is monotone (not at m6 means
+// not at m12). Baseline: 2%.
+func (h *Household) Responds(cfg Config, wave string, arm int) bool {
 	var a float64
 	switch wave {
 	case "m0":
@@ -106,7 +110,7 @@ func (h *Household) Responds(cfg Config, wave string, z int) bool {
 		a = cfg.Attrition12
 	}
 	if wave != "m0" {
-		if z == 1 {
+		if arm != 0 {
 			a -= cfg.Differential / 2
 		} else {
 			a += cfg.Differential / 2
@@ -124,7 +128,8 @@ type Event struct {
 }
 
 // OCMWEvents are the social-welfare records of the household around its
-// randomization date r for arm z: supplementary aid within 6 months as the
+// randomization date r for arm z (0 control, 1 intervention, 2 phone
+// guidance): supplementary aid within 6 months as the
 // potential outcome says (and sometimes before or later), leefloon spells
 // (no effect), activation and budget guidance.
 func (h *Household) OCMWEvents(r time.Time, z int) []Event {

@@ -4,17 +4,42 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 )
 
+// Protocol is the protocol of the simulated trial: the example protocol,
+// or with three arms the same with a third arm (light: phone guidance)
+// between the intervention and control, a 2:1:1 ratio and blocks of 4 and
+// 8.
+func Protocol(cfg Config) ([]byte, error) {
+	text := string(trial.ExampleProtocol())
+	if cfg.Arms != 3 {
+		return []byte(text), nil
+	}
+	for _, r := range [][2]string{
+		{"  - id: control\n    label: Usual services\n  # - id: light ", "  - id: light\n    label: Phone guidance\n  - id: control\n    label: Usual services\n  # - id: light "},
+		{`ratio: "1:1"`, `ratio: "2:1:1"`},
+		{"block_sizes: [2, 4, 6]", "block_sizes: [4, 8]"},
+		{"  id: MISSION\n", "  id: MISSION3\n"},
+	} {
+		if !strings.Contains(text, r[0]) {
+			return nil, fmt.Errorf("simulate: the example protocol has no %q to make three arms of", r[0])
+		}
+		text = strings.Replace(text, r[0], r[1], 1)
+	}
+	return []byte(text), nil
+}
+
 // ReferralDir is where Write puts the monthly referral workbooks.
 const ReferralDir = "referrals"
 
 // Write writes into dir what a trial has before its first randomization:
-// trial.yaml (the example protocol), codebook.yaml (the example codebook),
+// trial.yaml (the example protocol; with three arms, with phone guidance
+// added and a 2:1:1 ratio), codebook.yaml (the example codebook),
 // simulation.yaml (cfg, which `rct simulate fieldwork` reads back) and
 // Kind en Gezin's referral workbooks, one per month of recruitment, named
 // after the day the month's list is sent (its last day):
@@ -23,7 +48,10 @@ func Write(dir string, cfg Config) ([]string, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	text := trial.ExampleProtocol()
+	text, err := Protocol(cfg)
+	if err != nil {
+		return nil, err
+	}
 	p, err := trial.ParseProtocol("example protocol", text)
 	if err != nil {
 		return nil, err

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/rct-trials/rct/survey"
@@ -18,7 +18,8 @@ func newCaselogCmd(f *factory) *cobra.Command {
 		Use:   "template --key trial.key [--month yyyy-mm] -o FILE.xlsx",
 		Short: "Write the activity-log template of a month for the case managers",
 		Long: `Write the activity-log template of a month: one row per family the case
-managers guide (the protocol's first arm, or --arm), randomized by the end of
+managers guide (every arm but the reference arm, the control; or --arm),
+randomized by the end of
 the month and not withdrawn. It needs the allocation key, and the listing is
 recorded in the audit chain: the log is for case managers, who know the arm;
 never give it to interviewers.`,
@@ -31,7 +32,7 @@ never give it to interviewers.`,
 		},
 	}
 	tmpl.Flags().StringVar(&o.Key, "key", "", "allocation key file")
-	tmpl.Flags().StringVar(&o.Arm, "arm", "", "the case managers' arm (default: the protocol's first arm)")
+	tmpl.Flags().StringVar(&o.Arm, "arm", "", "the case managers' arms, comma-separated (default: every arm but the reference)")
 	tmpl.Flags().StringVar(&o.Month, "month", "", "the month logged, yyyy-mm (default: the current month)")
 	tmpl.Flags().StringVarP(&o.Out, "output", "o", "", "XLSX file to write")
 	tmpl.Flags().StringVar(&o.Lang, "lang", "", "language of the labels (default: the codebook's first)")
@@ -86,23 +87,34 @@ func runCaselogTemplate(ctx context.Context, f *factory, o TemplateOptions) erro
 	return nil
 }
 
-// caseload returns the study codes of the case managers' arm (the
-// protocol's first arm unless given), read with the session's key; the
-// listing is recorded in the audit chain.
-func caseload(ctx context.Context, s *session, arm string) (map[string]bool, error) {
-	if arm == "" {
-		arm = s.Protocol.Arms[0].ID
+// caseload returns the study codes of the case managers' arms (given as
+// a comma-separated list; by default every arm but the analysis'
+// reference arm, the control), read with the session's key; the listing is
+// recorded in the audit chain.
+func caseload(ctx context.Context, s *session, arms string) (map[string]bool, error) {
+	p := s.Protocol
+	want := map[string]bool{}
+	if arms == "" {
+		for _, a := range p.Arms {
+			want[a.ID] = a.ID != p.ReferenceArm().ID
+		}
 	}
-	rows, err := s.DB.AllocationList(ctx, s.Protocol, s.Key, arm, s.Actor)
-	if errors.Is(err, trial.ErrUnknownArm) {
-		return nil, usagef("--arm: %v", err)
+	for _, a := range strings.Split(arms, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, ok := p.Arm(a); !ok {
+			return nil, usagef("--arm: %v: %q (arms: %s)", trial.ErrUnknownArm, a, strings.Join(p.ArmIDs(), ", "))
+		}
+		want[a] = true
 	}
+	rows, err := s.DB.AllocationList(ctx, p, s.Key, "", s.Actor)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
 	for _, r := range rows {
-		if !r.Withdrawn {
+		if want[r.Arm] && !r.Withdrawn {
 			out[r.StudyCode] = true
 		}
 	}

@@ -313,7 +313,7 @@ the offending cells coloured and commented.`,
 		cmd.Flags().StringVar(&o.Wave, "wave", "", "wave id of the protocol (m0, m6, ...)")
 	} else {
 		cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file (the log concerns the case managers' arm)")
-		cmd.Flags().StringVar(&o.Arm, "arm", "", "the case managers' arm (default: the protocol's first arm)")
+		cmd.Flags().StringVar(&o.Arm, "arm", "", "the case managers' arms, comma-separated (default: every arm but the reference)")
 	}
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check and report, write nothing")
 	cmd.Flags().BoolVar(&o.OverwriteBlanks, "overwrite-blanks", false, "a blank cell blanks the stored answer (kept as a version)")
