@@ -117,6 +117,9 @@ type Variable struct {
 	// Identifier: the answer identifies a person (a name, a phone number);
 	// it is never exported to analysts.
 	Identifier bool `yaml:"identifier"`
+	// Unit is what a number counts or measures ("EUR per month"), for the
+	// exported codebook.
+	Unit string `yaml:"unit"`
 
 	Kind string `yaml:"-"` // the type without its list
 	List string `yaml:"-"` // the choice list of select types
