@@ -11,99 +11,275 @@ import (
 	"github.com/rct-trials/rct/trial"
 )
 
-// DataSet is the analysis data set: one row per randomized family, and a
-// codebook row per column.
+// DataSet is the analysis data set: one row per randomized family, and
+// what each column is (its codebook row).
 type DataSet struct {
-	Header   []string
-	Rows     [][]string
-	Codebook [][]string // name, label, type, source
+	Columns []Column
+	Rows    [][]string
+	// Missing are the cells where a declared missing code was answered:
+	// written empty, their code kept here for the scripts that mark them
+	// (Stata's extended missing values).
+	Missing []MissingCell
+	// MissingCodes are the codebook's declared missing codes, in order.
+	MissingCodes []ValueLabel
+}
+
+// Column describes one column of the data set.
+type Column struct {
+	Name  string
+	Label string
+	// Type is the variable's type: integer, decimal, text, date,
+	// select_one, select_multiple (survey); binary, count, continuous
+	// (register outcomes).
+	Type string
+	// Storage says how to read the cells: number, text or date
+	// (yyyy-mm-dd).
+	Storage string
+	Source  string
+	Wave    string
+	Unit    string
+	Values  []ValueLabel // the labels of a select_one's codes
+	// MissingCodes: the column may hold declared missing codes (written
+	// empty; listed in DataSet.Missing).
+	MissingCodes bool
+	Window       string // a register outcome's window after randomization
+}
+
+// ValueLabel is a code and its label.
+type ValueLabel struct {
+	Code  string
+	Label string
+}
+
+// MissingCell is a cell whose answer was a declared missing code.
+type MissingCell struct {
+	Row, Column int
+	Code        string
+}
+
+// Header returns the columns' names.
+func (t *DataSet) Header() []string {
+	h := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		h[i] = c.Name
+	}
+	return h
 }
 
 // CodebookHeader names the columns of DataSet.Codebook.
-var CodebookHeader = []string{"column", "label", "type", "source"}
+var CodebookHeader = []string{"column", "label", "type", "storage", "source", "wave", "unit", "value_labels", "missing_codes", "window"}
+
+// Codebook returns a row per column: what it is, where it comes from, its
+// value labels ("1=Yes; 0=No") and declared missing codes ("-99=Refused").
+func (t *DataSet) Codebook() [][]string {
+	var missing []string
+	for _, m := range t.MissingCodes {
+		missing = append(missing, m.Code+"="+m.Label)
+	}
+	out := make([][]string, len(t.Columns))
+	for i, c := range t.Columns {
+		var vals []string
+		for _, v := range c.Values {
+			vals = append(vals, v.Code+"="+v.Label)
+		}
+		m := ""
+		if c.MissingCodes {
+			m = strings.Join(missing, "; ")
+		}
+		out[i] = []string{c.Name, c.Label, c.Type, c.Storage, c.Source, c.Wave, c.Unit, strings.Join(vals, "; "), m, c.Window}
+	}
+	return out
+}
 
 // Export builds the analysis data set for analysts who continue in R or
-// Stata: study code, group code and assignment, strata, every survey
+// Stata: study code, group code and assignment, the randomization date and
+// stratum cell, the strata and the eligibility domains, every survey
 // variable at every wave where it is asked (identifiers never), whether the
 // family responded to each wave, and the register outcomes with their
-// baseline windows. Without arms (nil) the assignment is z = 1 for the
-// second group code and the activity log is left out (it exists only for
-// one arm); with arms, z = 1 for the protocol's first arm, the arm is
-// named, and the log is summarised (months logged, contacts, hours,
-// guidance accepted).
+// baseline windows. Declared missing codes are written as empty cells (and
+// listed in Missing). Without the key the assignment is by group code (z =
+// 1 for group B; with three groups or more z_B, z_C, … against group A)
+// and the activity log is left out (it exists only for the arms the case
+// managers guide); with the key the arm is named, z is 1 for the arm
+// compared with the reference arm (z_ARM for each with more arms), and the
+// log is summarised (months logged, contacts, hours, guidance accepted).
 func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*DataSet, error) {
 	arms := k.arms()
 	b, err := loadFamilies(ctx, db, p, arms)
 	if err != nil {
 		return nil, err
 	}
-	n := len(b.Families)
-	t := &DataSet{Rows: make([][]string, n)}
-	add := func(name, label, typ, source string, values func(i int, code string) string) {
-		t.Header = append(t.Header, name)
-		t.Codebook = append(t.Codebook, []string{name, label, typ, source})
+	t := &DataSet{Rows: make([][]string, len(b.Families))}
+	add := func(c Column, values func(i int, code string) string) {
+		t.Columns = append(t.Columns, c)
 		for i, f := range b.Families {
 			t.Rows[i] = append(t.Rows[i], values(i, f.StudyCode))
 		}
 	}
-	add("study_code", "Study code", "text", "enrolment", func(i int, code string) string { return code })
-	add("group", "Group code (blinded)", "text", "randomization", func(i int, code string) string { return b.Families[i].Group })
-	zLabel, zSource := fmt.Sprintf("1 for group %s, 0 for group %s (blinded)", b.Groups[1].Code, b.Groups[0].Code), "randomization"
-	if arms != nil {
-		add("arm", "Arm", "text", "randomization (unblinded)", func(i int, code string) string { return arms[b.Families[i].Group] })
-		zLabel, zSource = fmt.Sprintf("1 for %s, 0 for %s", p.Arms[0].ID, p.Arms[1].ID), "randomization (unblinded)"
-	}
-	add("z", zLabel, "integer", zSource, func(i int, code string) string { return strconv.Itoa(int(b.Z[i])) })
-	add("withdrawn", "Withdrew after randomization", "integer", "trial", func(i int, code string) string {
-		if b.Families[i].Withdrawn {
-			return "1"
-		}
-		return "0"
-	})
-	for j, v := range p.Randomization.Strata {
-		j := j
-		add(v.ID, v.Label, "text", "stratum", func(i int, code string) string { return v.Values[b.Families[i].Profile[j]] })
-	}
+	exportDesign(b, p, arms, add)
 	cb, _, cbErr := survey.Current(ctx, db, p)
 	if cbErr == nil {
-		for _, w := range p.Waves {
-			ans, err := survey.Answers(ctx, db, w.ID, "interview_date")
-			if err != nil {
-				return nil, err
-			}
-			add("responded_"+w.ID, "Interviewed at "+w.Label, "integer", "survey "+w.ID, func(i int, code string) string {
-				if _, ok := ans[code]; ok {
-					return "1"
-				}
-				return "0"
-			})
-			for _, v := range append(append([]*survey.Variable{}, survey.SystemVariables()...), cb.Form(w.ID)...) {
-				if v.Identifier || v.Name == "interviewer" {
-					continue
-				}
-				ans, err := survey.Answers(ctx, db, w.ID, v.Name)
-				if err != nil {
-					return nil, err
-				}
-				add(v.Name+"_"+w.ID, v.Label.In(cb.Languages[len(cb.Languages)-1], cb.Languages), v.Type, "survey "+w.ID,
-					func(i int, code string) string { return ans[code] })
-			}
+		for _, m := range cb.Missing {
+			t.MissingCodes = append(t.MissingCodes, ValueLabel{m.Code, m.Label.In(exportLang(cb), cb.Languages)})
+		}
+		if err := t.exportSurvey(ctx, db, p, cb, b, add); err != nil {
+			return nil, err
 		}
 	}
-	for _, o := range p.Outcomes {
-		if o.Source.Register == "" {
+	if err := exportRegisters(ctx, db, p, add); err != nil {
+		return nil, err
+	}
+	if k != nil && k.Log != nil && cbErr == nil {
+		if err := exportCaseLog(k.Log, cb, add); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// exportLang is the language of the exported labels: the codebook's last
+// (English in the example, the analysts' language).
+func exportLang(cb *survey.Codebook) string { return cb.Languages[len(cb.Languages)-1] }
+
+type adder func(c Column, values func(i int, code string) string)
+
+// exportDesign adds what randomization knows: group, arm, assignment,
+// date, stratum cell, withdrawal, strata and eligibility domains.
+func exportDesign(b *Data, p *trial.Protocol, arms map[string]string, add adder) {
+	source := "randomization"
+	if arms != nil {
+		source = "randomization (unblinded)"
+	}
+	add(Column{Name: "study_code", Label: "Study code", Type: "text", Storage: "text", Source: "enrolment"}, func(i int, code string) string { return code })
+	add(Column{Name: "group", Label: "Group code (blinded)", Type: "text", Storage: "text", Source: "randomization"}, func(i int, code string) string { return b.Families[i].Group })
+	if arms != nil {
+		add(Column{Name: "arm", Label: "Arm", Type: "text", Storage: "text", Source: source}, func(i int, code string) string { return arms[b.Families[i].Group] })
+	}
+	for _, c := range b.Contrasts {
+		if !c.WithReference {
 			continue
 		}
-		for _, id := range []string{o.ID, o.ID + "_baseline"} {
-			vals, err := db.OutcomeValues(ctx, id)
+		name, what := "z", c.Names[1]
+		if len(b.Groups) > 2 {
+			name = "z_" + strings.SplitN(c.ID, "-", 2)[0]
+		}
+		add(Column{Name: name, Label: fmt.Sprintf("1 for %s, 0 for the other groups (%s is the reference)", what, c.Names[0]), Type: "integer", Storage: "number", Source: source},
+			func(i int, code string) string { return strconv.Itoa(boolInt(b.G[i] == c.Arm)) })
+	}
+	add(Column{Name: "randomized_on", Label: "Randomization date", Type: "date", Storage: "date", Source: "randomization"}, func(i int, code string) string { return b.Families[i].Date })
+	add(Column{Name: "stratum_cell", Label: "Stratum cell of the randomization (the strata's levels joined by :)", Type: "text", Storage: "text", Source: "randomization"},
+		func(i int, code string) string {
+			parts := make([]string, len(b.Factors))
+			for j, f := range b.Factors {
+				parts[j] = f.Levels[i]
+			}
+			return strings.Join(parts, ":")
+		})
+	add(Column{Name: "withdrawn", Label: "Withdrew after randomization", Type: "integer", Storage: "number", Source: "trial", Values: []ValueLabel{{"1", "Withdrawn"}, {"0", "Not withdrawn"}}},
+		func(i int, code string) string { return strconv.Itoa(boolInt(b.Families[i].Withdrawn)) })
+	for j, v := range p.Randomization.Strata {
+		add(Column{Name: v.ID, Label: v.Label, Type: "text", Storage: "text", Source: "stratum"}, func(i int, code string) string { return v.Values[b.Families[i].Profile[j]] })
+	}
+	for _, dom := range p.Eligibility.Domains {
+		add(Column{Name: "weak_" + dom, Label: "Weak on the " + dom + " domain of the " + p.Eligibility.Index + " index at referral", Type: "integer", Storage: "number", Source: "eligibility",
+			Values: []ValueLabel{{"1", "Weak"}, {"0", "Not weak"}}}, func(i int, code string) string { return strconv.Itoa(boolInt(b.Families[i].Domains[dom])) })
+	}
+	add(Column{Name: "weak_domains", Label: fmt.Sprintf("Number of weak domains (eligible from %d)", p.Eligibility.MinWeak), Type: "integer", Storage: "number", Source: "eligibility"},
+		func(i int, code string) string { return strconv.Itoa(b.Families[i].Weak) })
+}
+
+// exportSurvey adds, for every wave, whether the family was interviewed
+// and every variable asked (identifiers never); declared missing codes
+// become empty cells, kept in t.Missing.
+func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, b *Data, add adder) error {
+	lang := exportLang(cb)
+	for _, w := range p.Waves {
+		ans, err := survey.Answers(ctx, db, w.ID, "interview_date")
+		if err != nil {
+			return err
+		}
+		add(Column{Name: "responded_" + w.ID, Label: "Interviewed at " + w.Label, Type: "integer", Storage: "number", Source: "survey " + w.ID, Wave: w.ID,
+			Values: []ValueLabel{{"1", "Interviewed"}, {"0", "Not interviewed"}}}, func(i int, code string) string {
+			_, ok := ans[code]
+			return strconv.Itoa(boolInt(ok))
+		})
+		for _, v := range append(append([]*survey.Variable{}, survey.SystemVariables()...), cb.Form(w.ID)...) {
+			if v.Identifier || v.Name == "interviewer" {
+				continue
+			}
+			ans, err := survey.Answers(ctx, db, w.ID, v.Name)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			label := o.Label
-			if strings.HasSuffix(id, "_baseline") {
-				label += " (baseline window)"
+			c := Column{Name: v.Name + "_" + w.ID, Label: v.Label.In(lang, cb.Languages), Type: v.Kind, Storage: storage(cb, v), Source: "survey " + w.ID, Wave: w.ID, Unit: v.Unit,
+				MissingCodes: len(cb.Missing) > 0 && v.Kind != survey.Date}
+			if v.Kind == survey.SelectOne {
+				for _, ch := range cb.Lists[v.List] {
+					c.Values = append(c.Values, ValueLabel{ch.Code, ch.Label.In(lang, cb.Languages)})
+				}
 			}
-			add(id, label, o.Type, "register "+o.Source.Register, func(i int, code string) string {
+			col := len(t.Columns)
+			add(c, func(i int, code string) string {
+				s := ans[code]
+				if m, miss := cb.IsMissing(s); miss {
+					t.Missing = append(t.Missing, MissingCell{Row: i, Column: col, Code: m})
+					return ""
+				}
+				return s
+			})
+		}
+	}
+	return nil
+}
+
+// storage is how a survey variable's cells read: numbers (integer,
+// decimal, a select_one whose codes are all numbers), dates, or text.
+func storage(cb *survey.Codebook, v *survey.Variable) string {
+	switch v.Kind {
+	case survey.Integer, survey.Decimal:
+		return "number"
+	case survey.Date:
+		return "date"
+	case survey.SelectOne:
+		for _, ch := range cb.Lists[v.List] {
+			if _, err := strconv.ParseFloat(ch.Code, 64); err != nil {
+				return "text"
+			}
+		}
+		return "number"
+	}
+	return "text"
+}
+
+// exportRegisters adds the register outcomes and their baseline windows:
+// empty where missing (no import of the register yet).
+func exportRegisters(ctx context.Context, db *trial.DB, p *trial.Protocol, add adder) error {
+	for _, o := range p.Outcomes {
+		src := o.Source
+		if src.Register == "" || src.Window == nil {
+			continue
+		}
+		windows := []struct {
+			id, label string
+			w         trial.Window
+		}{{o.ID, o.Label, *src.Window}}
+		if o.Baseline != nil && o.Baseline.Window != nil {
+			windows = append(windows, struct {
+				id, label string
+				w         trial.Window
+			}{o.ID + "_baseline", o.Label + " (baseline window)", *o.Baseline.Window})
+		}
+		for _, win := range windows {
+			vals, err := db.OutcomeValues(ctx, win.id)
+			if err != nil {
+				return err
+			}
+			c := Column{Name: win.id, Label: win.label, Type: o.Type, Storage: "number", Source: "register " + src.Register,
+				Unit: aggregateUnit(src.Aggregate), Window: fmt.Sprintf("(%s, %s] from the randomization date; events %s, %s", win.w.From, win.w.To, strings.Join(src.Events, ", "), src.Aggregate)}
+			if o.Type == "binary" {
+				c.Values = []ValueLabel{{"1", "Yes"}, {"0", "No"}}
+			}
+			add(c, func(i int, code string) string {
 				v, ok := vals[code]
 				if !ok || math.IsNaN(v) {
 					return ""
@@ -112,12 +288,29 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Da
 			})
 		}
 	}
-	if k != nil && k.Log != nil && cbErr == nil {
-		if err := exportCaseLog(k.Log, cb, add); err != nil {
-			return nil, err
-		}
+	return nil
+}
+
+// aggregateUnit is what a register outcome counts.
+func aggregateUnit(aggregate string) string {
+	switch aggregate {
+	case "any":
+		return "1 if any event, else 0"
+	case "count":
+		return "events"
+	case "sum":
+		return "sum of the events' amounts (EUR)"
+	case "days":
+		return "days covered by the events"
 	}
-	return t, nil
+	return ""
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // LogTotals are the case managers' activity log summarised per family (by
@@ -162,26 +355,31 @@ func Totals(log *survey.ActivityLog, cb *survey.Codebook) *LogTotals {
 	return cl
 }
 
-// exportCaseLog adds the summarised log to the export.
-func exportCaseLog(log *survey.ActivityLog, cb *survey.Codebook, add func(name, label, typ, source string, values func(int, string) string)) error {
+// exportCaseLog adds the summarised log to the export: log_VAR_sum (a
+// number summed over the months), log_VAR_any (a yes/no that is 1 in some
+// month) and log_months.
+func exportCaseLog(log *survey.ActivityLog, cb *survey.Codebook, add adder) error {
 	cl := Totals(log, cb)
+	lang := exportLang(cb)
+	source := "case-manager log (unblinded)"
 	for _, v := range cb.Form(survey.CaseLog) {
 		per, ok := cl.Totals[v.Name]
 		if !ok {
 			continue
 		}
-		name, label := "caselog_"+v.Name+"_total", v.Label.In("en", cb.Languages)+" (sum over months)"
+		c := Column{Name: "log_" + v.Name + "_sum", Label: v.Label.In(lang, cb.Languages) + " (sum over months)", Type: "decimal", Storage: "number", Source: source, Unit: v.Unit}
 		if v.Kind == survey.SelectOne {
-			name, label = "caselog_"+v.Name+"_ever", v.Label.In("en", cb.Languages)+" (in any month)"
+			c = Column{Name: "log_" + v.Name + "_any", Label: v.Label.In(lang, cb.Languages) + " (in any month)", Type: "integer", Storage: "number", Source: source,
+				Values: []ValueLabel{{"1", "In some month"}, {"0", "In no month"}}}
 		}
-		add(name, label, "decimal", "case-manager log (unblinded)", func(i int, code string) string {
+		add(c, func(i int, code string) string {
 			if x, ok := per[code]; ok {
 				return strconv.FormatFloat(x, 'f', -1, 64)
 			}
 			return ""
 		})
 	}
-	add("caselog_months", "Months in the case managers' log", "integer", "case-manager log (unblinded)", func(i int, code string) string {
+	add(Column{Name: "log_months", Label: "Months in the case managers' log", Type: "integer", Storage: "number", Source: source, Unit: "months"}, func(i int, code string) string {
 		return strconv.Itoa(cl.Months[code])
 	})
 	return nil

@@ -3,6 +3,7 @@ package sheet
 import (
 	"encoding/csv"
 	"io"
+	"strconv"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -12,6 +13,10 @@ type Grid struct {
 	Name   string // the sheet's name in a workbook
 	Header []string
 	Rows   [][]string
+	// Numeric marks the columns written as numbers in a workbook (a cell
+	// that reads as a number; an empty cell stays blank); the others are
+	// text.
+	Numeric []bool
 }
 
 // WriteCSV writes g as CSV, every cell defused (see Defuse): a spreadsheet
@@ -64,6 +69,13 @@ func writeSheet(x *excelize.File, g Grid) error {
 		vals := make([]any, len(cells))
 		for i, c := range cells {
 			vals[i] = c
+			if n > 1 && i < len(g.Numeric) && g.Numeric[i] {
+				if c == "" {
+					vals[i] = nil
+				} else if x, err := strconv.ParseFloat(c, 64); err == nil && plainNumber(c) {
+					vals[i] = x
+				}
+			}
 		}
 		cell, _ := excelize.CoordinatesToCellName(1, n)
 		return sw.SetRow(cell, vals)
