@@ -125,6 +125,44 @@ func MDET(n, power, sd, alpha float64) (float64, error) {
 	return uniroot(func(d float64) float64 { return PowerT(n, d, sd, alpha) - power }, sd*1e-7, sd*1e7), nil
 }
 
+// PowerT2N is the power of the two-sided two-sample t test with n1 and n2
+// in the groups, true difference delta, standard deviation sd and level
+// alpha, as pwr's pwr.t2n.test (d = delta/sd): both tails of the
+// noncentral t on n1 + n2 − 2 df with noncentrality d·√(n1·n2/(n1 + n2)).
+func PowerT2N(n1, n2, delta, sd, alpha float64) float64 {
+	nu := n1 + n2 - 2
+	ncp := delta / sd * math.Sqrt(n1*n2/(n1+n2))
+	qu := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: nu}.Quantile(1 - alpha/2)
+	return pnt(qu, nu, ncp, false) + pnt(-qu, nu, ncp, true)
+}
+
+// Power2P2N is the power of the two-sided test of two proportions with
+// effect size h and n1, n2 in the groups (pwr's pwr.2p2n.test).
+func Power2P2N(h, n1, n2, alpha float64) float64 {
+	s := h * math.Sqrt(n1*n2/(n1+n2))
+	z := stdNormal.Quantile(1 - alpha/2)
+	return stdNormal.Survival(z-s) + stdNormal.CDF(-z-s)
+}
+
+// SolveTotal finds the total number of units N at which power(N) reaches
+// target, power increasing in N, for N in (lo, 1e9): as R's uniroot on the
+// same function.
+func SolveTotal(power func(n float64) float64, target, lo float64) (float64, error) {
+	if target <= 0 || target >= 1 {
+		return 0, fmt.Errorf("analysis: power %v is not in (0, 1)", target)
+	}
+	return uniroot(func(n float64) float64 { return power(n) - target }, lo, 1e9), nil
+}
+
+// SolveDelta finds the difference at which power(delta) reaches target,
+// for delta in (scale·1e-7, scale·1e7).
+func SolveDelta(power func(delta float64) float64, target, scale float64) (float64, error) {
+	if target <= 0 || target >= 1 {
+		return 0, fmt.Errorf("analysis: power %v is not in (0, 1)", target)
+	}
+	return uniroot(func(d float64) float64 { return power(d) - target }, scale*1e-7, scale*1e7), nil
+}
+
 // CohenH is the effect size h = 2 asin √p1 − 2 asin √p2 (pwr's ES.h).
 func CohenH(p1, p2 float64) float64 {
 	return 2*math.Asin(math.Sqrt(p1)) - 2*math.Asin(math.Sqrt(p2))

@@ -3,6 +3,8 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/trial"
@@ -16,13 +18,20 @@ var ErrPowerQuery = errors.New("not a power question rct can answer")
 // PowerQuery is a power question: leave out one of N, Delta and Power and
 // Power computes it. Nil fields are not given.
 type PowerQuery struct {
-	N     *float64 // families per group (analytic) or in all (Simulate)
+	N     *float64 // families per group (analytic, equal groups) or in all (Ratio, Simulate)
 	Delta *float64 // true difference in means (continuous outcomes)
 	SD    *float64 // standard deviation of the outcome
 	Power *float64 // target power
 	P1    *float64 // proportion in one group (binary outcomes)
 	P2    *float64 // proportion in the other
 	Alpha float64  // significance level, two-sided
+	// Ratio, when given (one part per arm, the reference arm last unless
+	// Reference says), makes N the families in all and answers for each
+	// arm against the reference, in groups of N·part/sum (pwr.t2n.test,
+	// pwr.2p2n.test); Arms name the parts.
+	Ratio     []int
+	Arms      []string
+	Reference int // index of the reference arm in Ratio
 	// Simulate re-runs the protocol's own design for Reps trials of N
 	// families, outcomes normal (Delta, SD), each family lost with
 	// probability Attrition; Seed fixes the draws.
@@ -55,6 +64,8 @@ func Power(q PowerQuery, protocol func() (*trial.Protocol, error)) ([]PowerAnswe
 	switch {
 	case q.Simulate:
 		return simulatePower(q, protocol)
+	case len(q.Ratio) > 0:
+		return ratioPower(q)
 	case q.P1 != nil || q.P2 != nil:
 		return proportionPower(q)
 	}
@@ -119,3 +130,96 @@ func meanPower(q PowerQuery) ([]PowerAnswer, error) {
 	}
 	return nil, queryErr("give two of --n, --delta, --power (with --sd)")
 }
+
+// ratioPower answers q for each arm against the reference arm, the groups
+// in q.Ratio: power for N in all; the N in all at which every contrast
+// reaches the power (each contrast's N given); the minimum detectable
+// difference of each contrast.
+func ratioPower(q PowerQuery) ([]PowerAnswer, error) {
+	if len(q.Ratio) < 2 || q.Reference < 0 || q.Reference >= len(q.Ratio) {
+		return nil, queryErr("--ratio needs a part per arm, at least two")
+	}
+	sum := 0
+	for _, r := range q.Ratio {
+		if r < 1 {
+			return nil, queryErr("--ratio parts are whole numbers of at least 1")
+		}
+		sum += r
+	}
+	name := func(i int) string {
+		if i < len(q.Arms) {
+			return q.Arms[i]
+		}
+		return fmt.Sprintf("arm %d", i+1)
+	}
+	binary := q.P1 != nil || q.P2 != nil
+	switch {
+	case binary && (q.P1 == nil || q.P2 == nil):
+		return nil, queryErr("give both --p1 (the arm) and --p2 (the reference)")
+	case !binary && q.SD == nil:
+		return nil, queryErr("give --sd (continuous outcome) or --p1 and --p2 (binary outcome)")
+	}
+	var out []PowerAnswer
+	for i, r := range q.Ratio {
+		if i == q.Reference {
+			continue
+		}
+		ref := q.Ratio[q.Reference]
+		share, shareRef := float64(r)/float64(sum), float64(ref)/float64(sum)
+		power := func(n, delta float64) float64 {
+			if binary {
+				return analysis.Power2P2N(analysis.CohenH(*q.P1, *q.P2), n*share, n*shareRef, q.Alpha)
+			}
+			return analysis.PowerT2N(n*share, n*shareRef, delta, *q.SD, q.Alpha)
+		}
+		method := "pwr.t2n.test"
+		if binary {
+			method = "pwr.2p2n.test (Cohen's h)"
+		}
+		contrast := fmt.Sprintf("%s minus %s", name(i), name(q.Reference))
+		delta := 0.0
+		if q.Delta != nil {
+			delta = *q.Delta
+		}
+		switch {
+		case q.N != nil && q.Power == nil && (binary || q.Delta != nil):
+			n := *q.N
+			out = append(out, PowerAnswer{"power", fmt.Sprintf("%s, %s: %s families against %s", method, contrast, g(n*share), g(n*shareRef)), power(n, delta), 0})
+		case q.Power != nil && q.N == nil && (binary || q.Delta != nil):
+			lo := 2*float64(sum)/float64(min(r, ref)) + 1e-10
+			n, err := analysis.SolveTotal(func(n float64) float64 { return power(n, delta) }, *q.Power, lo)
+			if err != nil {
+				return nil, queryErr("%v", err)
+			}
+			out = append(out, PowerAnswer{"n in all", fmt.Sprintf("%s, %s (ratio %s)", method, contrast, ratioText(q.Ratio)), n, 0})
+		case !binary && q.N != nil && q.Power != nil && q.Delta == nil:
+			d, err := analysis.SolveDelta(func(d float64) float64 { return power(*q.N, d) }, *q.Power, *q.SD)
+			if err != nil {
+				return nil, queryErr("%v", err)
+			}
+			out = append(out, PowerAnswer{"minimum detectable difference", fmt.Sprintf("%s, %s: %s families against %s", method, contrast, g(*q.N*share), g(*q.N*shareRef)), d, 0})
+		default:
+			return nil, queryErr("with --ratio give two of --n (in all), --delta, --power (with --sd), or --p1 --p2 with --n or --power")
+		}
+	}
+	if len(out) > 1 && out[0].Quantity == "n in all" {
+		most := out[0]
+		for _, a := range out[1:] {
+			if a.Value > most.Value {
+				most = a
+			}
+		}
+		out = append(out, PowerAnswer{"n in all", "every contrast reaches the power: the largest of the above", most.Value, 0})
+	}
+	return out, nil
+}
+
+func ratioText(r []int) string {
+	parts := make([]string, len(r))
+	for i, x := range r {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ":")
+}
+
+func g(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
