@@ -102,16 +102,27 @@ func JointBalance(z []float64, covs []Column, se string) (WaldTest, error) {
 
 // wald tests coefficients from index `from` on.
 func wald(f *Fit, from int) (WaldTest, error) {
-	q := f.K - from
-	b := mat.NewVecDense(q, f.Coef[from:])
-	V := mat.NewSymDense(q, nil)
-	for i := 0; i < q; i++ {
-		for j := i; j < q; j++ {
-			V.SetSym(i, j, f.Vcov.At(from+i, from+j))
+	idx := make([]int, f.K-from)
+	for i := range idx {
+		idx[i] = from + i
+	}
+	return waldTest(f.Coef, f.Vcov, idx, float64(f.N-f.K))
+}
+
+// waldTest tests that the coefficients idx of b (covariance V) are all
+// zero: F = b'V⁻¹b/q on (q, df2) degrees of freedom.
+func waldTest(coef []float64, V mat.Matrix, idx []int, df2 float64) (WaldTest, error) {
+	q := len(idx)
+	b := mat.NewVecDense(q, nil)
+	Vq := mat.NewSymDense(q, nil)
+	for r, i := range idx {
+		b.SetVec(r, coef[i])
+		for c, j := range idx[r:] {
+			Vq.SetSym(r, r+c, V.At(i, j))
 		}
 	}
 	var ch mat.Cholesky
-	if !ch.Factorize(V) {
+	if !ch.Factorize(Vq) {
 		return WaldTest{}, fmt.Errorf("%w: the covariance of the tested coefficients is singular", ErrCollinear)
 	}
 	var x mat.VecDense
@@ -119,9 +130,7 @@ func wald(f *Fit, from int) (WaldTest, error) {
 		return WaldTest{}, err
 	}
 	F := mat.Dot(b, &x) / float64(q)
-	df2 := float64(f.N - f.K)
-	p := distuv.F{D1: float64(q), D2: df2}.Survival(F)
-	return WaldTest{F: F, DF1: float64(q), DF2: df2, PValue: p}, nil
+	return WaldTest{F: F, DF1: float64(q), DF2: df2, PValue: distuv.F{D1: float64(q), D2: df2}.Survival(F)}, nil
 }
 
 // JointBalanceStatistic is the joint F statistic as a function of the
@@ -224,25 +233,13 @@ func JointBalanceGroups(group []int, k int, covs []Column, se string) (WaldTest,
 	if q == 0 {
 		return WaldTest{}, fmt.Errorf("%w: no covariate to test", ErrTooFew)
 	}
-	b := mat.NewVecDense(q, nil)
-	Vq := mat.NewSymDense(q, nil)
-	for r, i := range idx {
-		b.SetVec(r, B.At(i%K, i/K))
-		for c, j := range idx[r:] {
-			Vq.SetSym(r, r+c, V.At(i, j))
+	coef := make([]float64, m*K) // stacked by equation, as V
+	for a := 0; a < m; a++ {
+		for j := 0; j < K; j++ {
+			coef[a*K+j] = B.At(j, a)
 		}
 	}
-	var vch mat.Cholesky
-	if !vch.Factorize(Vq) {
-		return WaldTest{}, fmt.Errorf("%w: the covariance of the tested coefficients is singular", ErrCollinear)
-	}
-	var x mat.VecDense
-	if err := vch.SolveVecTo(&x, b); err != nil {
-		return WaldTest{}, err
-	}
-	F := mat.Dot(b, &x) / float64(q)
-	df2 := float64(n - K)
-	return WaldTest{F: F, DF1: float64(q), DF2: df2, PValue: distuv.F{D1: float64(q), D2: df2}.Survival(F)}, nil
+	return waldTest(coef, &V, idx, float64(n-K))
 }
 
 // hcWeights are the weights of each row's squared residual in the HC0-HC3

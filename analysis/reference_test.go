@@ -298,7 +298,22 @@ func TestFisherReference(t *testing.T) {
 // stats::power.t.test, power.prop.test and pwr::pwr.2p.test), 1e-8
 // relative (R's sample sizes come from uniroot; the same steps are taken).
 func TestPowerReference(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "reference", "estimatr", "power.json"))
+	checkCalls(t, "power.json", map[string]func() float64{
+		"power.t.test(n = 56, delta = 150, sd = 300, sig.level = 0.05)$power": func() float64 { return PowerT(56, 150, 300, 0.05) },
+		"power.t.test(power = 0.8, delta = 150, sd = 300)$n":                  func() float64 { n, _ := SampleSizeT(0.8, 150, 300, 0.05); return n },
+		"power.t.test(n = 56, power = 0.8, sd = 1)$delta":                     func() float64 { d, _ := MDET(56, 0.8, 1, 0.05); return d },
+		"pwr.2p.test(h = ES.h(0.40, 0.20), n = 56)$power":                     func() float64 { return Power2P(CohenH(0.40, 0.20), 56, 0.05) },
+		"pwr.2p.test(h = ES.h(0.40, 0.20), power = 0.8)$n":                    func() float64 { return SampleSize2P(CohenH(0.40, 0.20), 0.8, 0.05) },
+		"power.prop.test(n = 56, p1 = 0.20, p2 = 0.40)$power":                 func() float64 { return PowerProp(56, 0.20, 0.40, 0.05) },
+	})
+}
+
+// checkCalls compares, for every entry {call, value} of the reference file
+// testdata/reference/estimatr/<file>, what got[call] computes, 1e-8
+// relative; every entry needs a test and every test an entry.
+func checkCalls(t *testing.T, file string, got map[string]func() float64) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "reference", "estimatr", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,17 +323,11 @@ func TestPowerReference(t *testing.T) {
 			Value float64 `json:"value"`
 		} `json:"results"`
 	}
-	json.Unmarshal(b, &ref)
-	got := map[string]func() float64{
-		"power.t.test(n = 56, delta = 150, sd = 300, sig.level = 0.05)$power": func() float64 { return PowerT(56, 150, 300, 0.05) },
-		"power.t.test(power = 0.8, delta = 150, sd = 300)$n":                  func() float64 { n, _ := SampleSizeT(0.8, 150, 300, 0.05); return n },
-		"power.t.test(n = 56, power = 0.8, sd = 1)$delta":                     func() float64 { d, _ := MDET(56, 0.8, 1, 0.05); return d },
-		"pwr.2p.test(h = ES.h(0.40, 0.20), n = 56)$power":                     func() float64 { return Power2P(CohenH(0.40, 0.20), 56, 0.05) },
-		"pwr.2p.test(h = ES.h(0.40, 0.20), power = 0.8)$n":                    func() float64 { return SampleSize2P(CohenH(0.40, 0.20), 0.8, 0.05) },
-		"power.prop.test(n = 56, p1 = 0.20, p2 = 0.40)$power":                 func() float64 { return PowerProp(56, 0.20, 0.40, 0.05) },
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
 	}
 	if len(ref.Results) != len(got) {
-		t.Errorf("%d reference entries, %d tested", len(ref.Results), len(got))
+		t.Errorf("%s: %d reference entries, %d tested", file, len(ref.Results), len(got))
 	}
 	for _, r := range ref.Results {
 		f, ok := got[r.Call]
