@@ -172,18 +172,22 @@ func pickColumns(cols []analysis.Column, idx []int) []analysis.Column {
 }
 
 // lift turns a statistic of a two-group view's assignment into a statistic
-// of a draw of the whole design (each family's group index): the families
-// drawn into the contrast's two groups, with z = 1 for the arm's. columns
-// builds the statistic over those families (their indices in the whole
-// set; nil when every family is in, a trial of two groups).
+// of a draw of the whole design: the families drawn into the contrast's
+// two groups, with z = 1 for the arm's. columns builds the statistic over
+// those families (their indices in the whole set; nil when every family is
+// in, a trial of two groups).
 func (d *Data) lift(columns func(idx []int) analysis.Statistic) analysis.Statistic {
-	c := d.view.contrast
+	c, code := d.view.contrast, d.view.whole.codes()
+	arm, ref := code[c.Arm], code[c.Ref]
 	if len(d.Groups) == 2 {
 		st := columns(nil)
+		if arm == 1 && ref == 0 {
+			return st // the draw writes z itself
+		}
 		return func(g []float64) (float64, error) {
 			z := make([]float64, len(g))
 			for i, v := range g {
-				if int(v) == c.Arm {
+				if v == arm {
 					z[i] = 1
 				}
 			}
@@ -194,10 +198,10 @@ func (d *Data) lift(columns func(idx []int) analysis.Statistic) analysis.Statist
 		var idx []int
 		var z []float64
 		for i, v := range g {
-			switch int(v) {
-			case c.Arm:
+			switch v {
+			case arm:
 				idx, z = append(idx, i), append(z, 1)
-			case c.Ref:
+			case ref:
 				idx, z = append(idx, i), append(z, 0)
 			}
 		}
@@ -205,16 +209,29 @@ func (d *Data) lift(columns func(idx []int) analysis.Statistic) analysis.Statist
 	}
 }
 
-// groups returns the observed group of each family of the whole set, as
-// a draw gives it.
+// codes are the values a draw writes for each group.
+func (d *Data) codes() []float64 {
+	if d.drawCode != nil {
+		return d.drawCode
+	}
+	code := make([]float64, len(d.Groups))
+	for i := range code {
+		code[i] = float64(i)
+	}
+	return code
+}
+
+// groupValues returns the observed groups of the whole set's families as
+// a draw writes them.
 func (d *Data) groupValues() []float64 {
 	w := d
 	if d.view != nil {
 		w = d.view.whole
 	}
+	code := w.codes()
 	g := make([]float64, len(w.G))
 	for i, v := range w.G {
-		g[i] = float64(v)
+		g[i] = code[v]
 	}
 	return g
 }

@@ -43,8 +43,11 @@ type Data struct {
 	Contrast string    // what the two-group view estimates, in words
 	Method   string    // the randomization method, for the inference's description
 	// Draw is the trial's own design, re-run for randomization inference:
-	// it fills each family's group index (as G).
-	Draw analysis.Draw
+	// it fills each family's drawCode of its group — the group index, or
+	// with two groups directly the assignment z of the one contrast (no
+	// mapping per draw).
+	Draw     analysis.Draw
+	drawCode []float64 // nil: the group index
 	// Balance holds the baseline variables of the balance table, in the
 	// protocol's order (NaN where a survey answer is missing); JointSkip
 	// names those left out of the joint test for a reason other than
@@ -193,11 +196,14 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 		profiles[i] = f.Profile
 		d.G[i] = index[f.Group]
 	}
-	values := make([]float64, len(groups))
-	for i := range values {
-		values[i] = float64(i)
+	d.drawCode = make([]float64, len(groups))
+	for i := range d.drawCode {
+		d.drawCode[i] = float64(i)
 	}
-	if d.Draw, err = DesignDraw(p.Design(groups), profiles, values); err != nil {
+	if c := d.Contrasts[0]; len(groups) == 2 {
+		d.drawCode[c.Arm], d.drawCode[c.Ref] = 1, 0
+	}
+	if d.Draw, err = DesignDraw(p.Design(groups), profiles, d.drawCode); err != nil {
 		return nil, err
 	}
 	for j, v := range p.Randomization.Strata {
