@@ -64,7 +64,13 @@ type ImportOptions struct {
 	Caseload map[string]bool
 	// Key is the allocation key, for the activity log: it is stored
 	// sealed, and its import is an audit-chain entry.
-	Key      *trial.AllocationKey
+	Key *trial.AllocationKey
+	// Assigned, when not nil, are the only families the importer may
+	// report (an interviewer's, through rct serve).
+	Assigned map[string]bool
+	// Names, when given, are the files' names as recorded (an upload's
+	// own name, not where it waits to be checked).
+	Names    []string
 	MaxUnzip int64 // tests
 }
 
@@ -540,6 +546,10 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 		add("study_code", r.code, RuleWithdrawn, SevError, "the family withdrew from the trial: its answers are not recorded")
 		ok = false
 	}
+	if im.o.Assigned != nil && !im.o.Assigned[r.code] {
+		add("study_code", r.code, RuleNotAssigned, SevError, "the family is not assigned to %s", im.o.Actor.Name)
+		ok = false
+	}
 	if im.o.Form == CaseLog {
 		month, err := parseMonth(cell("month"), t.Date1904)
 		switch {
@@ -855,6 +865,14 @@ func (im *importer) write(changes []change) error {
 	return nil
 }
 
+// fileName is the name a file is recorded under.
+func (im *importer) fileName(fi int) string {
+	if fi < len(im.o.Names) && im.o.Names[fi] != "" {
+		return im.o.Names[fi]
+	}
+	return im.o.Files[fi]
+}
+
 // batchOf returns the batch of a file, recording it at its first change.
 // It runs in the writing goroutine: it reads only what does not change
 // while files are read (name, hash) and takes the sheet from the record.
@@ -863,7 +881,7 @@ func (im *importer) batchOf(fi int, sheetName string) (int64, error) {
 		return b, nil
 	}
 	r, err := im.tx.ExecContext(im.ctx, `INSERT INTO import_batches (kind, file_name, file_sha256, rows_read, imported_by, imported_at) VALUES (?, ?, ?, 0, ?, ?)`,
-		im.kind, im.o.Files[fi], im.sums[fi], im.o.Actor.Name, im.o.Actor.Stamp())
+		im.kind, im.fileName(fi), im.sums[fi], im.o.Actor.Name, im.o.Actor.Stamp())
 	if err != nil {
 		return 0, err
 	}

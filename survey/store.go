@@ -479,3 +479,31 @@ func (cb *Codebook) hasCode(list, code string) bool {
 	}
 	return false
 }
+
+// Batch is one imported file of a survey form.
+type Batch struct {
+	Form       string `json:"form"`
+	File       string `json:"file"`
+	SHA256     string `json:"sha256"`
+	Rows       int    `json:"rows"`
+	ImportedAt string `json:"imported_at"`
+}
+
+// Imports lists the survey files a user imported, the latest first.
+func Imports(ctx context.Context, db *trial.DB, user string) ([]Batch, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT sb.form, b.file_name, b.file_sha256, b.rows_read, b.imported_at
+		FROM import_batches b JOIN survey_batches sb ON sb.batch = b.id WHERE b.imported_by = ? ORDER BY b.id DESC`, user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Batch{}
+	for rows.Next() {
+		var b Batch
+		if err := rows.Scan(&b.Form, &b.File, &b.SHA256, &b.Rows, &b.ImportedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

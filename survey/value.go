@@ -36,6 +36,7 @@ const (
 	RuleOutOfWindow  = "out_of_window"  // interviewed outside the wave's window (warning)
 	RuleWithdrawn    = "withdrawn"      // the family withdrew from the trial
 	RuleNotCaseload  = "not_caseload"   // caselog: the family is not in the case managers' arm
+	RuleNotAssigned  = "not_assigned"   // rct serve: the family is not assigned to the interviewer
 	RuleMonth        = "month"          // caselog: a month that is not valid for the family
 	RuleFileRejected = "file"           // the file cannot be read
 )

@@ -23,6 +23,7 @@ const (
 	KindExport        = "export"
 	KindReveal        = "reveal"
 	KindCaseLog       = "caselog" // an import into the sealed activity log: its digest after
+	KindAccess        = "access"  // rct serve: who logged in, downloaded or uploaded what
 )
 
 // ChainBody is one entry of the audit chain, stored as canonical JSON (the
@@ -53,6 +54,9 @@ type ChainBody struct {
 	Members string `json:"members,omitempty"`
 	// caselog: the digest of the sealed activity log after the import.
 	Digest string `json:"digest,omitempty"`
+	// access: what was done (login, download, upload) and on what.
+	Action string `json:"action,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // ChainEntry is a stored entry.
@@ -101,10 +105,10 @@ func legacyHeadMAC(seal []byte, seq int, hash string) string {
 }
 
 // keyless are the kinds of entry a command may append without the key:
-// recording a withdrawal must not need the key that unblinds. Such an
-// entry has no MAC; it is hash-linked like every entry, and covered by the
-// MAC of the next entry appended with the key.
-var keyless = map[string]bool{KindWithdraw: true}
+// recording a withdrawal must not need the key that unblinds, nor a login
+// through rct serve. Such an entry has no MAC; it is hash-linked like every
+// entry, and covered by the MAC of the next entry appended with the key.
+var keyless = map[string]bool{KindWithdraw: true, KindAccess: true}
 
 // appendChain adds an entry after the current head. With the key the
 // entry carries its MAC and the head moves to it; without (a keyless
@@ -243,6 +247,8 @@ type AuditEntry struct {
 	Slot   int    `json:"slot,omitempty"`
 	Group  string `json:"group,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	Action string `json:"action,omitempty"` // access: login, download, upload
+	Detail string `json:"detail,omitempty"`
 	Keyed  bool   `json:"keyed"` // carries a MAC under the allocation key
 }
 
@@ -261,7 +267,7 @@ func (db *DB) AuditLog(ctx context.Context, kind string) ([]AuditEntry, error) {
 		var b ChainBody
 		json.Unmarshal([]byte(e.Body), &b) // a damaged body lists as its columns
 		out = append(out, AuditEntry{Seq: e.Seq, Kind: e.Kind, At: b.At, By: b.By, Family: b.Family, Slot: b.Slot, Group: b.Group,
-			Reason: b.Reason, Keyed: e.MAC != ""})
+			Reason: b.Reason, Action: b.Action, Detail: b.Detail, Keyed: e.MAC != ""})
 	}
 	return out, nil
 }

@@ -271,7 +271,7 @@ func (v *verifier) entries(entries []ChainEntry) {
 		switch {
 		case v.key == nil:
 		case e.MAC == "" && keyless[e.Kind]:
-			v.unkeyed++ // a withdrawal recorded without the key
+			v.unkeyed++ // a withdrawal or an access recorded without the key
 		case !hmacHexEqual(e.MAC, chainMAC(v.key.Seal[:], e.Hash)):
 			v.problem(chainProblem(e.Seq, "its MAC does not verify under the allocation key: written without the key"))
 			return
@@ -349,7 +349,7 @@ func (v *verifier) head(entries []ChainEntry) {
 		return
 	}
 	if after := len(entries) - 1 - last; after > 0 {
-		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%d entries recorded without the key (withdrawals) follow the last keyed entry: the next keyed command covers them", after))
+		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%d entries recorded without the key (withdrawals, access through rct serve) follow the last keyed entry: the next keyed command covers them", after))
 	}
 	e := entries[last]
 	switch {

@@ -32,6 +32,8 @@ var allowed = map[string][]string{
 	"reports":            {"analysis", "plan", "internal/files"},
 	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr"},
 	"frame":              {"analysis", "internal/dataerr", "internal/sheet"},
+	"internal/passwords": {},
+	"serve":              {"trial", "survey", "plan", "reports", "internal/passwords", "internal/sheet", "internal/dataerr"},
 	"cmd/rct":            {"*"},
 }
 
