@@ -138,7 +138,11 @@ func runAuditLog(ctx context.Context, f *factory, o AuditLogOptions) error {
 		if e.Slot > 0 {
 			slot = strconv.Itoa(e.Slot)
 		}
-		t.Row(strconv.Itoa(e.Seq), e.Kind, e.At, e.By, e.Family, slot, e.Group, strconv.FormatBool(e.Keyed), e.Reason)
+		why := e.Reason
+		if e.Action != "" {
+			why = strings.TrimSuffix(e.Action+": "+e.Detail, ": ")
+		}
+		t.Row(strconv.Itoa(e.Seq), e.Kind, e.At, e.By, e.Family, slot, e.Group, strconv.FormatBool(e.Keyed), why)
 	}
 	return t.Flush()
 }

@@ -26,6 +26,7 @@ type inProcess struct {
 	dir  string
 	now  time.Time
 	rand *rand.ChaCha8
+	in   string // standard input of the next command
 }
 
 func newInProcess(t testing.TB, dir string, seed uint64) *inProcess {
@@ -37,7 +38,9 @@ func newInProcess(t testing.TB, dir string, seed uint64) *inProcess {
 // run runs one command and returns its stdout, stderr and exit code.
 func (r *inProcess) run(args ...string) (string, string, int) {
 	var out, errOut bytes.Buffer
-	f := &factory{IO: &iostreams.IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Rand: r.rand,
+	in := r.in
+	r.in = ""
+	f := &factory{IO: &iostreams.IO{In: strings.NewReader(in), Out: &out, ErrOut: &errOut}, Rand: r.rand,
 		Getenv: func(k string) string {
 			switch k {
 			case "RCT_USER":
