@@ -5,7 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEMO    ?= demo
 ARMS    ?= 2
 
-.PHONY: build test demo bench bench-compare fuzz clean
+.PHONY: build test demo serve-demo bench bench-compare fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/rct
@@ -67,6 +67,20 @@ demo: build
 	cd $(DEMO) && grep -E '"(outcome|contrast|effect)"' truth.json | head -$$(( $(ARMS) == 2 ? 4 : 12 ))
 	@echo "Demo trial in $(DEMO)/: trial.db (open it with sqlite3), trial.key, the files the team brought."
 	@echo "Report: $(DEMO)/report.html"
+
+# rct serve on the demo trial (make demo first when there is none), with
+# the key, on http://127.0.0.1:8080: one account per role, the passwords
+# printed (new ones each time); the interviewer visits every family.
+SERVE_ADDR ?= 127.0.0.1:8080
+serve-demo: build
+	@test -f $(DEMO)/trial.db || $(MAKE) demo
+	@cd $(DEMO) && for role in researcher randomizer interviewer case_manager analyst; do \
+		name=$$(echo $$role | tr _ -); pw=$$(head -c 15 /dev/urandom | base64 | tr -d '/+='); \
+		if $(RCT) user list | cut -f1 | grep -qx "$$name"; then echo "$$pw" | $(RCT) user passwd $$name --password-stdin > /dev/null 2>&1; \
+		else echo "$$pw" | $(RCT) user add $$name --role $$role --password-stdin > /dev/null 2>&1; fi; \
+		echo "account $$name ($$role), password $$pw"; done
+	@cd $(DEMO) && $(RCT) user assign interviewer --families $$($(RCT) allocation export --json | grep -o '"K-[0-9]*"' | tr -d '"' | paste -sd, -) 2>&1
+	cd $(DEMO) && $(RCT) serve --key trial.key --addr $(SERVE_ADDR)
 
 # The figures of BENCHMARKS.md.
 bench:
