@@ -84,6 +84,10 @@ func TestServeTrialRoles(t *testing.T) {
 	if code != 200 || !bytes.Contains(b, []byte("1 rows imported")) {
 		t.Errorf("caselog form: %d\n%.2000s", code, b)
 	}
+	code, b = cm.upload("/caselog/upload", r.path("caselog.xlsx"), nil)
+	if code != 200 || !bytes.Contains(b, []byte("rows imported")) {
+		t.Errorf("the activity log workbook: %d\n%.1500s", code, b)
+	}
 	form.Set("family", "K-9999")
 	if code, _ := cm.postForm("/caselog/form", form); code != http.StatusUnprocessableEntity {
 		t.Errorf("a family outside the caseload: %d", code)

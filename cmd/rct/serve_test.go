@@ -385,6 +385,12 @@ func TestServeInterviewerJourney(t *testing.T) {
 	if code != 200 || !strings.Contains(xlsxText(t, ann), "<comment") && !strings.Contains(xlsxText(t, ann), "comments") {
 		t.Errorf("annotated workbook: %d", code)
 	}
+	seen("the annotated workbook", []byte(xlsxText(t, ann)))
+	other := newClient(t, ts.URL)
+	other.login("analyst", password("analyst"))
+	if code, _ := other.get(string(link[1])); code != http.StatusNotFound {
+		t.Errorf("another user downloads the interviewer's annotated workbook: %d", code)
+	}
 	if _, after := c.get("/api/status"); !bytes.Equal(before, after) {
 		t.Error("a refused upload changed the status")
 	}
