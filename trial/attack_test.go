@@ -217,7 +217,7 @@ var attacks = []attack{
 	sqlAttack("delete the sealed arms", "", "sealed arms",
 		`DELETE FROM trial_meta WHERE key = 'sealed_arms'`),
 	sqlAttack("change the seed commitment", "the seed commitment", "the seed commitment",
-		`UPDATE trial_meta SET value = '00' || substr(value, 3) WHERE key = 'seed_commitment'`),
+		`UPDATE trial_meta SET value = (CASE WHEN substr(value, 1, 2) = '00' THEN 'ff' ELSE '00' END) || substr(value, 3) WHERE key = 'seed_commitment'`),
 	sqlAttack("edit the protocol as recorded at init", "the protocol", "the protocol",
 		`UPDATE protocol_versions SET text = replace(text, 'block_sizes: [2, 4, 6]', 'block_sizes: [2, 4]') WHERE amendment = 0`),
 	sqlAttack("delete a sealed month of the activity log", "the sealed activity log is not what its last import left", "the sealed activity log is not what its last import left",
