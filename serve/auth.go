@@ -226,11 +226,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, _ *Session) {
 	switch {
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		w.WriteHeader(http.StatusTooManyRequests)
-		s.render(w, r, "login", nil, map[string]any{"Error": err.Error() + " " + wait.Round(time.Second).String()})
+		s.renderCode(w, r, http.StatusTooManyRequests, "login", nil, map[string]any{"Error": err.Error() + " " + wait.Round(time.Second).String()})
 	case errors.Is(err, errWrong), errors.Is(err, errLocked):
-		w.WriteHeader(http.StatusUnauthorized)
-		s.render(w, r, "login", nil, map[string]any{"Error": err.Error()})
+		s.renderCode(w, r, http.StatusUnauthorized, "login", nil, map[string]any{"Error": err.Error()})
 	case err != nil:
 		s.fail(w, r, false, http.StatusInternalServerError, err.Error())
 	default:

@@ -125,10 +125,11 @@ func (s *Server) caselogUpload(w http.ResponseWriter, r *http.Request, u *Sessio
 		s.fail(w, r, false, http.StatusBadRequest, err.Error())
 		return
 	}
+	code := http.StatusOK
 	if c.Refused {
-		w.WriteHeader(http.StatusUnprocessableEntity)
+		code = http.StatusUnprocessableEntity
 	}
-	s.render(w, r, "imported", u, map[string]any{"C": c, "Wave": survey.CaseLog, "Again": "/caseload"})
+	s.renderCode(w, r, code, "imported", u, map[string]any{"C": c, "Wave": survey.CaseLog, "Again": "/caseload"})
 }
 
 // logField is one variable of the activity-log form.
@@ -197,10 +198,11 @@ func (s *Server) caselogForm(w http.ResponseWriter, r *http.Request, u *Session)
 		s.fail(w, r, false, http.StatusBadRequest, err.Error())
 		return
 	}
+	code := http.StatusOK
 	if c.Refused {
-		w.WriteHeader(http.StatusUnprocessableEntity)
+		code = http.StatusUnprocessableEntity
 	}
-	s.render(w, r, "imported", u, map[string]any{"C": c, "Wave": survey.CaseLog, "Again": fmt.Sprintf("/caselog/form?family=%s&month=%s", row[0], row[1])})
+	s.renderCode(w, r, code, "imported", u, map[string]any{"C": c, "Wave": survey.CaseLog, "Again": fmt.Sprintf("/caselog/form?family=%s&month=%s", row[0], row[1])})
 }
 
 // apiAllocation: the caseload with arms for a case manager; every

@@ -29,6 +29,11 @@ var funcs = template.FuncMap{
 // render writes a page: the named template with data, the user, the CSRF
 // token of their forms and the trial.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, page string, u *Session, data map[string]any) {
+	s.renderCode(w, r, http.StatusOK, page, u, data)
+}
+
+// renderCode writes a page with a status other than 200.
+func (s *Server) renderCode(w http.ResponseWriter, r *http.Request, code int, page string, u *Session, data map[string]any) {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -50,6 +55,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page string, u *
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
 	w.Write(b.Bytes())
 }
 
@@ -59,8 +65,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, api bool, code int
 		writeJSON(w, code, map[string]string{"error": msg})
 		return
 	}
-	w.WriteHeader(code)
-	s.render(w, r, "error", userOf(r), map[string]any{"Code": code, "Status": http.StatusText(code), "Message": msg})
+	s.renderCode(w, r, code, "error", userOf(r), map[string]any{"Code": code, "Status": http.StatusText(code), "Message": msg})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -159,6 +159,11 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) guard(rt Route) http.Handler {
 	api := strings.Contains(rt.Pattern, " /api/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			// Bounded before anything reads it (the CSRF token of a
+			// multipart form is read with the form).
+			r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		}
 		if r.Method != http.MethodGet && !sameOrigin(r) {
 			s.fail(w, r, api, http.StatusForbidden, "the request comes from another site")
 			return

@@ -249,10 +249,11 @@ func (s *Server) surveyUpload(w http.ResponseWriter, r *http.Request, u *Session
 		s.fail(w, r, false, http.StatusBadRequest, err.Error())
 		return
 	}
+	code := http.StatusOK
 	if c.Refused {
-		w.WriteHeader(http.StatusUnprocessableEntity)
+		code = http.StatusUnprocessableEntity
 	}
-	s.render(w, r, "imported", u, map[string]any{"C": c, "Wave": wave, "Again": "/survey/upload?wave=" + wave})
+	s.renderCode(w, r, code, "imported", u, map[string]any{"C": c, "Wave": wave, "Again": "/survey/upload?wave=" + wave})
 }
 
 // apiSurveyImport: POST /api/survey/import?wave=W with the multipart field

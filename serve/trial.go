@@ -103,8 +103,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request, u *Session) {
 	}
 	if dataerr.Is(err) {
 		s.record(ctx, a, "upload refused", "referrals "+up.name+" sha256 "+sum)
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		s.render(w, r, "enrolled", u, map[string]any{"Problems": strings.Split(strings.ReplaceAll(err.Error(), up.path, up.name), "\n")})
+		s.renderCode(w, r, http.StatusUnprocessableEntity, "enrolled", u, map[string]any{"Problems": strings.Split(strings.ReplaceAll(err.Error(), up.path, up.name), "\n")})
 		return
 	}
 	s.fail(w, r, false, http.StatusInternalServerError, err.Error())
