@@ -115,3 +115,55 @@ func TestReadExtractBad(t *testing.T) {
 		t.Errorf("pseudonymised: %v", err)
 	}
 }
+
+// FuzzReadExtract: whatever the rows of an extract hold — codes the
+// protocol maps or not, dates, amounts, numbers — reading it never panics,
+// refuses it only with positioned data errors (exit 3), and what it keeps
+// adds up: every row read is an event kept, a row of an unmapped code, a
+// person dropped or a row refused.
+func FuzzReadExtract(f *testing.F) {
+	for _, s := range []string{
+		"85073003328;A;B;30/07/1985;8500;LL;2017-04-01;;;\n",
+		"85073003328;A;B;30/07/1985;8500;XYZ;2017-04-01;;;\n;C;D;1990;8500;AFH;01/02/2018;;1.234,56;x\n",
+		"12345678901;;;;;BB;2017-13-01;2016-01-01;veel;\n",
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	p, err := trial.ParseProtocol("example", trial.ExampleProtocol())
+	if err != nil {
+		f.Fatal(err)
+	}
+	base, _ := p.Register("ocmw")
+	f.Fuzz(func(t *testing.T, rows string, refuse bool) {
+		reg := base
+		if refuse {
+			reg.Unmapped = "refuse"
+		}
+		dir := t.TempDir()
+		path := filepath.Join(dir, "ocmw.csv")
+		if err := os.WriteFile(path, []byte(ocmwHeader+rows), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ex, err := ReadExtract(path, reg, ReadOptions{Key: make([]byte, 32)})
+		if err != nil {
+			if !dataerr.Is(err) {
+				t.Fatalf("not a data error: %v", err)
+			}
+			return
+		}
+		events, unmapped := 0, 0
+		for _, p := range ex.Persons {
+			events += len(p.Events)
+		}
+		for _, n := range ex.Unmapped {
+			unmapped += n
+		}
+		if refuse && unmapped > 0 {
+			t.Fatalf("unmapped codes counted when refused: %v", ex.Unmapped)
+		}
+		if events+unmapped > ex.RowsRead {
+			t.Fatalf("%d events and %d unmapped rows from %d rows", events, unmapped, ex.RowsRead)
+		}
+	})
+}
