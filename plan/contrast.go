@@ -91,16 +91,14 @@ func contrasts(p *trial.Protocol, groups []trial.Group, arms map[string]string) 
 }
 
 // view is a two-group view of the analysis set: one contrast, and the
-// indices of its families in the whole set (nil: all of them).
+// whole set it is a view of.
 type view struct {
 	contrast Contrast
-	idx      []int
 	whole    *Data
 }
 
-// setView makes d the two-group view of contrast c over the families idx
-// (nil: every family, a trial of two groups).
-func (d *Data) setView(c Contrast, idx []int) {
+// setView makes d the two-group view of contrast c.
+func (d *Data) setView(c Contrast) {
 	d.Z = make([]float64, len(d.G))
 	for i, g := range d.G {
 		if g == c.Arm {
@@ -112,7 +110,7 @@ func (d *Data) setView(c Contrast, idx []int) {
 	if d.view != nil {
 		whole = d.view.whole
 	}
-	d.view = &view{contrast: c, idx: idx, whole: whole}
+	d.view = &view{contrast: c, whole: whole}
 }
 
 // Pair returns the two-group view of contrast c: the families of its two
@@ -159,7 +157,7 @@ func (d *Data) Pair(c Contrast) *Data {
 	if c := d.Compliance; c != nil {
 		pd.Compliance = &Compliance{Received: pick(c.Received, idx), Dose: pick(c.Dose, idx), DoseUnit: c.DoseUnit}
 	}
-	pd.setView(c, idx)
+	pd.setView(c)
 	return pd
 }
 

@@ -225,7 +225,7 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 		}
 	}
 	if len(groups) == 2 {
-		d.setView(d.Contrasts[0], nil)
+		d.setView(d.Contrasts[0])
 	}
 	return d, nil
 }

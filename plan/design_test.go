@@ -84,7 +84,7 @@ func BenchmarkRI(b *testing.B) {
 func TestBalanceGroupOfOne(t *testing.T) {
 	c := Contrast{ID: "B-A", Names: [2]string{"group A", "group B"}, Arm: 1}
 	d := &Data{G: []int{1, 0, 0, 0, 0, 0, 0, 0}, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1}}, Contrasts: []Contrast{c}}
-	d.setView(c, nil)
+	d.setView(c)
 	// As many covariates as families, as in a trial of eight.
 	src := rand.New(rand.NewPCG(1, 2))
 	for j := 0; j < 8; j++ {

@@ -58,7 +58,7 @@ func syntheticData(t *testing.T, n int) *Data {
 			{Outcome: "income", Type: "continuous", Family: "primary", Wave: "m6", Source: "survey", Y: y, Baseline: base, BaselineWave: "m0"},
 			{Outcome: "aid", Type: "binary", Family: "primary", Source: "register ocmw", Y: bin},
 		}}
-	d2.setView(c, nil)
+	d2.setView(c)
 	return d2
 }
 
