@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 )
@@ -64,6 +65,20 @@ func (t *DataSet) Header() []string {
 		h[i] = c.Name
 	}
 	return h
+}
+
+// Grid is the data set as a table: numbers as numbers in a workbook.
+func (t *DataSet) Grid() sheet.Grid {
+	numeric := make([]bool, len(t.Columns))
+	for i, c := range t.Columns {
+		numeric[i] = c.Storage == "number"
+	}
+	return sheet.Grid{Name: "data", Header: t.Header(), Rows: t.Rows, Numeric: numeric}
+}
+
+// CodebookGrid is the codebook as a table.
+func (t *DataSet) CodebookGrid() sheet.Grid {
+	return sheet.Grid{Name: "codebook", Header: CodebookHeader, Rows: t.Codebook()}
 }
 
 // CodebookHeader names the columns of DataSet.Codebook.

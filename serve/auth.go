@@ -217,11 +217,12 @@ func (s *Server) record(ctx context.Context, a trial.Actor, action, detail strin
 	}
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ *Session) {
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ *Session) error {
 	s.render(w, r, "login", nil, map[string]any{"Error": ""})
+	return nil
 }
 
-func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, _ *Session) {
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, _ *Session) error {
 	u, wait, err := s.authenticate(r.Context(), r, r.FormValue("user"), r.FormValue("password"))
 	switch {
 	case errors.Is(err, errThrottled):
@@ -230,47 +231,48 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, _ *Session) {
 	case errors.Is(err, errWrong), errors.Is(err, errLocked):
 		s.renderCode(w, r, http.StatusUnauthorized, "login", nil, map[string]any{"Error": err.Error()})
 	case err != nil:
-		s.fail(w, r, false, http.StatusInternalServerError, err.Error())
+		return err
 	default:
 		s.sessions.start(w, u)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
+	return nil
 }
 
 // apiLogin: POST {"user","password"} → the session cookie and
 // {"user","role","csrf"} (send csrf as X-CSRF-Token with every POST); 401
 // wrong or locked, 429 throttled.
-func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, _ *Session) {
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, _ *Session) error {
 	var in struct {
 		User     string `json:"user"`
 		Password string `json:"password"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
-		s.fail(w, r, true, http.StatusBadRequest, "send {\"user\": ..., \"password\": ...}")
-		return
+		return errorf(http.StatusBadRequest, "send {\"user\": ..., \"password\": ...}")
 	}
 	u, wait, err := s.authenticate(r.Context(), r, in.User, in.Password)
 	switch {
 	case errors.Is(err, errThrottled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		s.fail(w, r, true, http.StatusTooManyRequests, err.Error())
+		return withStatus(http.StatusTooManyRequests, err)
 	case errors.Is(err, errWrong), errors.Is(err, errLocked):
-		s.fail(w, r, true, http.StatusUnauthorized, err.Error())
+		return withStatus(http.StatusUnauthorized, err)
 	case err != nil:
-		s.fail(w, r, true, http.StatusInternalServerError, err.Error())
-	default:
-		se := s.sessions.start(w, u)
-		writeJSON(w, http.StatusOK, map[string]string{"user": se.Name, "role": se.Role, "csrf": se.CSRF})
+		return err
 	}
+	se := s.sessions.start(w, u)
+	writeJSON(w, http.StatusOK, map[string]string{"user": se.Name, "role": se.Role, "csrf": se.CSRF})
+	return nil
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *Session) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *Session) error {
 	s.sessions.end(w, u)
 	if r.URL.Path == "/api/logout" {
 		writeJSON(w, http.StatusOK, map[string]string{"logged_out": u.Name})
-		return
+		return nil
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
 }
 
 // The request's user, for the log line, in a slot the guard fills.

@@ -44,8 +44,8 @@ func (s *Server) renderCode(w http.ResponseWriter, r *http.Request, code int, pa
 	}
 	if p, _, err := s.cfg.DB.Protocol(r.Context()); err == nil {
 		tr := p.Trial
-		if u == nil || u.Role == trial.RoleInterviewer {
-			tr.Title = "" // a title may say what is tested: interviewers are blind to it
+		if !seesTitle(u) {
+			tr.Title = ""
 		}
 		data["Trial"] = tr
 	}
@@ -130,21 +130,22 @@ func (f *fileStore) get(owner, id string) (storedFile, bool) {
 	return sf, ok && sf.owner == owner
 }
 
-func (s *Server) download(w http.ResponseWriter, r *http.Request, u *Session) {
+func (s *Server) download(w http.ResponseWriter, r *http.Request, u *Session) error {
 	sf, ok := s.files.get(u.Name, r.PathValue("id"))
 	if !ok {
-		s.fail(w, r, false, http.StatusNotFound, "no such file (files are kept for an hour, for the user they were made for)")
-		return
+		return errorf(http.StatusNotFound, "no such file (files are kept for an hour, for the user they were made for)")
 	}
 	s.record(r.Context(), s.actor(u), "download", sf.name)
 	attachment(w, sf.name, sf.contentType, sf.data)
+	return nil
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request, _ *Session) {
+func (s *Server) health(w http.ResponseWriter, r *http.Request, _ *Session) error {
 	if _, err := s.cfg.DB.Status(r.Context()); err != nil {
 		http.Error(w, "the trial database cannot be read", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
+	return nil
 }

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -86,7 +87,9 @@ type Route struct {
 	Pattern string   // method and path, as http.ServeMux reads them
 	Roles   []string // nil: anyone, without a session (login, health)
 	Key     bool     // served only when the server holds the allocation key
-	handle  func(w http.ResponseWriter, r *http.Request, u *Session)
+	// handle answers the request, or returns the error the guard answers
+	// (its status from a statusError, else 500) before writing anything.
+	handle func(w http.ResponseWriter, r *http.Request, u *Session) error
 }
 
 // Routes lists every route (for the role matrix).
@@ -169,7 +172,7 @@ func (s *Server) guard(rt Route) http.Handler {
 			return
 		}
 		if rt.Roles == nil {
-			rt.handle(w, r, nil)
+			s.answer(w, r, api, rt.handle(w, r, nil))
 			return
 		}
 		u := s.sessions.get(w, r)
@@ -194,9 +197,45 @@ func (s *Server) guard(rt Route) http.Handler {
 		case rt.Key && s.cfg.Key == nil:
 			s.fail(w, r, api, http.StatusServiceUnavailable, "this needs the allocation key, and the server was started without it (rct serve --key)")
 		default:
-			rt.handle(w, r, u)
+			s.answer(w, r, api, rt.handle(w, r, u))
 		}
 	})
+}
+
+// statusError is an error and the HTTP status that answers it.
+type statusError struct {
+	code int
+	err  error
+}
+
+func (e statusError) Error() string { return e.err.Error() }
+func (e statusError) Unwrap() error { return e.err }
+
+// withStatus gives err (when not nil) the status that answers it.
+func withStatus(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return statusError{code, err}
+}
+
+// errorf is an error answered with code.
+func errorf(code int, format string, args ...any) error {
+	return statusError{code, fmt.Errorf(format, args...)}
+}
+
+// answer answers a handler's error: its status (500 unless it says),
+// JSON for the API, a page otherwise.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, api bool, err error) {
+	if err == nil {
+		return
+	}
+	code := http.StatusInternalServerError
+	var se statusError
+	if errors.As(err, &se) {
+		code = se.code
+	}
+	s.fail(w, r, api, code, err.Error())
 }
 
 // current reports whether a session's account still stands as it did at

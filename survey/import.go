@@ -68,8 +68,9 @@ type ImportOptions struct {
 	// Assigned, when not nil, are the only families the importer may
 	// report (an interviewer's, through rct serve).
 	Assigned map[string]bool
-	// Names, when given, are the files' names as recorded (an upload's
-	// own name, not where it waits to be checked).
+	// Names, when given, are the files' names as recorded and in the
+	// results and issues (an upload's own name, not where it waits to be
+	// checked).
 	Names    []string
 	MaxUnzip int64 // tests
 }
@@ -266,8 +267,8 @@ func (im *importer) run(ctx context.Context, tx *sql.Tx) error {
 	}
 	im.insResp = trial.NewBulk(ctx, tx, `INSERT INTO survey_responses (family, wave, period, first_batch)`, 4)
 	im.insVal = trial.NewBulk(ctx, tx, `INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)`, 8)
-	for i, path := range o.Files {
-		im.res.Files = append(im.res.Files, FileResult{File: path, SHA256: im.sums[i]})
+	for i := range o.Files {
+		im.res.Files = append(im.res.Files, FileResult{File: im.fileName(i), SHA256: im.sums[i]})
 	}
 	// The database is written in a goroutine of its own while the next
 	// rows are read and checked: SQLite and the checks each get a core.
@@ -312,6 +313,7 @@ var systemVars = []*Variable{
 }
 
 func (im *importer) issue(i Issue) {
+	i.File = im.shown(i.File)
 	if i.Severity == SevError {
 		im.nerr++
 	}
@@ -863,6 +865,16 @@ func (im *importer) write(changes []change) error {
 		}
 	}
 	return nil
+}
+
+// shown is the name a file's issues give: its recorded name.
+func (im *importer) shown(path string) string {
+	for fi, p := range im.o.Files {
+		if p == path {
+			return im.fileName(fi)
+		}
+	}
+	return path
 }
 
 // fileName is the name a file is recorded under.

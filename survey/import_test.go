@@ -577,7 +577,7 @@ func TestReportAndAnnotate(t *testing.T) {
 	if err := WriteReport(&xlsxOut, "xlsx", res.Issues); err != nil || xlsxOut.Len() == 0 {
 		t.Fatal(err)
 	}
-	if err := Annotate(path, &annotated, res.Issues); err != nil {
+	if err := Annotate(path, path, &annotated, res.Issues); err != nil {
 		t.Fatal(err)
 	}
 	x, err := excelize.OpenReader(&annotated)
@@ -587,6 +587,44 @@ func TestReportAndAnnotate(t *testing.T) {
 	comments, _ := x.GetComments("m6")
 	if len(comments) != 2 {
 		t.Errorf("%d comments", len(comments))
+	}
+}
+
+// TestImportNames: an upload waits under a temporary path; its issues,
+// its result and its annotated copy carry the name it was sent under.
+func TestImportNames(t *testing.T) {
+	f := newFixture(t, 30)
+	path := f.fill("ann.xlsx", f.template("m6", m6Day), "m6", []map[string]any{with(answers(), "hh_size", 25)}, nil)
+	res, err := Import(context.Background(), f.db, f.p, ImportOptions{Form: "m6", Files: []string{path}, Names: []string{"wave6 Ann.xlsx"}, Actor: actorAt(m6Day), MaxUnzip: 1 << 20})
+	if err == nil || len(res.Issues) == 0 {
+		t.Fatalf("accepted: %v", err)
+	}
+	for _, is := range res.Issues {
+		if is.File != "wave6 Ann.xlsx" {
+			t.Errorf("issue names %q", is.File)
+		}
+	}
+	if strings.Contains(err.Error(), f.dir) {
+		t.Errorf("the error names where the file waits: %v", err)
+	}
+	var annotated bytes.Buffer
+	if err := Annotate(path, "wave6 Ann.xlsx", &annotated, res.Issues); err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenReader(&annotated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comments, _ := x.GetComments("m6"); len(comments) != 1 {
+		t.Errorf("%d comments on the annotated copy, want 1", len(comments))
+	}
+	good := f.fill("bob.xlsx", f.template("m6", m6Day), "m6", []map[string]any{answers()}, nil)
+	res, err = Import(context.Background(), f.db, f.p, ImportOptions{Form: "m6", Files: []string{good}, Names: []string{"wave6 Bob.xlsx"}, Actor: actorAt(m6Day), MaxUnzip: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 1 || res.Files[0].File != "wave6 Bob.xlsx" {
+		t.Errorf("files %+v", res.Files)
 	}
 }
 

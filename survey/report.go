@@ -75,10 +75,11 @@ func WriteReport(w io.Writer, format string, issues []Issue) error {
 	return fmt.Errorf("the report is written as csv or xlsx, not %q", format)
 }
 
-// Annotate writes to w a copy of an imported workbook with the cells of
-// its issues filled (red: error, yellow: warning) and a comment giving the
-// rule and message. The original is not touched.
-func Annotate(src string, w io.Writer, issues []Issue) error {
+// Annotate writes to w a copy of the imported workbook at src with the
+// cells of its issues (those of the file the import named name) filled
+// (red: error, yellow: warning) and a comment giving the rule and message.
+// The original is not touched.
+func Annotate(src, name string, w io.Writer, issues []Issue) error {
 	f, err := excelize.OpenFile(src, excelize.Options{UnzipSizeLimit: sheet.UnzipSizeLimit, UnzipXMLSizeLimit: 256 << 20})
 	if err != nil {
 		return err
@@ -86,7 +87,7 @@ func Annotate(src string, w io.Writer, issues []Issue) error {
 	defer f.Close()
 	styles := map[[2]int]int{}
 	for _, is := range issues {
-		if is.File != src || is.Row == 0 || is.Column == "" || is.Sheet == "" {
+		if is.File != name || is.Row == 0 || is.Column == "" || is.Sheet == "" {
 			continue
 		}
 		cell := fmt.Sprintf("%s%d", is.Column, is.Row)

@@ -44,13 +44,26 @@ type User struct {
 // ErrNoUser is returned for a name that has no account.
 var ErrNoUser = errors.New("no such user")
 
+// ErrAccount marks an account change the store refuses for what it was
+// given (a bad name or role, a name taken, a family unknown): the caller's
+// mistake.
+var ErrAccount = errors.New("account refused")
+
+// accountError is an ErrAccount with its own message.
+type accountError struct{ msg string }
+
+func (e accountError) Error() string        { return e.msg }
+func (e accountError) Is(target error) bool { return target == ErrAccount }
+
+func accountErr(format string, args ...any) error { return accountError{fmt.Sprintf(format, args...)} }
+
 var userRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{1,63}$`)
 
 // CheckUserName refuses names that are not 2–64 lower-case letters,
 // digits and . _ @ -.
 func CheckUserName(name string) error {
 	if !userRE.MatchString(name) {
-		return fmt.Errorf("user name %q: 2 to 64 lower-case letters, digits and . _ @ -, starting with a letter or digit", name)
+		return accountErr("user name %q: 2 to 64 lower-case letters, digits and . _ @ -, starting with a letter or digit", name)
 	}
 	return nil
 }
@@ -62,7 +75,7 @@ func (db *DB) AddUser(ctx context.Context, name, role, hash string, a Actor) err
 		return err
 	}
 	if !slices.Contains(Roles, role) {
-		return fmt.Errorf("role %q is not one of %s", role, strings.Join(Roles, ", "))
+		return accountErr("role %q is not one of %s", role, strings.Join(Roles, ", "))
 	}
 	return db.Write(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -70,7 +83,7 @@ func (db *DB) AddUser(ctx context.Context, name, role, hash string, a Actor) err
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("user %s exists (change the password with `rct user passwd`)", name)
+			return accountErr("user %s exists (change the password with `rct user passwd`)", name)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)`, name, role, hash, a.Stamp(), a.Name)
 		return err
@@ -164,7 +177,7 @@ func (db *DB) Assign(ctx context.Context, name string, codes []string) error {
 			return err
 		}
 		if role != RoleInterviewer {
-			return fmt.Errorf("user %s is a %s: families are assigned to interviewers", name, role)
+			return accountErr("user %s is a %s: families are assigned to interviewers", name, role)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM user_families WHERE user = ?`, id); err != nil {
 			return err
@@ -173,7 +186,7 @@ func (db *DB) Assign(ctx context.Context, name string, codes []string) error {
 			var fam int64
 			err := tx.QueryRowContext(ctx, `SELECT id FROM families WHERE study_code = ?`, c).Scan(&fam)
 			if err == sql.ErrNoRows {
-				return fmt.Errorf("family %s: no such study code", c)
+				return accountErr("family %s: no such study code", c)
 			}
 			if err != nil {
 				return err

@@ -19,8 +19,7 @@ func newCaselogCmd(f *factory) *cobra.Command {
 		Short: "Write the activity-log template of a month for the case managers",
 		Long: `Write the activity-log template of a month: one row per family the case
 managers guide (every arm but the reference arm, the control; or --arm),
-randomized by the end of
-the month and not withdrawn. It needs the allocation key, and the listing is
+randomized by the end of the month and not withdrawn. It needs the allocation key, and the listing is
 recorded in the audit chain: the log is for case managers, who know the arm;
 never give it to interviewers.`,
 		Args: exactArgs(0),

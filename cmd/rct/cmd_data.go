@@ -84,12 +84,7 @@ func runDataExport(ctx context.Context, f *factory, o DataExportOptions) error {
 	if err != nil {
 		return err
 	}
-	numeric := make([]bool, len(t.Columns))
-	for i, c := range t.Columns {
-		numeric[i] = c.Storage == "number"
-	}
-	data := sheet.Grid{Name: "data", Header: t.Header(), Rows: t.Rows, Numeric: numeric}
-	codebook := sheet.Grid{Name: "codebook", Header: plan.CodebookHeader, Rows: t.Codebook()}
+	data, codebook := t.Grid(), t.CodebookGrid()
 	if xlsx {
 		if err := writeAtomic(o.Out, func(w io.Writer) error { return sheet.WriteXLSX(w, data, codebook) }); err != nil {
 			return err

@@ -380,7 +380,7 @@ func importOutputs(f *factory, o ImportOptions, res *survey.ImportResult) error 
 				dst := filepath.Join(o.Annotate, strings.TrimSuffix(filepath.Base(fr.File), filepath.Ext(fr.File))+".checked.xlsx")
 				err := f.outputs(true, []string{o.Key}, dst)
 				if err == nil {
-					err = writeAtomic(dst, func(w io.Writer) error { return survey.Annotate(fr.File, w, res.Issues) })
+					err = writeAtomic(dst, func(w io.Writer) error { return survey.Annotate(fr.File, fr.File, w, res.Issues) })
 				}
 				if err != nil {
 					f.IO.Printf("%s: no annotated copy: %v\n", fr.File, err)

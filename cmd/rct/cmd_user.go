@@ -70,17 +70,27 @@ hash.`,
 	return cmd
 }
 
-// readPassword reads one line from standard input as the password.
-func readPassword(in io.Reader) (string, error) {
+// passwordHash reads one line from standard input as the password and
+// returns its argon2id hash.
+func passwordHash(in io.Reader) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", err
 	}
-	pw := strings.TrimRight(line, "\r\n")
-	if err := passwords.Check(pw); err != nil {
+	hash, err := passwords.Hash(strings.TrimRight(line, "\r\n"))
+	if err != nil {
 		return "", usagef("password on standard input: %v", err)
 	}
-	return pw, nil
+	return hash, nil
+}
+
+// userError makes what the store refuses of an account change a usage
+// error.
+func userError(err error) error {
+	if errors.Is(err, trial.ErrNoUser) || errors.Is(err, trial.ErrAccount) {
+		return usageError{err}
+	}
+	return err
 }
 
 func runUserAdd(ctx context.Context, f *factory, o UserOptions) error {
@@ -90,13 +100,9 @@ func runUserAdd(ctx context.Context, f *factory, o UserOptions) error {
 	if o.Role == "" {
 		return usagef("give --role (%s)", strings.Join(trial.Roles, ", "))
 	}
-	pw, err := readPassword(f.IO.In)
+	hash, err := passwordHash(f.IO.In)
 	if err != nil {
 		return err
-	}
-	hash, err := passwords.Hash(pw)
-	if err != nil {
-		return usageError{err}
 	}
 	s, err := f.open(ctx, need{})
 	if err != nil {
@@ -104,10 +110,7 @@ func runUserAdd(ctx context.Context, f *factory, o UserOptions) error {
 	}
 	defer s.Close()
 	if err := s.DB.AddUser(ctx, o.Name, o.Role, hash, s.Actor); err != nil {
-		if strings.Contains(err.Error(), "is not one of") || strings.Contains(err.Error(), "exists") {
-			return usageError{err}
-		}
-		return err
+		return userError(err)
 	}
 	f.IO.Printf("user %s (%s) added\n", o.Name, o.Role)
 	return nil
@@ -133,22 +136,10 @@ func runUserList(ctx context.Context, f *factory, o UserOptions) error {
 	return t.Flush()
 }
 
-// userError makes an unknown user a usage error.
-func userError(err error) error {
-	if errors.Is(err, trial.ErrNoUser) {
-		return usageError{err}
-	}
-	return err
-}
-
 func runUserPasswd(ctx context.Context, f *factory, o UserOptions) error {
-	pw, err := readPassword(f.IO.In)
+	hash, err := passwordHash(f.IO.In)
 	if err != nil {
 		return err
-	}
-	hash, err := passwords.Hash(pw)
-	if err != nil {
-		return usageError{err}
 	}
 	s, err := f.open(ctx, need{})
 	if err != nil {
@@ -189,10 +180,7 @@ func runUserAssign(ctx context.Context, f *factory, o UserOptions) error {
 	}
 	defer s.Close()
 	if err := s.DB.Assign(ctx, o.Name, codes); err != nil {
-		if errors.Is(err, trial.ErrNoUser) || strings.Contains(err.Error(), "no such study code") || strings.Contains(err.Error(), "are assigned to interviewers") {
-			return usageError{err}
-		}
-		return err
+		return userError(err)
 	}
 	f.IO.Printf("%d families assigned to %s\n", len(codes), o.Name)
 	return nil
