@@ -38,10 +38,16 @@ type Data struct {
 	// trial has two groups): 1 for the contrast's arm, 0 for its reference.
 	Z []float64
 	// Blinded: groups are known by code. Unblinded: by arm.
-	Blinded  bool
-	Names    [2]string // of z = 0 and z = 1 in a two-group view
-	Contrast string    // what the two-group view estimates, in words
-	Method   string    // the randomization method, for the inference's description
+	Blinded bool
+	// Offers is, with the key, whether each group is offered the
+	// intervention (every arm but the reference arm); nil blinded.
+	Offers []bool
+	// ReceiptUnknown says, when there is no Compliance, why whether the
+	// families received the intervention is not known.
+	ReceiptUnknown string
+	Names          [2]string // of z = 0 and z = 1 in a two-group view
+	Contrast       string    // what the two-group view estimates, in words
+	Method         string    // the randomization method, for the inference's description
 	// Draw is the trial's own design, re-run for randomization inference:
 	// it fills each family's drawCode of its group — the group index, or
 	// with two groups directly the assignment z of the one contrast (no
@@ -431,14 +437,24 @@ func (d *Data) baseline(ctx context.Context, db *trial.DB, out trial.Outcome, cb
 // as the protocol's analysis.compliance says.
 func (d *Data) loadCompliance(p *trial.Protocol, cb *survey.Codebook, k *Keyed) {
 	spec := p.Analysis.Compliance
-	switch {
-	case k == nil:
+	if k == nil {
 		d.Notes = append(d.Notes, "no complier effect or dose-response: they need the key (the case managers' log exists only for the arms they guide)")
+		d.ReceiptUnknown = "needs the key"
 		return
+	}
+	d.Offers = make([]bool, len(d.Groups))
+	ref := p.ReferenceArm().ID
+	for g, grp := range d.Groups {
+		d.Offers[g] = k.Arms[grp.Code] != ref
+	}
+	switch {
 	case spec == nil:
 		d.Notes = append(d.Notes, "no complier effect or dose-response: the protocol declares no analysis.compliance")
+		d.ReceiptUnknown = "no compliance variable in the protocol"
 		return
-	case cb == nil || k.Log == nil:
+	case cb == nil || k.Log == nil || k.Log.Empty():
+		d.Notes = append(d.Notes, "no complier effect or dose-response: no activity log has been imported")
+		d.ReceiptUnknown = "no activity log imported"
 		return
 	}
 	cl := Totals(k.Log, cb)

@@ -337,7 +337,6 @@ type LogTotals struct {
 	Months map[string]int
 }
 
-// LoadCaseLog reads the activity log. It exists only for the case managers'
 // Totals summarises the activity log (opened with the key: it exists for
 // one arm only) per family.
 func Totals(log *survey.ActivityLog, cb *survey.Codebook) *LogTotals {

@@ -53,7 +53,13 @@ type GroupFlow struct {
 	// Received counts, with the key and the protocol's compliance
 	// variable, the families who received the intervention (the variable
 	// is 1 in some month of the case managers' log).
-	Received  []int          `json:"received,omitempty"`
+	Received []int `json:"received,omitempty"`
+	// Offers is, with the key, whether each group is offered the
+	// intervention; ReceiptUnknown says why Received is absent.
+	Offers         []bool `json:"offers,omitempty"`
+	ReceiptUnknown string `json:"receipt_unknown,omitempty"`
+	// Withdrawn counts the families who withdrew after randomization.
+	Withdrawn []int          `json:"withdrawn"`
 	Responded []StageCount   `json:"responded"` // per survey wave with interviews
 	Analysed  []OutcomeCount `json:"analysed"`  // per outcome and wave: families with a value
 }

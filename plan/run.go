@@ -78,7 +78,14 @@ func (a *Analysis) flow(d *Data) {
 		}
 		return n
 	}
-	a.Flow = GroupFlow{Allocated: perGroup(nil), Responded: []StageCount{}, Analysed: []OutcomeCount{}}
+	withdrawn := make([]float64, len(d.Families))
+	for i, f := range d.Families {
+		if f.Withdrawn {
+			withdrawn[i] = 1
+		}
+	}
+	a.Flow = GroupFlow{Allocated: perGroup(nil), Withdrawn: perGroup(withdrawn), Offers: d.Offers, ReceiptUnknown: d.ReceiptUnknown,
+		Responded: []StageCount{}, Analysed: []OutcomeCount{}}
 	if c := d.Compliance; c != nil {
 		a.Flow.Received = perGroup(c.Received)
 	}

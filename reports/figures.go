@@ -22,8 +22,19 @@ import (
 type Figure struct {
 	Name    string // file name without extension: love, attrition, forest_primary, ...
 	Caption string
-	Plot    *plot.Plot
+	Plot    Drawing
 	W, H    vg.Length
+}
+
+// Drawing draws on a gonum canvas: a plot, or the flow diagram (which
+// writes its own SVG too).
+type Drawing interface {
+	Draw(draw.Canvas)
+}
+
+// svgWriter is a drawing with an SVG of its own.
+type svgWriter interface {
+	SVG() string
 }
 
 var groupColors = [2]color.Color{color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}}
@@ -192,6 +203,9 @@ var svgHeader = regexp.MustCompile(`^<\?xml[^>]*>\s*(<!DOCTYPE[^>]*>\s*)?`)
 
 // SVG renders a figure as an SVG element for inline use.
 func (f Figure) SVG() (string, error) {
+	if s, ok := f.Plot.(svgWriter); ok {
+		return s.SVG(), nil
+	}
 	c := vgsvg.New(f.W, f.H)
 	f.Plot.Draw(draw.New(c))
 	var buf bytes.Buffer
@@ -200,6 +214,24 @@ func (f Figure) SVG() (string, error) {
 	}
 	s := svgHeader.ReplaceAllString(buf.String(), "")
 	return s, nil
+}
+
+// write writes the figure in a format: svg, png or pdf.
+func (f Figure) write(w io.Writer, ext string) error {
+	if ext == "svg" {
+		s, err := f.SVG()
+		if err == nil {
+			_, err = io.WriteString(w, s)
+		}
+		return err
+	}
+	c, err := draw.NewFormattedCanvas(f.W, f.H, ext)
+	if err != nil {
+		return err
+	}
+	f.Plot.Draw(draw.New(c))
+	_, err = c.WriteTo(w)
+	return err
 }
 
 // WriteFigures writes every figure as SVG, PNG and PDF into dir.
@@ -211,10 +243,7 @@ func WriteFigures(dir string, figs []Figure) ([]string, error) {
 	for _, f := range figs {
 		for _, ext := range []string{"svg", "png", "pdf"} {
 			path := filepath.Join(dir, f.Name+"."+ext)
-			wt, err := f.Plot.WriterTo(f.W, f.H, ext)
-			if err == nil {
-				err = files.WriteAtomic(path, 0o600, files.Replace, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
-			}
+			err := files.WriteAtomic(path, 0o600, files.Replace, func(w io.Writer) error { return f.write(w, ext) })
 			if err != nil {
 				return out, fmt.Errorf("reports: figure %s: %w", path, err)
 			}

@@ -18,7 +18,6 @@ type pageSection struct {
 	Text      []string
 	Tables    []*Table
 	Figures   []pageFigure
-	Flow      template.HTML
 }
 
 type pageFigure struct {
@@ -40,17 +39,17 @@ table{border-collapse:collapse;margin:.5em 0 1em;font-size:.88em}th,td{border:1p
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:1em 0;display:inline-block;vertical-align:top}figcaption{font-size:.85em;color:#555;max-width:560px}
 .mode{display:inline-block;padding:2px 8px;border-radius:3px;background:#eef;font-size:.85em}.note{font-size:.85em;color:#555}
-nav ol{columns:2;font-size:.9em}
+nav ul{columns:2;font-size:.9em;list-style:none;padding-left:1em}
+figure svg{max-width:100%;height:auto}
 </style>
 </head>
 <body>
 <h1>{{.Title}}</h1>
 <p><span class="mode">{{.Mode}}</span> {{.Note}}</p>
-<nav><h3>{{call .T "Contents"}}</h3><ol>{{range .Sections}}<li><a href="#{{.ID}}">{{.Title}}</a></li>{{end}}</ol></nav>
+<nav><h3>{{call .T "Contents"}}</h3><ul>{{range .Sections}}<li><a href="#{{.ID}}">{{.Title}}</a></li>{{end}}</ul></nav>
 {{range .Sections}}
 <section id="{{.ID}}">
 <h2>{{.Title}}</h2>
-{{if .Flow}}<figure class="flow" data-figure="flow">{{.Flow}}</figure>{{end}}
 {{range .Text}}<p>{{.}}</p>{{end}}
 {{range .Tables}}
 <h3>{{.Title}}</h3>
@@ -79,7 +78,7 @@ func (r *Report) HTML(w io.Writer) error {
 		pg.Mode, pg.Note = t("blinded"), t("This report is blinded: groups are named by code; which group is which arm is sealed with the trial key.")
 	}
 	for _, s := range r.Sections {
-		ps := pageSection{ID: s.ID, Title: s.Title, Text: s.Text, Tables: s.Tables, Flow: s.Diagram}
+		ps := pageSection{ID: s.ID, Title: s.Title, Text: s.Text, Tables: s.Tables}
 		for _, f := range s.Figures {
 			svg, err := f.SVG()
 			if err != nil {

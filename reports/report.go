@@ -2,7 +2,6 @@ package reports
 
 import (
 	"fmt"
-	"html/template"
 	"math"
 	"slices"
 	"strings"
@@ -50,7 +49,6 @@ type Section struct {
 	Text      []string
 	Tables    []*Table
 	Figures   []Figure
-	Diagram   template.HTML // drawn in SVG by rct (the flow), not a gonum figure
 }
 
 func num(x float64, f string) Cell {
@@ -213,7 +211,9 @@ func (b *builder) flow() Section {
 	for _, s := range flow.Rows {
 		ft.Rows = append(ft.Rows, append(append([]Cell{text(s.Label)}, s.Groups...), s.Total))
 	}
-	return Section{ID: "flow", Title: t("2. Participant flow"), Tables: []*Table{ft}, Diagram: flow.SVG}
+	d := flow.Diagram
+	fig := Figure{Name: "flow", Caption: t("CONSORT 2010 flow of the families through the trial; losses and exclusions to the side."), Plot: d, W: vg.Length(d.W), H: vg.Length(d.H)}
+	return Section{ID: "flow", Title: t("2. Participant flow"), Tables: []*Table{ft}, Figures: []Figure{fig}}
 }
 
 // baseline is section 3: balance at baseline, with its joint test and love plot.

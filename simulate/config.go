@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -21,6 +23,7 @@ type Config struct {
 	StartDate   string `yaml:"start_date" help:"first referral date (yyyy-mm-dd)"`
 	Recruitment int    `yaml:"recruitment_days" help:"recruitment period in days; referrals spread evenly over it"`
 	Arms        int    `yaml:"arms" help:"arms: 2 (intervention, control; 1:1) or 3 (intervention, phone guidance, control; 2:1:1)"`
+	Ratio       string `yaml:"ratio,omitempty" help:"with two arms, the ratio intervention:control (e.g. 2:1; default 1:1); blocks are the ratio's sum and twice it"`
 
 	Ineligible    float64 `yaml:"ineligible" help:"share of referrals weak on fewer domains than the protocol's min_weak"`
 	Declining     float64 `yaml:"declining" help:"share of referrals without consent"`
@@ -79,6 +82,27 @@ func DefaultConfig() Config {
 	}
 }
 
+// twoArmRatio reads Ratio: the two parts, or nil for 1:1.
+func (c Config) twoArmRatio() ([]int, error) {
+	if c.Ratio == "" || c.Ratio == "1:1" {
+		return nil, nil
+	}
+	parts := strings.Split(c.Ratio, ":")
+	bad := fmt.Errorf("ratio: %q is not two whole numbers such as 2:1 (and needs arms: 2)", c.Ratio)
+	if len(parts) != 2 || c.Arms != 2 {
+		return nil, bad
+	}
+	out := make([]int, 2)
+	for i, s := range parts {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 9 {
+			return nil, bad
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
 // Start is the first referral date.
 func (c Config) Start() time.Time {
 	t, _ := time.Parse("2006-01-02", c.StartDate)
@@ -115,6 +139,9 @@ func (c Config) Validate() error {
 	}
 	if c.Arms != 2 && c.Arms != 3 {
 		errs = append(errs, fmt.Errorf("arms: %d: the simulation has 2 arms (intervention, control) or 3 (and phone guidance)", c.Arms))
+	}
+	if _, err := c.twoArmRatio(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := time.Parse("2006-01-02", c.StartDate); err != nil {
 		errs = append(errs, fmt.Errorf("start_date: %q is not yyyy-mm-dd", c.StartDate))

@@ -11,12 +11,25 @@ import (
 	"github.com/rct-trials/rct/trial"
 )
 
-// Protocol is the protocol of the simulated trial: the example protocol,
-// or with three arms the same with a third arm (light: phone guidance)
+// Protocol is the protocol of the simulated trial: the example protocol
+// (with two arms at cfg.Ratio when given), or with three arms the same with a third arm (light: phone guidance)
 // between the intervention and control, a 2:1:1 ratio and blocks of 4 and
 // 8.
 func Protocol(cfg Config) ([]byte, error) {
 	text := string(trial.ExampleProtocol())
+	if r, err := cfg.twoArmRatio(); err != nil || r != nil {
+		if err != nil {
+			return nil, err
+		}
+		sum := r[0] + r[1]
+		for _, e := range [][2]string{
+			{`ratio: "1:1"`, fmt.Sprintf(`ratio: "%d:%d"`, r[0], r[1])},
+			{"block_sizes: [2, 4, 6]", fmt.Sprintf("block_sizes: [%d, %d]", sum, 2*sum)},
+		} {
+			text = strings.Replace(text, e[0], e[1], 1)
+		}
+		return []byte(text), nil
+	}
 	if cfg.Arms != 3 {
 		return []byte(text), nil
 	}

@@ -238,6 +238,9 @@ func (l *ActivityLog) seal(ctx context.Context, tx *sql.Tx, key *trial.Allocatio
 	return &trial.ChainBody{Kind: trial.KindCaseLog, Reason: "activity log imported", Digest: digest, At: a.Stamp(), By: a.Name}, nil
 }
 
+// Empty says whether no month of the log holds anything: none imported.
+func (l *ActivityLog) Empty() bool { return len(l.months) == 0 && !l.legacy }
+
 // Answers returns the current answer to a variable in every month, keyed
 // "K-0001 2017-03", as Answers does for the survey tables; blank and
 // blanked answers are absent.

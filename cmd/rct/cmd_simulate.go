@@ -71,7 +71,7 @@ func configFlags(fs *pflag.FlagSet, c *simulate.Config) {
 	v := reflect.ValueOf(c).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		sf := v.Type().Field(i)
-		name := strings.ReplaceAll(sf.Tag.Get("yaml"), "_", "-")
+		name := flagName(sf)
 		help := sf.Tag.Get("help")
 		switch p := v.Field(i).Addr().Interface().(type) {
 		case *int:
@@ -86,11 +86,17 @@ func configFlags(fs *pflag.FlagSet, c *simulate.Config) {
 	}
 }
 
+// flagName is a configuration field's flag: its yaml name with dashes.
+func flagName(sf reflect.StructField) string {
+	name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+	return strings.ReplaceAll(name, "_", "-")
+}
+
 // copyField copies the field whose flag is name from src to dst.
 func copyField(dst, src *simulate.Config, name string) {
 	d, s := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
 	for i := 0; i < d.NumField(); i++ {
-		if strings.ReplaceAll(d.Type().Field(i).Tag.Get("yaml"), "_", "-") == name {
+		if flagName(d.Type().Field(i)) == name {
 			d.Field(i).Set(s.Field(i))
 		}
 	}

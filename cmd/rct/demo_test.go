@@ -75,6 +75,13 @@ func (r *inProcess) path(name string) string { return filepath.Join(r.dir, name)
 // imported), the activity log, both register extracts and the outcomes.
 func simulatedTrial(t testing.TB, families int, seed uint64, flags ...string) *inProcess {
 	t.Helper()
+	return simulateTrial(t, families, seed, false, flags...)
+}
+
+// simulateTrial is simulatedTrial, without importing the case managers'
+// activity log when withoutLog.
+func simulateTrial(t testing.TB, families int, seed uint64, withoutLog bool, flags ...string) *inProcess {
+	t.Helper()
 	r := newInProcess(t, t.TempDir(), seed)
 	r.now = time.Date(2016, 8, 1, 12, 0, 0, 0, time.UTC)
 	r.must(append([]string{"simulate", "--families", strconv.Itoa(families), "--seed", strconv.FormatUint(seed, 10), "-o", r.dir}, flags...)...)
@@ -99,7 +106,9 @@ func simulatedTrial(t testing.TB, families int, seed uint64, flags ...string) *i
 		}
 		r.must("survey", "import", "--wave", w, r.path(w+"-interviews-corrected.xlsx"))
 	}
-	r.must("caselog", "import", "--key", r.path("trial.key"), r.path("caselog.xlsx"))
+	if !withoutLog {
+		r.must("caselog", "import", "--key", r.path("trial.key"), r.path("caselog.xlsx"))
+	}
 	r.must("link", "import", "--register", "ocmw", r.path("ocmw.csv"))
 	r.must("link", "import", "--register", "vdab", r.path("vdab.csv"))
 	r.must("outcomes", "derive")

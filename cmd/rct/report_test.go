@@ -83,7 +83,7 @@ func TestReportBlinding(t *testing.T) {
 	figs := filepath.Join(dir, "figures")
 	r.must("report", "-o", keyed, "--key", r.path("trial.key"), "--lang", "nl", "--draws", "200", "--xlsx", xlsx, "--figures", figs, "--date", "2020-01-15")
 	k, _ := os.ReadFile(keyed)
-	for _, want := range []string{"Usual services", "gedeblindeerd", "Verloop van de deelnemers", "blokgroottes [2 4 6]", "2020-01-15", "aanvaardde begeleiding"} {
+	for _, want := range []string{"Usual services", "gedeblindeerd", "Verloop van de deelnemers", "blokgroottes [2 4 6]", "2020-01-15", "kreeg de toegewezen interventie niet", "Toegewezen aan"} {
 		if !strings.Contains(string(k), want) {
 			t.Errorf("the keyed Dutch report lacks %q", want)
 		}
