@@ -163,9 +163,10 @@ type importer struct {
 	stored          *storedForm
 	batches         map[int]int64
 	insResp, insVal *trial.Bulk
-	wch             chan []change // to the goroutine that writes
-	sums            []string      // SHA-256 of each file
-	log             *ActivityLog  // the activity log (opened with the key) instead of the survey tables
+	wch             chan []change     // to the goroutine that writes
+	sums            []string          // SHA-256 of each file
+	log             *ActivityLog      // the activity log (opened with the key) instead of the survey tables
+	langs           map[string]string // file → its template's label language (the messages' language)
 }
 
 // seenAt is where a family (and month) was first read in this import.
@@ -189,7 +190,7 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 			return nil, unknownWave(p, o.Form)
 		}
 	}
-	im := &importer{o: o, p: p, cb: cb, version: version, today: o.Actor.Today(),
+	im := &importer{o: o, p: p, cb: cb, version: version, today: o.Actor.Today(), langs: map[string]string{},
 		members: map[string]trial.Member{}, slots: map[int64]Slot{}, seen: map[string]seenAt{},
 		res: &ImportResult{Form: o.Form, Codebook: version, DryRun: o.DryRun, Issues: []Issue{}}}
 	ms, err := db.Members(ctx)
@@ -472,7 +473,19 @@ func (im *importer) checkMeta(path string) bool {
 		return bad("the template was written with codebook version %s (%s); the codebook in force is version %d (%s): write a new template and copy the answers into it",
 			meta["codebook_version"], meta["codebook_label"], im.version, im.cb.Codebook.Version)
 	}
+	if slices.Contains(im.cb.Languages, meta["language"]) {
+		im.langs[path] = meta["language"]
+	}
 	return true
+}
+
+// lang is the language of a file's messages: its template's, else the
+// codebook's first.
+func (im *importer) lang(file string) string {
+	if l := im.langs[file]; l != "" {
+		return l
+	}
+	return im.cb.Languages[0]
 }
 
 // readMeta reads the key/value rows of a template's _meta sheet.
@@ -724,7 +737,7 @@ func (im *importer) apply(r *record) {
 			}
 			if answered && v.constraint != nil {
 				if _, miss := im.cb.IsMissing(val); !miss && !Eval(v.constraint, env(v.Name)) {
-					add(v, val, RuleConstraint, SevError, "%s (%s)", v.ConstraintMessage.In(im.cb.Languages[0], im.cb.Languages), v.Constraint)
+					add(v, val, RuleConstraint, SevError, "%s (%s)", v.ConstraintMessage.In(im.lang(r.file), im.cb.Languages), v.Constraint)
 				}
 			}
 		}

@@ -91,6 +91,12 @@ func newFixture(t testing.TB, families int) *fixture {
 // template writes the template of a form on day and returns its bytes.
 func (f *fixture) template(form string, day time.Time) []byte {
 	f.t.Helper()
+	return f.templateIn(form, day, "")
+}
+
+// templateIn is a template with its labels in lang ("": the codebook's first).
+func (f *fixture) templateIn(form string, day time.Time, lang string) []byte {
+	f.t.Helper()
 	var rows []TemplateRow
 	if form == CaseLog {
 		for _, c := range f.codes {
@@ -106,7 +112,7 @@ func (f *fixture) template(form string, day time.Time) []byte {
 		}
 	}
 	var b bytes.Buffer
-	if err := f.cb.WriteTemplate(&b, TemplateOptions{Form: form, TrialID: f.p.Trial.ID, CodebookVersion: 1, Today: day, Rows: rows, Interviewer: "Ann"}); err != nil {
+	if err := f.cb.WriteTemplate(&b, TemplateOptions{Form: form, TrialID: f.p.Trial.ID, CodebookVersion: 1, Today: day, Rows: rows, Interviewer: "Ann", Lang: lang}); err != nil {
 		f.t.Fatal(err)
 	}
 	return b.Bytes()
@@ -587,6 +593,23 @@ func TestReportAndAnnotate(t *testing.T) {
 	comments, _ := x.GetComments("m6")
 	if len(comments) != 2 {
 		t.Errorf("%d comments", len(comments))
+	}
+}
+
+// TestImportMessageLanguage: a constraint's message is in the language of
+// the template the interviewer filled, not always the codebook's first.
+func TestImportMessageLanguage(t *testing.T) {
+	f := newFixture(t, 30)
+	for lang, want := range map[string]string{"en": "More adults than household members", "nl": "Meer volwassenen dan gezinsleden"} {
+		path := f.fill("lang-"+lang+".xlsx", f.templateIn("m6", m6Day, lang), "m6", []map[string]any{with(answers(), "hh_adults", 5)}, nil)
+		res, err := f.importFiles("m6", m6Day, path)
+		if err == nil {
+			t.Fatal("accepted")
+		}
+		is := findIssue(res, RuleConstraint)
+		if is == nil || !strings.HasPrefix(is.Message, want) {
+			t.Errorf("%s template: the constraint says %+v, want %q", lang, is, want)
+		}
 	}
 }
 
