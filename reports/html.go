@@ -41,6 +41,8 @@ figure{margin:1em 0;display:inline-block;vertical-align:top}figcaption{font-size
 .mode{display:inline-block;padding:2px 8px;border-radius:3px;background:#eef;font-size:.85em}.note{font-size:.85em;color:#555}
 nav ul{columns:2;font-size:.9em;list-style:none;padding-left:1em}
 figure svg{max-width:100%;height:auto}
+td{overflow-wrap:anywhere}
+@media print{body{margin:0;max-width:none;font-size:10pt}table{font-size:7pt}th,td{padding:1px 3px}td.num{white-space:normal}h2,h3{break-after:avoid}figure,tr{break-inside:avoid}nav{display:none}}
 </style>
 </head>
 <body>
@@ -54,7 +56,7 @@ figure svg{max-width:100%;height:auto}
 {{range .Tables}}
 <h3>{{.Title}}</h3>
 {{if .Rows}}<table data-table="{{.Name}}"><thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>{{range .Rows}}<tr>{{range .}}<td{{if .Num}} class="num"{{end}}>{{.String}}</td>{{end}}</tr>{{end}}</tbody></table>
+<tbody>{{range .Rows}}<tr>{{range .}}<td{{if or .Num .CI}} class="num"{{end}}>{{.String}}</td>{{end}}</tr>{{end}}</tbody></table>
 {{else}}<p class="note">{{call $.T "no rows"}}</p>{{end}}
 {{if .Note}}<p class="note">{{.Note}}</p>{{end}}
 {{end}}

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 	"strings"
@@ -25,6 +26,7 @@ type Cell struct {
 	Num  *float64
 	Fmt  string // "n" integer, "p" p-value, "pct" proportion shown as %, "" general
 	Text string
+	CI   *[2]float64 // a confidence interval (lower, upper)
 }
 
 // Table is one table of the report, rendered in HTML and as an XLSX sheet.
@@ -69,6 +71,9 @@ func count(n int) Cell   { return num(float64(n), "n") }
 // String formats a cell for HTML: numbers with 3 significant decimals,
 // p-values with 3 decimals ("< 0.001"), proportions as percentages.
 func (c Cell) String() string {
+	if c.CI != nil {
+		return fmt.Sprintf("[%s, %s]", num(c.CI[0], "").String(), num(c.CI[1], "").String())
+	}
 	if c.Num == nil {
 		return c.Text
 	}
@@ -120,12 +125,15 @@ type builder struct {
 	ci     int                  // the contrast's index
 	c      *plan.ContrastResult // the contrast
 	g0, g1 string               // the names of its groups z = 0 and z = 1
+	c0, c1 color.Color          // their colours (kept across figures)
 }
 
 // use makes contrast i the builder's.
 func (b *builder) use(i int) {
 	b.ci, b.c = i, b.a.Contrasts[i]
 	b.g0, b.g1 = b.in.name(b.c.Names[0]), b.in.name(b.c.Names[1])
+	order := b.in.groupOrder()
+	b.c0, b.c1 = groupColor(slices.Index(order, b.c.Ref)), groupColor(slices.Index(order, b.c.Arm))
 }
 
 // each makes a section of the contrasts' parts: one for a trial of two
@@ -232,9 +240,9 @@ func (b *builder) baseline() Section {
 		}
 		notes := []string{bl.RowsNote}
 		if j := bl.Joint; j != nil {
-			joint := fmt.Sprintf("%s F(%g, %g) = %.3f, p = %s", t("Joint test:"), j.DF1, j.DF2, j.F, num(j.PValue, "p"))
+			joint := fmt.Sprintf("%s F(%g, %g) = %.3f, %s", t("Joint test:"), j.DF1, j.DF2, j.F, pIs(j.PValue))
 			if bl.JointRI != nil {
-				joint += fmt.Sprintf("; %s p = %s", t("randomization inference"), num(*bl.JointRI, "p"))
+				joint += fmt.Sprintf("; %s %s", t("randomization inference"), pIs(*bl.JointRI))
 			}
 			notes = append(notes, joint+".")
 		}
@@ -250,7 +258,7 @@ func (b *builder) baseline() Section {
 	if b.ci == 0 {
 		sec.Text = b.acrossGroups()
 	}
-	if lp := forest(b.title(t("Love plot: normalized differences at baseline")), t("normalized difference ")+g1+" − "+g0, love, 0); lp != nil {
+	if lp := forest(b.title(t("Love plot: normalized differences at baseline")), t("normalized difference ")+g1+" − "+g0, love, ink, -0.1, 0.1); lp != nil {
 		sec.Figures = append(sec.Figures, Figure{Name: b.name("love"), Caption: t("Normalized differences of the baseline variables; |d| < 0.1 is usually taken as balanced."), Plot: lp, W: 16 * vg.Centimeter, H: vg.Length(3+0.45*float64(len(love))) * vg.Centimeter})
 	}
 	return sec
@@ -261,15 +269,15 @@ func (b *builder) attrition() Section {
 	t, g0, g1 := b.t, b.g0, b.g1
 	att := &Table{Name: b.name("attrition"), Title: b.title(t("Response by wave")), Head: []string{t("wave"), t("responded") + " " + g0, t("rate") + " " + g0, t("responded") + " " + g1, t("rate") + " " + g1, t("difference"), "p"}}
 	var waves []string
-	var rates [2][]float64
+	rates := []series{{name: g0, color: b.c0}, {name: g1, color: b.c1}}
 	for _, w := range b.c.Attrition {
 		x := w.Test
 		att.Rows = append(att.Rows, []Cell{text(w.Wave), text(fmt.Sprintf("%d / %d", x.Responded0, x.N0)), num(x.Rate0, "pct"), text(fmt.Sprintf("%d / %d", x.Responded1, x.N1)), num(x.Rate1, "pct"), num(x.Test.Estimate, ""), num(x.Test.PValue, "p")})
 		waves = append(waves, w.Wave)
-		rates[0], rates[1] = append(rates[0], x.Rate0), append(rates[1], x.Rate1)
+		rates[0].y, rates[1].y = append(rates[0].y, x.Rate0), append(rates[1].y, x.Rate1)
 	}
 	sec := Section{ID: "attrition", Title: t("4. Attrition"), Tables: []*Table{att}, Text: []string{t("The difference is the response rate of the second group minus the first (differential attrition test, Welch).")}}
-	if lp := lines(b.title(t("Response rate by wave")), t("wave"), t("response rate"), waves, [2]string{g0, g1}, rates, [2][]float64{}, [2][]float64{}); lp != nil {
+	if lp := lines(b.title(t("Response rate by wave")), t("wave"), t("response rate"), waves, rates, true); lp != nil {
 		sec.Figures = append(sec.Figures, Figure{Name: b.name("attrition"), Caption: t("Share of randomized families interviewed at each wave, by group."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 	}
 	return sec
@@ -305,12 +313,12 @@ func (b *builder) familyTables(sec *Section) {
 	}
 	for _, fam := range families {
 		tb := &Table{Name: b.name("effects_" + fam), Title: b.title(t("Outcome family") + ": " + fam),
-			Head: []string{t("outcome"), t("wave"), "n", t("mean") + " " + g0, t("estimate"), t("{level} CI"), "p", t("RI p"), t("adjusted p"), "q", t("risk ratio") + " (" + t("{level} CI") + ")", t("note")}}
+			Head: []string{t("outcome"), t("wave"), "n", t("mean") + " " + g0, t("estimate"), t("{level} CI"), "p", t("RI p"), t("adjusted p"), "q", t("risk ratio"), t("{level} CI"), t("note")}}
 		var rows []interval
 		for _, o := range byFamily[fam] {
 			row := []Cell{text(label(o.Outcome)), text(o.Wave), count(o.N[0] + o.N[1]), num(o.Mean[0], "")}
 			if e := o.Estimate; e != nil {
-				row = append(row, num(e.Estimate, ""), text(ci(e.ConfLow, e.ConfHigh)), num(e.PValue, "p"))
+				row = append(row, num(e.Estimate, ""), ciCell(e.ConfLow, e.ConfHigh), num(e.PValue, "p"))
 				if o.Type == "binary" {
 					rows = append(rows, interval{label(o.Outcome) + " " + o.Wave, e.Estimate, e.ConfLow, e.ConfHigh})
 				}
@@ -319,9 +327,9 @@ func (b *builder) familyTables(sec *Section) {
 			}
 			row = append(row, numPtr(o.RIP, "p"), numPtr(o.PAdjusted, "p"), numPtr(o.Q, "p"))
 			if rr := o.RiskRatio; rr != nil {
-				row = append(row, text(fmt.Sprintf("%.2f %s", rr.Estimate, ci(rr.ConfLow, rr.ConfHigh))))
+				row = append(row, num(rr.Estimate, ""), ciCell(rr.ConfLow, rr.ConfHigh))
 			} else {
-				row = append(row, text(""))
+				row = append(row, text(""), text(""))
 			}
 			row = append(row, text(o.Note()))
 			tb.Rows = append(tb.Rows, row)
@@ -331,7 +339,7 @@ func (b *builder) familyTables(sec *Section) {
 			tb.Note += " " + t("The family's p-values are adjusted over every contrast together.")
 		}
 		sec.Tables = append(sec.Tables, tb)
-		if fp := forest(b.title(t("Effects on binary outcomes")+" ("+fam+")"), t("risk difference")+" "+g1+" − "+g0, rows, 0); fp != nil {
+		if fp := forest(b.title(t("Effects on binary outcomes")+" ("+fam+")"), t("risk difference")+" "+g1+" − "+g0, rows, ink); fp != nil {
 			sec.Figures = append(sec.Figures, Figure{Name: b.name("forest_" + fam), Caption: t("Estimates with {level} confidence intervals."), Plot: fp, W: 16 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
 		}
 	}
@@ -348,15 +356,15 @@ func (b *builder) trajectories(sec *Section) {
 		}
 		seen[o.Outcome] = true
 		var xs []string
-		var y, lo, hi [2][]float64
+		ss := []series{{name: g0, color: b.c0, lo: []float64{}, hi: []float64{}}, {name: g1, color: b.c1, lo: []float64{}, hi: []float64{}}}
 		addPoint := func(w string, n [2]int, m [2]float64, c [2][2]float64) {
 			xs = append(xs, w)
-			for g := 0; g < 2; g++ {
+			for g := range ss {
 				v, l, h := m[g], c[g][0], c[g][1]
 				if n[g] == 0 {
 					v, l, h = math.NaN(), math.NaN(), math.NaN()
 				}
-				y[g], lo[g], hi[g] = append(y[g], v), append(lo[g], l), append(hi[g], h)
+				ss[g].y, ss[g].lo, ss[g].hi = append(ss[g].y, v), append(ss[g].lo, l), append(ss[g].hi, h)
 			}
 		}
 		if b := o.Baseline; b != nil {
@@ -367,7 +375,7 @@ func (b *builder) trajectories(sec *Section) {
 				addPoint(w.Wave, w.N, w.Mean, w.MeanCI)
 			}
 		}
-		if lp := lines(b.title(label(o.Outcome)), t("wave"), t("mean with {level} CI"), xs, [2]string{g0, g1}, y, lo, hi); lp != nil {
+		if lp := lines(b.title(label(o.Outcome)), t("wave"), t("mean with {level} CI"), xs, ss, false); lp != nil {
 			sec.Figures = append(sec.Figures, Figure{Name: b.name("trajectory_" + o.Outcome), Caption: t("Group means over the waves with {level} confidence intervals."), Plot: lp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 		}
 	}
@@ -381,10 +389,21 @@ func (b *builder) randomizationFigures(sec *Section) {
 		if o.Family != "primary" || o.RI == nil || len(o.RI.Null) == 0 {
 			continue
 		}
-		if hp := histogram(b.title(t("Randomization distribution")+": "+label(o.Outcome)), t("difference in means under the null"), o.RI.Null, o.RI.Observed); hp != nil {
-			sec.Figures = append(sec.Figures, Figure{Name: b.name("ri_" + o.Outcome + suffix(o.Wave)), Caption: fmt.Sprintf("%s %d %s; %s (RI p = %s).", t("Difference in means over"), o.RI.Draws, t("re-randomizations with the trial's own design"), t("the lines mark the observed difference and its mirror"), num(o.RI.PValue, "p")), Plot: hp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
+		if hp := histogram(b.title(t("Randomization distribution")+": "+label(o.Outcome)), t("difference in means under the null"), t("draws"), o.RI.Null, o.RI.Observed, latticeOf(o)); hp != nil {
+			caption := fmt.Sprintf("%s %d %s; %s (%s) %s; RI %s.", t("Difference in means over"), o.RI.Draws, t("re-randomizations with the trial's own design"),
+				t("the solid line marks the observed difference"), num(o.RI.Observed, "").String(), t("and the dashed line its mirror"), pIs(o.RI.PValue))
+			sec.Figures = append(sec.Figures, Figure{Name: b.name("ri_" + o.Outcome + suffix(o.Wave)), Caption: caption, Plot: hp, W: 14 * vg.Centimeter, H: 8 * vg.Centimeter})
 		}
 	}
+}
+
+// latticeOf is the step of a binary outcome's difference in means among
+// its respondents: 1/n0 + 1/n1 (0 for other outcomes).
+func latticeOf(o plan.OutcomeResult) float64 {
+	if o.Type != "binary" || o.N[0] == 0 || o.N[1] == 0 {
+		return 0
+	}
+	return 1/float64(o.N[0]) + 1/float64(o.N[1])
 }
 
 // robustness is section 6: adjusted against unadjusted, Lee bounds,
@@ -398,21 +417,21 @@ func (b *builder) robustness() Section {
 	dose := &Table{Name: b.name("dose"), Title: b.title(t("Dose-response (non-experimental)")), Head: []string{t("outcome"), t("wave"), t("per contact"), t("{level} CI"), "n"}}
 	for _, o := range b.c.Outcomes {
 		if e, u := o.Estimate, o.Unadjusted; e != nil && u != nil {
-			adj.Rows = append(adj.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(e.Estimate, ""), text(ci(e.ConfLow, e.ConfHigh)), num(u.Estimate, ""), text(ci(u.ConfLow, u.ConfHigh)), text(strings.Join(o.Covariates, ", "))})
+			adj.Rows = append(adj.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(e.Estimate, ""), ciCell(e.ConfLow, e.ConfHigh), num(u.Estimate, ""), ciCell(u.ConfLow, u.ConfHigh), text(strings.Join(o.Covariates, ", "))})
 		}
 		if l := o.Lee; l != nil {
-			im := ""
+			im := text("")
 			if o.ImbensManski != nil {
-				im = ci(o.ImbensManski[0], o.ImbensManski[1])
+				im = ciCell(o.ImbensManski[0], o.ImbensManski[1])
 			}
 			trimmed := map[string]string{"treatment": g1, "control": g0}[l.Trimmed] // z = 1 and z = 0, named as the groups
-			lee.Rows = append(lee.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(l.Lower, ""), num(l.Upper, ""), text(trimmed), num(l.Trim, "pct"), text(im)})
+			lee.Rows = append(lee.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(l.Lower, ""), num(l.Upper, ""), text(trimmed), num(l.Trim, "pct"), im})
 		}
 		if c := o.CACE; c != nil {
-			cace.Rows = append(cace.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(c.Estimate, ""), text(ci(c.ConfLow, c.ConfHigh)), num(c.PValue, "p"), numPtr(o.ComplianceRate, "pct")})
+			cace.Rows = append(cace.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(c.Estimate, ""), ciCell(c.ConfLow, c.ConfHigh), num(c.PValue, "p"), numPtr(o.ComplianceRate, "pct")})
 		}
 		if d := o.Dose; d != nil {
-			dose.Rows = append(dose.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(d.Estimate, ""), text(ci(d.ConfLow, d.ConfHigh)), count(d.N)})
+			dose.Rows = append(dose.Rows, []Cell{text(label(o.Outcome)), text(o.Wave), num(d.Estimate, ""), ciCell(d.ConfLow, d.ConfHigh), count(d.N)})
 		}
 		for _, sg := range o.Subgroups {
 			if sg.Result == nil {
@@ -422,10 +441,10 @@ func (b *builder) robustness() Section {
 			for _, e := range sg.Result.Effects {
 				rows = append(rows, interval{fmt.Sprintf("%s (n %d)", e.Subgroup, e.N), e.Estimate, e.ConfLow, e.ConfHigh})
 			}
-			if fp := forest(b.title(label(o.Outcome)+": "+t("by")+" "+label(sg.Variable)), t("effect")+" "+g1+" − "+g0, rows, 0); fp != nil {
+			if fp := forest(b.title(label(o.Outcome)+": "+t("by")+" "+label(sg.Variable)), t("effect")+" "+g1+" − "+g0, rows, ink); fp != nil {
 				w := sg.Result.Interaction
 				sec.Figures = append(sec.Figures, Figure{Name: b.name("subgroups_" + o.Outcome + suffix(o.Wave) + "_" + sg.Variable),
-					Caption: fmt.Sprintf("%s F = %.3f, p = %s.", t("Effects within subgroups; interaction test"), w.F, num(w.PValue, "p")), Plot: fp, W: 14 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
+					Caption: fmt.Sprintf("%s F = %.3f, %s.", t("Effects within subgroups; interaction test"), w.F, pIs(w.PValue)), Plot: fp, W: 14 * vg.Centimeter, H: vg.Length(3+0.6*float64(len(rows))) * vg.Centimeter})
 			}
 		}
 	}
@@ -537,11 +556,12 @@ func countPct(n int, share float64) string {
 	return fmt.Sprintf("%d (%s)", n, num(share, "pct").String())
 }
 
-func ci(lo, hi float64) string {
+// ciCell is a confidence interval: one cell in HTML, two numbers in XLSX.
+func ciCell(lo, hi float64) Cell {
 	if !finite(lo, hi) {
-		return "–"
+		return text("–")
 	}
-	return fmt.Sprintf("[%s, %s]", num(lo, "").String(), num(hi, "").String())
+	return Cell{CI: &[2]float64{lo, hi}}
 }
 
 // name is a group's name in the report's language: the arm's label with
@@ -603,9 +623,9 @@ func (b *builder) acrossGroups() []string {
 	if j.Test == nil {
 		return []string{j.Note + "."}
 	}
-	s := fmt.Sprintf("%s F(%g, %g) = %.3f, p = %s", t("Joint test across every group:"), j.Test.DF1, j.Test.DF2, j.Test.F, num(j.Test.PValue, "p"))
+	s := fmt.Sprintf("%s F(%g, %g) = %.3f, %s", t("Joint test across every group:"), j.Test.DF1, j.Test.DF2, j.Test.F, pIs(j.Test.PValue))
 	if j.RI != nil {
-		s += fmt.Sprintf("; %s p = %s", t("randomization inference"), num(*j.RI, "p"))
+		s += fmt.Sprintf("; %s %s", t("randomization inference"), pIs(*j.RI))
 	} else if j.Note != "" {
 		s += "; " + j.Note
 	}

@@ -3,8 +3,11 @@ package reports
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/plan"
@@ -30,29 +33,57 @@ func TestCellString(t *testing.T) {
 // return nil when nothing is left, never panic.
 func TestFiguresWithMissingValues(t *testing.T) {
 	nan := math.NaN()
-	if p := forest("f", "x", []interval{{"a", nan, nan, nan}, {"b", math.Inf(1), 0, 1}}, 0); p != nil {
+	if p := forest("f", "x", []interval{{"a", nan, nan, nan}, {"b", math.Inf(1), 0, 1}}, ink); p != nil {
 		t.Error("a forest of non-finite rows should be left out")
 	}
-	if p := forest("f", "x", []interval{{"a", nan, 0, 1}, {"b", 0.2, 0.1, 0.3}}, 0); p == nil {
+	if p := forest("f", "x", []interval{{"a", nan, 0, 1}, {"b", 0.2, 0.1, 0.3}}, ink); p == nil {
 		t.Error("the finite row should be drawn")
 	}
-	if p := lines("l", "x", "y", []string{"m0", "m6"}, [2]string{"A", "B"}, [2][]float64{{nan, nan}, {nan, nan}}, [2][]float64{}, [2][]float64{}); p != nil {
+	if p := lines("l", "x", "y", []string{"m0", "m6"}, []series{{name: "A", y: []float64{nan, nan}}, {name: "B", y: []float64{nan, nan}}}, false); p != nil {
 		t.Error("lines without a finite point should be left out")
 	}
-	lp := lines("l", "x", "y", []string{"m0", "m6"}, [2]string{"A", "B"}, [2][]float64{{1, nan}, {2, 3}}, [2][]float64{{0.5, nan}, {nan, 2}}, [2][]float64{{1.5, nan}, {nan, 4}})
+	lp := lines("l", "x", "y", []string{"m0", "m6"}, []series{{name: "A", color: palette[0], y: []float64{1, nan}, lo: []float64{0.5, nan}, hi: []float64{1.5, nan}},
+		{name: "B", color: palette[1], y: []float64{2, 3}, lo: []float64{nan, 2}, hi: []float64{nan, 4}}}, false)
 	if lp == nil {
 		t.Fatal("lines with finite points should be drawn")
 	}
 	if _, err := (Figure{Name: "l", Plot: lp, W: 200, H: 150}).SVG(); err != nil {
 		t.Fatal(err)
 	}
-	if histogram("h", "x", []float64{nan, nan}, 1) != nil || histogram("h", "x", []float64{1, 2}, nan) != nil {
+	if histogram("h", "x", "n", []float64{nan, nan}, 1, 0) != nil || histogram("h", "x", "n", []float64{1, 2}, nan, 0) != nil {
 		t.Error("a histogram without finite draws or observed value should be left out")
 	}
 }
 
 // A report of an analysis full of holes renders, blinded, without a NaN.
 func TestBuildWithHoles(t *testing.T) {
+	r, p := holesReport(t)
+	var b bytes.Buffer
+	if err := r.HTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, bad := range []string{"NaN", "Inf", "intervention", "Usual services"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("the report shows %q", bad)
+		}
+	}
+	if !strings.Contains(html, "Group B") || !strings.Contains(html, `data-figure="ri_supp_aid_6m"`) {
+		t.Error("the report lacks the group names or the RI figure")
+	}
+	var x bytes.Buffer
+	if err := r.XLSX(&x); err != nil || x.Len() == 0 {
+		t.Fatalf("xlsx: %v", err)
+	}
+	if _, err := Build(&Input{Context: &plan.Context{Protocol: p}}); err == nil {
+		t.Error("a report without an analysis was built")
+	}
+}
+
+// holesReport is the report of an analysis full of holes (NaN, missing
+// estimates), blinded.
+func holesReport(t *testing.T) (*Report, *trial.Protocol) {
+	t.Helper()
 	p, err := trial.ParseProtocol("example", trial.ExampleProtocol())
 	if err != nil {
 		t.Fatal(err)
@@ -75,24 +106,54 @@ func TestBuildWithHoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, p
+}
+
+// TestXLSXTables: intervals are two numbers, p-values show "<0.001", the
+// header is frozen, columns fit, and the figures are pictures.
+func TestXLSXTables(t *testing.T) {
+	r, _ := holesReport(t)
 	var b bytes.Buffer
-	if err := r.HTML(&b); err != nil {
+	if err := r.XLSX(&b); err != nil {
 		t.Fatal(err)
 	}
-	html := b.String()
-	for _, bad := range []string{"NaN", "Inf", "intervention", "Usual services"} {
-		if strings.Contains(html, bad) {
-			t.Errorf("the report shows %q", bad)
+	f, err := excelize.OpenReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("effects_primary")
+	head := rows[2]
+	lower, upper := slices.Index(head, "95% CI (lower)"), slices.Index(head, "95% CI (upper)")
+	if lower < 0 || upper != lower+1 {
+		t.Fatalf("header %q: no lower and upper columns", head)
+	}
+	for _, col := range []int{lower, upper} {
+		at := cellName(col+1, 4)
+		if typ, _ := f.GetCellType("effects_primary", at); typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber {
+			t.Errorf("%s is %v, not a number", at, typ)
+		}
+		if v, _ := f.GetCellValue("effects_primary", at, excelize.Options{RawCellValue: true}); v != "0" && v != "0.4" {
+			t.Errorf("%s holds %q", at, v)
 		}
 	}
-	if !strings.Contains(html, "Group B") || !strings.Contains(html, `data-figure="ri_supp_aid_6m"`) {
-		t.Error("the report lacks the group names or the RI figure")
+	pcol := slices.Index(head, "p")
+	st, _ := f.GetCellStyle("effects_primary", cellName(pcol+1, 4))
+	style, _ := f.GetStyle(st)
+	// LibreOffice shows 0.0002 as <0.001 and 0.0321 as 0.032 with this
+	// format (soffice --convert-to csv with "as shown"); excelize's own
+	// renderer ignores the condition, so only the format is checked here.
+	if style.CustomNumFmt == nil || *style.CustomNumFmt != `[<0.001]"<0.001";0.000` {
+		t.Errorf("the p-value's format is %v", style.CustomNumFmt)
 	}
-	var x bytes.Buffer
-	if err := r.XLSX(&x); err != nil || x.Len() == 0 {
-		t.Fatalf("xlsx: %v", err)
+	panes, err := f.GetPanes("effects_primary")
+	if err != nil || !panes.Freeze || panes.YSplit != 3 {
+		t.Errorf("panes %+v %v", panes, err)
 	}
-	if _, err := Build(&Input{Context: &plan.Context{Protocol: p}}); err == nil {
-		t.Error("a report without an analysis was built")
+	if w, _ := f.GetColWidth("effects_primary", "A"); w < 8 || w > 60 {
+		t.Errorf("column A is %g wide", w)
+	}
+	pics, _ := f.GetPictureCells("figures")
+	if len(pics) != len(r.Figures()) || len(pics) == 0 {
+		t.Errorf("%d pictures for %d figures", len(pics), len(r.Figures()))
 	}
 }
