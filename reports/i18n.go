@@ -37,8 +37,9 @@ var dutch = map[string]string{
 	"Group means over the waves with {level} confidence intervals.": "Groepsgemiddelden over de metingen met {level}-betrouwbaarheidsintervallen.",
 	"Randomization distribution":                                    "Randomisatieverdeling", "difference in means under the null": "verschil in gemiddelden onder de nulhypothese",
 	"Difference in means over": "Verschil in gemiddelden over", "re-randomizations with the trial's own design": "herrandomisaties met het eigen design van de studie",
-	"the lines mark the observed difference and its mirror": "de lijnen tonen het waargenomen verschil en zijn spiegelbeeld",
-	"Covariate-adjusted and unadjusted estimates":           "Schattingen met en zonder covariaten", "adjusted": "gecorrigeerd", "unadjusted": "ongecorrigeerd", "covariates": "covariaten",
+	"the solid line marks the observed difference": "de volle lijn toont het waargenomen verschil", "and the dashed line its mirror": "en de streepjeslijn zijn spiegelbeeld",
+	"draws": "trekkingen",
+	"Covariate-adjusted and unadjusted estimates": "Schattingen met en zonder covariaten", "adjusted": "gecorrigeerd", "unadjusted": "ongecorrigeerd", "covariates": "covariaten",
 	"Lee bounds for attrition": "Lee-grenzen voor uitval", "lower": "onder", "upper": "boven", "trimmed": "ingekort", "share trimmed": "aandeel ingekort",
 	"Complier effect (2SLS)": "Effect bij wie begeleiding aanvaardde (2SLS)", "compliance rate": "aanvaardingsgraad",
 	"Dose-response (non-experimental)": "Dosis-respons (niet-experimenteel)", "per contact": "per contact",
@@ -83,12 +84,19 @@ var dutch = map[string]string{
 	"Survey and register versions: the protocol pairs no survey outcome with a register version, so none is compared here.": "Bevraging en register: het protocol koppelt geen uitkomst uit de bevraging aan een registerversie; er wordt dus niets vergeleken.",
 }
 
-// translator returns the text function of a language (en, nl). A text's
-// {level} is the confidence level (95% for alpha 0.05).
+// translations hold the report's texts in each language but English.
+var translations = map[string]map[string]string{"nl": dutch, "fr": french}
+
+// Languages are the languages the report is written in.
+var Languages = []string{"en", "nl", "fr"}
+
+// translator returns the text function of a language (en, nl, fr). A
+// text's {level} is the confidence level (95% for alpha 0.05).
 func translator(lang string, alpha float64) func(string) string {
 	level := fmt.Sprintf("%g%%", 100*(1-alpha))
+	words := translations[lang]
 	return func(s string) string {
-		if d, ok := dutch[s]; ok && lang == "nl" {
+		if d, ok := words[s]; ok {
 			s = d
 		}
 		return strings.ReplaceAll(s, "{level}", level)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/plan"
@@ -45,7 +46,7 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request, u *Session) 
 		return err
 	}
 	lang := r.URL.Query().Get("lang")
-	if lang != "nl" {
+	if !slices.Contains(reports.Languages, lang) {
 		lang = "en"
 	}
 	c, err := plan.Gather(ctx, s.cfg.DB, p, lang)

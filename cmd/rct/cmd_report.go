@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/rct-trials/rct/plan"
 	"github.com/rct-trials/rct/reports"
@@ -26,7 +28,7 @@ func newReportCmd(f *factory) *cobra.Command {
 	var draws int
 	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "report -o report.html [--key trial.key] [--lang en|nl] [--xlsx tables.xlsx] [--figures DIR]",
+		Use:   "report -o report.html [--key trial.key] [--lang en|nl|fr] [--xlsx tables.xlsx] [--figures DIR]",
 		Short: "The effect report: one self-contained HTML page with tables and figures, in CONSORT order",
 		Long: `Write the effect report of the trial as one HTML file that opens offline
 (figures as inline SVG, no script, no external asset), in CONSORT order:
@@ -50,8 +52,8 @@ writes every figure as SVG, PNG and PDF. The report carries no date unless
 			if o.Out == "" {
 				return usagef("give the report file with -o report.html")
 			}
-			if o.Lang != "en" && o.Lang != "nl" {
-				return usagef("--lang %q: the report is written in en or nl", o.Lang)
+			if !slices.Contains(reports.Languages, o.Lang) {
+				return usagef("--lang %q: the report is written in %s", o.Lang, strings.Join(reports.Languages, ", "))
 			}
 			o.Settings.Draws, o.Settings.Seed = changed(cmd, "draws", draws), changed(cmd, "seed", seed)
 			return runReport(cmd.Context(), f, o)
@@ -59,7 +61,7 @@ writes every figure as SVG, PNG and PDF. The report carries no date unless
 	}
 	cmd.Flags().StringVarP(&o.Out, "output", "o", "", "HTML file to write")
 	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key: an unblinded report (recorded in the audit chain)")
-	cmd.Flags().StringVar(&o.Lang, "lang", "en", "language of the report: en or nl")
+	cmd.Flags().StringVar(&o.Lang, "lang", "en", "language of the report: en, nl or fr")
 	cmd.Flags().StringVar(&o.XLSX, "xlsx", "", "also write the tables to this XLSX file")
 	cmd.Flags().StringVar(&o.Figures, "figures", "", "also write every figure as SVG, PNG and PDF into this directory")
 	cmd.Flags().StringVar(&o.Date, "date", "", "date printed in the report (none by default)")

@@ -96,8 +96,8 @@ func TestReportBlinding(t *testing.T) {
 		t.Errorf("figures: %d in the report, %d svg, %d png, %d pdf files", n, len(svgs), len(pngs), len(pdfs))
 	}
 	// exit codes: bad language, existing file
-	if _, _, code := r.run("report", "-o", keyed, "--lang", "fr"); code != exitUsage {
-		t.Errorf("--lang fr: exit %d", code)
+	if _, _, code := r.run("report", "-o", keyed, "--lang", "de"); code != exitUsage {
+		t.Errorf("--lang de: exit %d", code)
 	}
 	if _, _, code := r.run("report", "-o", keyed); code != exitUsage {
 		t.Errorf("an existing report was overwritten without --force (exit %d)", code)
