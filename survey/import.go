@@ -406,7 +406,6 @@ func (im *importer) readFile(idx int, path string) {
 	for name, i := range colOf {
 		letters[name] = dataerr.ColumnName(t.At(t.HeaderRow, i, "").Col)
 	}
-	rows := 0
 	for {
 		row, err := t.Next()
 		if err == io.EOF {
@@ -417,13 +416,10 @@ func (im *importer) readFile(idx int, path string) {
 			return
 		}
 		if r := im.readRow(idx, t, row, colOf, letters); r != nil {
-			rows++
 			im.apply(r)
 		}
 	}
-	im.res.Files[idx].Rows = rows
-	im.res.Rows += rows
-	if rows == 0 && im.errorsIn(path) == 0 {
+	if im.res.Files[idx].Rows == 0 && im.errorsIn(path) == 0 {
 		im.issue(Issue{File: path, Sheet: t.Sheet, Rule: RuleFileRejected, Severity: SevWarning, Message: "no rows with answers below the header"})
 	}
 }
@@ -540,6 +536,9 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 		im.res.NotAnswered++
 		return nil
 	}
+	// Every row with answers counts, refused or not.
+	im.res.Files[idx].Rows++
+	im.res.Rows++
 	ok := true
 	for i, f := range row.Formula {
 		if f {
@@ -620,8 +619,12 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 			continue
 		}
 		val, probs := im.cb.parseCell(v, text, t.Date1904, im.today)
+		shown := text // a date cell as a date, not its serial number
+		if d, err := sheet.ParseDate(text, t.Date1904); v.Kind == Date && err == nil {
+			shown = sheet.FormatDate(d)
+		}
 		for _, p := range probs {
-			add(v.Name, text, p.rule, p.severity, "%s", p.msg)
+			add(v.Name, shown, p.rule, p.severity, "%s", p.msg)
 		}
 		switch {
 		case hasError(probs):

@@ -596,6 +596,56 @@ func TestReportAndAnnotate(t *testing.T) {
 	}
 }
 
+// TestImportRowCountOnRefusal: a refused workbook reports every row with
+// answers, those with errors included (it counted only the clean ones:
+// 10 of 14).
+func TestImportRowCountOnRefusal(t *testing.T) {
+	f := newFixture(t, 30)
+	var rows []map[string]any
+	for i := range 14 {
+		a := answers()
+		switch i {
+		case 2:
+			a = with(a, "hh_size", 99) // out of range
+		case 5:
+			a = with(a, "income_total", "veel") // not a number
+		case 9:
+			a = with(a, "hh_adults", 5) // constraint
+		}
+		rows = append(rows, a)
+	}
+	path := f.fill("count.xlsx", f.template("m6", m6Day), "m6", rows, nil)
+	res, err := f.importFiles("m6", m6Day, path)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if res.Rows != 14 || res.Files[0].Rows != 14 || res.Errors != 3 {
+		t.Errorf("refused: %d rows (file %d), %d errors; want 14 rows, 3 errors", res.Rows, res.Files[0].Rows, res.Errors)
+	}
+	if n := f.count("SELECT count(*) FROM survey_values"); n != 0 {
+		t.Errorf("a refused import wrote %d values", n)
+	}
+}
+
+// TestImportDateShown: an issue on a date cell shows the date, not the
+// spreadsheet's serial number (45577).
+func TestImportDateShown(t *testing.T) {
+	f := newFixture(t, 30)
+	path := f.fill("future.xlsx", f.template("m6", m6Day), "m6", []map[string]any{with(answers(), "interview_date", time.Date(2017, 12, 4, 0, 0, 0, 0, time.UTC))}, nil)
+	res, err := f.importFiles("m6", m6Day, path)
+	if err == nil {
+		t.Fatal("a date in the future was accepted")
+	}
+	is := findIssue(res, RuleFutureDate)
+	if is == nil || is.Value != "2017-12-04" {
+		t.Errorf("the issue shows %+v, want the value 2017-12-04", is)
+	}
+	var b bytes.Buffer
+	if err := WriteReport(&b, "csv", res.Issues); err != nil || !strings.Contains(b.String(), "2017-12-04") || strings.Contains(b.String(), "43073") {
+		t.Errorf("the CSV report: %v\n%s", err, b.String())
+	}
+}
+
 // TestImportMessageLanguage: a constraint's message is in the language of
 // the template the interviewer filled, not always the codebook's first.
 func TestImportMessageLanguage(t *testing.T) {
