@@ -40,6 +40,9 @@ func Read(path string) (*Frame, error) {
 		if err != nil {
 			return nil, err
 		}
+		if e := t.Uncomputed(r); e != nil {
+			return nil, e
+		}
 		f.rows = append(f.rows, r.Num)
 		for i, h := range t.Header {
 			f.cols[h] = append(f.cols[h], r.Cells[i])

@@ -100,6 +100,10 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 			return nil, err
 		}
 		r.ex.RowsRead++
+		if e := t.Uncomputed(row); e != nil {
+			r.errs = append(r.errs, e)
+			continue
+		}
 		r.row(row)
 	}
 	if len(r.errs) > 0 {

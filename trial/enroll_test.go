@@ -14,6 +14,7 @@ import (
 	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/xuri/excelize/v2"
 )
 
 type testTrial struct {
@@ -260,6 +261,33 @@ func TestEnrollBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEnrollUncomputedFormula: a formula cell without a computed value
+// (a workbook saved by a program that does not compute formulas) is named
+// as such, not reported as a missing first name.
+func TestEnrollUncomputedFormula(t *testing.T) {
+	tt := newTestTrial(t)
+	x := excelize.NewFile()
+	for r, line := range strings.Split(strings.TrimSpace(goodCSV), "\n")[:3] {
+		for c, v := range strings.Split(line, ",") {
+			if cell, _ := excelize.CoordinatesToCellName(c+1, r+1); cell != "E2" {
+				x.SetCellStr("Sheet1", cell, v)
+			}
+		}
+	}
+	x.SetCellFormula("Sheet1", "E2", `UPPER("hélène")`)
+	path := filepath.Join(tt.dir, "formula.xlsx")
+	if err := x.SaveAs(path); err != nil {
+		t.Fatal(err)
+	}
+	_, err := tt.enroll(t, path)
+	if err == nil || !dataerr.Is(err) {
+		t.Fatalf("err = %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "formula without a computed value") || !strings.Contains(msg, "row 2 column E (first_name)") || strings.Contains(msg, "missing first name") {
+		t.Errorf("message %q", msg)
 	}
 }
 

@@ -170,6 +170,10 @@ func (r *referralReader) readRows() {
 			return
 		}
 		r.rows++
+		if e := r.t.Uncomputed(row); e != nil {
+			r.add(e)
+			continue
+		}
 		r.readRow(row)
 	}
 }

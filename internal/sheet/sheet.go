@@ -422,6 +422,18 @@ func (t *Table) Col(name string) int {
 	return -1
 }
 
+// Uncomputed is the error of a row's first formula cell without a cached
+// value (a file saved by a program that does not compute formulas), or
+// nil: read as blank, it would be reported as missing.
+func (t *Table) Uncomputed(row Row) *dataerr.Error {
+	for i, f := range row.Formula {
+		if f && row.Cells[i] == "" {
+			return t.At(row.Num, i, "the cell holds a formula without a computed value (saved by a program that does not compute formulas): type the value, or open and save the file in a spreadsheet program")
+		}
+	}
+	return nil
+}
+
 // At returns a data error at row r, under header column i (i < 0: the whole row).
 func (t *Table) At(r int, i int, format string, args ...any) *dataerr.Error {
 	e := &dataerr.Error{File: t.File, Sheet: t.Sheet, Row: r, Err: fmt.Errorf(format, args...)}
