@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"math"
+	"strings"
 )
 
 // RandomizedFamily is what the analysis frame needs of a randomized family
@@ -20,6 +21,21 @@ type RandomizedFamily struct {
 	Weak      int
 	Withdrawn bool
 	Date      string // the randomization date, yyyy-mm-dd
+}
+
+// NormalizeCode is a study code as typed by a user, as stored: without
+// surrounding spaces, in capitals (k-0001 is K-0001).
+func NormalizeCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// NormalizeCodes is NormalizeCode of each; empty ones are left out.
+func NormalizeCodes(codes []string) []string {
+	var out []string
+	for _, c := range codes {
+		if c = NormalizeCode(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Randomized returns every randomized family in order of randomization.

@@ -102,6 +102,7 @@ func (db *DB) Randomize(ctx context.Context, p *Protocol, in RandomizeInput) ([]
 	if in.Rand == nil {
 		in.Rand = rand.Reader
 	}
+	in.Families = NormalizeCodes(in.Families)
 	var out []AllocationResult
 	err := db.writeChained(ctx, p, in.Key, func(tx *sql.Tx, rep *AuditReport) error {
 		groups, err := readGroups(ctx, tx)

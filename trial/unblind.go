@@ -30,6 +30,7 @@ func (db *DB) Unblind(ctx context.Context, p *Protocol, key *AllocationKey, fami
 	if reason == "" {
 		return nil, errors.New("unblind: give the reason (--reason)")
 	}
+	family = NormalizeCode(family)
 	var out *Unblinding
 	err := db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
 		arms, err := unseal(ctx, tx, key)
@@ -81,6 +82,7 @@ func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, fam
 	if reason == "" {
 		return nil, errors.New("withdraw: give the reason (--reason)")
 	}
+	family = NormalizeCode(family)
 	out := &Withdrawal{Family: family, Keyed: key != nil}
 	record := func(tx *sql.Tx) error {
 		var id int64

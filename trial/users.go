@@ -182,7 +182,7 @@ func (db *DB) Assign(ctx context.Context, name string, codes []string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM user_families WHERE user = ?`, id); err != nil {
 			return err
 		}
-		for _, c := range codes {
+		for _, c := range NormalizeCodes(codes) {
 			var fam int64
 			err := tx.QueryRowContext(ctx, `SELECT id FROM families WHERE study_code = ?`, c).Scan(&fam)
 			if err == sql.ErrNoRows {

@@ -26,7 +26,7 @@ type RandomizeOptions struct {
 func newRandomizeCmd(f *factory) *cobra.Command {
 	var o RandomizeOptions
 	cmd := &cobra.Command{
-		Use:   "randomize (--family CODE... | --pending) --key trial.key",
+		Use:   "randomize (CODE... | --family CODE,... | --pending) --key trial.key",
 		Short: "Allocate enrolled families, concealed and reproducibly",
 		Long: `Allocate enrolled families to groups, each the moment it is ready, never
 again. The allocation key (--key) holds the seed of the sequence: without it
@@ -35,9 +35,13 @@ chain is verified and every earlier allocation re-derived from the seed.
 
 The output names group codes (A, B, ...). --show-arm also names the arms; that
 showing is recorded in the audit chain. When the protocol says after_baseline,
---pending allocates only families whose baseline survey is in.`,
-		Args: exactArgs(0),
+--pending allocates only families whose baseline survey is in.
+
+Families are named by study code, as arguments or with --family (repeated or
+comma-separated); k-0001 is K-0001.`,
+		Example: "  rct randomize K-0007 K-0008 --key trial.key\n  rct randomize --pending --key trial.key",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Families = append(o.Families, args...)
 			if len(o.Families) == 0 && !o.Pending {
 				return usagef("name the families with --family CODE, or give --pending")
 			}
@@ -154,7 +158,7 @@ func runRandomizeCheck(ctx context.Context, f *factory, o RandomizeCheckOptions)
 	if err := t.Flush(); err != nil {
 		return err
 	}
-	f.IO.Printf("Largest imbalance: %g (%s).\n", b.MaxImbalance, b.Where)
+	f.IO.Printf("Largest imbalance: %s (%s).\n", twoDecimals(b.MaxImbalance), b.Where)
 	return nil
 }
 
@@ -245,8 +249,8 @@ func runRandomizeSimulate(ctx context.Context, f *factory, o SimulateDesignOptio
 	}
 	t := f.IO.NewTable("method", "imbalance_mean", "p50", "p95", "max", "stratum_imbalance_mean", "stratum_max", "correct_guess", "deterministic")
 	for _, s := range out {
-		t.Row(s.Method, fmt.Sprintf("%.2f", s.ImbalanceMean), fmt.Sprintf("%.0f", s.ImbalanceP50), fmt.Sprintf("%.0f", s.ImbalanceP95),
-			fmt.Sprintf("%.0f", s.ImbalanceMax), fmt.Sprintf("%.2f", s.StratumImbalanceMean), fmt.Sprintf("%.0f", s.StratumImbalanceMax),
+		t.Row(s.Method, fmt.Sprintf("%.2f", s.ImbalanceMean), twoDecimals(s.ImbalanceP50), twoDecimals(s.ImbalanceP95),
+			twoDecimals(s.ImbalanceMax), fmt.Sprintf("%.2f", s.StratumImbalanceMean), twoDecimals(s.StratumImbalanceMax),
 			fmt.Sprintf("%.3f", s.CorrectGuess), fmt.Sprintf("%.3f", s.Deterministic))
 	}
 	if err := t.Flush(); err != nil {

@@ -245,7 +245,7 @@ func runSurveyHistory(ctx context.Context, f *factory, o SurveyHistoryOptions) e
 			return err
 		}
 	}
-	vs, err := survey.History(ctx, s.DB, strings.ToUpper(o.Family), o.Wave, log)
+	vs, err := survey.History(ctx, s.DB, trial.NormalizeCode(o.Family), o.Wave, log)
 	if err != nil {
 		return err
 	}
