@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -180,6 +181,10 @@ func TestReportFlow(t *testing.T) {
 	json.Unmarshal([]byte(r21.must("analyze", "--json", "--draws", "10", "--key", r21.path("trial.key"))), &a)
 	if n := a.Flow.Allocated; len(n) != 2 || n[0]+n[1] != 90 || max(n[0], n[1]) != 60 {
 		t.Errorf("a 2:1 trial of 90 allocated %v", n)
+	}
+	// An imbalance against a 2:1 ratio is a multiple of 1/3: written 1.33.
+	if _, out, _ := r21.run("randomize", "check"); !regexp.MustCompile(`(?m)^Largest imbalance: [0-9]+(\.[0-9]{1,2})? \(`).MatchString(out) {
+		t.Errorf("randomize check says:\n%s", out)
 	}
 }
 

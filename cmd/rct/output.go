@@ -4,8 +4,10 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/rct-trials/rct/internal/files"
 	"github.com/rct-trials/rct/trial"
@@ -90,4 +92,10 @@ func resolve(p string) string {
 // followed. Outputs hold trial data: readable by their owner only.
 func writeAtomic(path string, fill func(w io.Writer) error) error {
 	return files.WriteAtomic(path, 0o600, files.Replace, fill)
+}
+
+// twoDecimals writes a measure for people: at most two decimals, no
+// trailing zeros (1.33, not 1.333333333333334; 2, not 2.00).
+func twoDecimals(x float64) string {
+	return strconv.FormatFloat(math.Round(x*100)/100, 'f', -1, 64)
 }
