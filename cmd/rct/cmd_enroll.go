@@ -81,7 +81,7 @@ func runEnroll(ctx context.Context, f *factory, o EnrollOptions) error {
 	}
 	t := f.IO.NewTable("referral_id", "row", "outcome", "study_code", "reason")
 	for _, r := range res.Results {
-		if r.Outcome == trial.Enrolled || r.Outcome == trial.Unchanged {
+		if r.Outcome == trial.Unchanged {
 			continue
 		}
 		reason := r.Reason
