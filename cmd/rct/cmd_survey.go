@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -296,8 +297,8 @@ Any error rejects the whole import: nothing is written. Warnings are imported
 and recorded. A blank cell never overwrites a stored answer unless
 --overwrite-blanks; a changed answer is stored as a new version with its file,
 SHA-256, who and when; re-importing a file changes nothing. --report writes
-every finding (CSV or XLSX); --annotate DIR writes a copy of each workbook with
-the offending cells coloured and commented.`,
+every finding (CSV or XLSX); --annotate DIR writes a copy of each workbook
+with the offending cells coloured and commented (DIR is made if need be).`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if caselog {
@@ -333,7 +334,7 @@ func runImport(ctx context.Context, f *factory, o ImportOptions) error {
 		}
 	}
 	if o.Annotate != "" {
-		if st, err := os.Stat(o.Annotate); err != nil || !st.IsDir() {
+		if st, err := os.Stat(o.Annotate); err == nil && !st.IsDir() || err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return usagef("--annotate: %s is not a folder", o.Annotate)
 		}
 	}
@@ -378,7 +379,10 @@ func importOutputs(f *factory, o ImportOptions, res *survey.ImportResult) error 
 		for _, fr := range res.Files {
 			if ext := strings.ToLower(filepath.Ext(fr.File)); (ext == ".xlsx" || ext == ".xlsm") && fr.Errors+fr.Warnings > 0 {
 				dst := filepath.Join(o.Annotate, strings.TrimSuffix(filepath.Base(fr.File), filepath.Ext(fr.File))+".checked.xlsx")
-				err := f.outputs(true, []string{o.Key}, dst)
+				err := os.MkdirAll(o.Annotate, 0o755) // made when there is a copy to write
+				if err == nil {
+					err = f.outputs(true, []string{o.Key}, dst)
+				}
 				if err == nil {
 					err = writeAtomic(dst, func(w io.Writer) error { return survey.Annotate(fr.File, fr.File, w, res.Issues) })
 				}
