@@ -160,6 +160,7 @@ The trial database is --db, else $RCT_DB, else trial.db in the working directory
 	for _, c := range root.Commands() {
 		addExitHelp(c)
 	}
+	f.complete(root)
 	return root
 }
 
