@@ -164,16 +164,6 @@ func boolIdx(b bool) int {
 	return 0
 }
 
-// ReferralHeader is the header of the referral file for protocol p.
-func ReferralHeader(p *trial.Protocol) []string {
-	h := []string{"referral_id", "referral_date", "role", "national_number", "first_name", "last_name", "birth_date", "postcode", "consent"}
-	h = append(h, p.Eligibility.Domains...)
-	for _, v := range p.Randomization.Strata {
-		h = append(h, v.ID)
-	}
-	return h
-}
-
 // WriteReferralsXLSX writes the rows as Kind en Gezin's referral workbook:
 // sheet "referrals", dates as date cells, national numbers as text.
 func WriteReferralsXLSX(path string, p *trial.Protocol, rows []ReferralRow) error {
@@ -191,7 +181,7 @@ func WriteReferralsXLSX(path string, p *trial.Protocol, rows []ReferralRow) erro
 	if err != nil {
 		return err
 	}
-	head := ReferralHeader(p)
+	head := p.ReferralColumns()
 	hdr := make([]any, len(head))
 	for i, h := range head {
 		hdr[i] = h

@@ -130,18 +130,29 @@ func (r *referralReader) add(e *dataerr.Error) bool {
 	return len(r.errs) < MaxProblems
 }
 
-// header checks the columns: the fixed ones, the domains, the strata.
-func (r *referralReader) header() {
-	p, t := r.p, r.t
+// ReferralColumns are the columns of a referral file for the protocol: the
+// fixed ones, the eligibility domains, the stratification variables.
+func (p *Protocol) ReferralColumns() []string {
 	want := append([]string(nil), referralColumns...)
 	want = append(want, p.Eligibility.Domains...)
 	for _, v := range p.Randomization.Strata {
 		want = append(want, v.ID)
 	}
+	return want
+}
+
+// referralOptional says whether a referral column may be absent.
+func (p *Protocol) referralOptional(name string) bool {
+	return slices.Contains(optionalColumns, name) || (name == "consent" && !p.Eligibility.ConsentRequired)
+}
+
+// header checks the columns: the fixed ones, the domains, the strata.
+func (r *referralReader) header() {
+	p, t := r.p, r.t
+	want := p.ReferralColumns()
 	for _, name := range want {
 		r.col[name] = t.Col(name)
-		optional := slices.Contains(optionalColumns, name) || (name == "consent" && !p.Eligibility.ConsentRequired)
-		if r.col[name] < 0 && !optional {
+		if r.col[name] < 0 && !p.referralOptional(name) {
 			what := "column"
 			if slices.Contains(p.Eligibility.Domains, name) {
 				what = "domain column"

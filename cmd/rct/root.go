@@ -156,7 +156,7 @@ The trial database is --db, else $RCT_DB, else trial.db in the working directory
 	root.AddCommand(newInitCmd(f), newProtocolCmd(f), newEnrollCmd(f), newStatusCmd(f), newRandomizeCmd(f),
 		newAuditCmd(f), newUnblindCmd(f), newWithdrawCmd(f), newAllocationCmd(f), newEstimateCmd(f), newBalanceCmd(f), newPowerCmd(f),
 		newLinkCmd(f), newOutcomesCmd(f), newSimulateCmd(f), newCodebookCmd(f), newSurveyCmd(f), newCaselogCmd(f), newAnalyzeCmd(f),
-		newDataCmd(f), newReportCmd(f), newUserCmd(f), newServeCmd(f))
+		newDataCmd(f), newReportCmd(f), newUserCmd(f), newServeCmd(f), newReferralsCmd(f))
 	for _, c := range root.Commands() {
 		addExitHelp(c)
 	}
