@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
@@ -28,6 +29,8 @@ type TemplateOptions struct {
 	Interviewer string
 	Lang        string
 	Within      string
+	Families    []string
+	Assignments string
 	Force       bool
 	Key         string
 	Month       string
@@ -37,18 +40,28 @@ type TemplateOptions struct {
 func newSurveyTemplateCmd(f *factory) *cobra.Command {
 	var o TemplateOptions
 	cmd := &cobra.Command{
-		Use:   "template --wave ID -o FILE.xlsx",
+		Use:   "template --wave ID -o FILE.xlsx [--families CODE,...] | --assignments FILE -o DIR",
 		Short: "Write the XLSX template of a wave for the interviewers",
 		Long: `Write the XLSX template of a wave: one row per family whose window is open (or
 closed without an interview; --within 14d adds those opening in the next 14
 days), study code, due date and window pre-filled and locked, a column per
 question with drop-down lists, range checks and a prompt with the question.
 The template holds study codes only: no arm, no group. An existing file is
-never overwritten (it may hold answers) unless --force.`,
-		Args: exactArgs(0),
+never overwritten (it may hold answers) unless --force.
+
+Each interviewer their own families: --families K-0001,K-0002 keeps only those
+(a listed family that is not due is named and left out); --assignments FILE
+(CSV or XLSX, columns interviewer and study_code) writes one template per
+interviewer into the folder -o DIR, named WAVE-INTERVIEWER.xlsx, with the
+interviewer pre-filled, and names the due families nobody is assigned.`,
+		Example: "  rct survey template --wave m6 -o m6-ann.xlsx --interviewer Ann --families K-0001,K-0007\n  rct survey template --wave m6 --assignments visits.csv -o m6/",
+		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Wave == "" || o.Out == "" {
 				return usagef("give --wave and -o FILE.xlsx")
+			}
+			if o.Assignments != "" && (len(o.Families) > 0 || o.Interviewer != "") {
+				return usagef("--assignments names the interviewers and their families: not with --families or --interviewer")
 			}
 			return runSurveyTemplate(cmd.Context(), f, o)
 		},
@@ -56,6 +69,8 @@ never overwritten (it may hold answers) unless --force.`,
 	cmd.Flags().StringVar(&o.Wave, "wave", "", "wave id of the protocol (m0, m6, ...)")
 	cmd.Flags().StringVarP(&o.Out, "output", "o", "", "XLSX file to write")
 	cmd.Flags().StringVar(&o.Interviewer, "interviewer", "", "pre-fill the interviewer column")
+	cmd.Flags().StringSliceVar(&o.Families, "families", nil, "only these families (study codes, comma-separated)")
+	cmd.Flags().StringVar(&o.Assignments, "assignments", "", "CSV or XLSX of interviewer, study_code: one template per interviewer into -o DIR")
 	cmd.Flags().StringVar(&o.Lang, "lang", "", "language of the labels (default: the codebook's first)")
 	cmd.Flags().StringVar(&o.Within, "within", "0d", "also families whose window opens within this span (14d, 2w)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite an existing file")
@@ -67,8 +82,10 @@ func runSurveyTemplate(ctx context.Context, f *factory, o TemplateOptions) error
 	if err != nil {
 		return err
 	}
-	if err := f.outputs(o.Force, nil, o.Out); err != nil {
-		return err
+	if o.Assignments == "" {
+		if err := f.outputs(o.Force, nil, o.Out); err != nil {
+			return err
+		}
 	}
 	s, err := f.open(ctx, need{})
 	if err != nil {
@@ -91,15 +108,98 @@ func runSurveyTemplate(ctx context.Context, f *factory, o TemplateOptions) error
 	for _, sl := range slots {
 		rows = append(rows, sl.Row())
 	}
-	err = writeAtomic(o.Out, func(w io.Writer) error {
-		return cb.WriteTemplate(w, survey.TemplateOptions{Form: o.Wave, Lang: o.Lang, TrialID: s.Protocol.Trial.ID, CodebookVersion: version,
-			Interviewer: o.Interviewer, Today: today, Rows: rows})
-	})
+	write := func(path, interviewer string, rows []survey.TemplateRow) error {
+		err := writeAtomic(path, func(w io.Writer) error {
+			return cb.WriteTemplate(w, survey.TemplateOptions{Form: o.Wave, Lang: o.Lang, TrialID: s.Protocol.Trial.ID, CodebookVersion: version,
+				Interviewer: interviewer, Today: today, Rows: rows})
+		})
+		if err == nil {
+			f.IO.Printf("%s: template of %s for %d families (codebook version %d)\n", path, o.Wave, len(rows), version)
+		}
+		return err
+	}
+	if o.Assignments != "" {
+		return templatesByInterviewer(ctx, f, s, o, rows, write)
+	}
+	if len(o.Families) > 0 {
+		var notDue []string
+		if rows, notDue = onlyFamilies(rows, trial.NormalizeCodes(o.Families)); len(notDue) > 0 {
+			f.IO.Printf("Not due at %s, left out: %s\n", o.Wave, strings.Join(notDue, ", "))
+		}
+	}
+	return write(o.Out, o.Interviewer, rows)
+}
+
+// onlyFamilies keeps the rows of the given families, and names those of
+// them that have no row (not due).
+func onlyFamilies(rows []survey.TemplateRow, codes []string) ([]survey.TemplateRow, []string) {
+	want := map[string]bool{}
+	for _, c := range codes {
+		want[c] = true
+	}
+	var kept []survey.TemplateRow
+	for _, r := range rows {
+		if want[r.StudyCode] {
+			kept = append(kept, r)
+			delete(want, r.StudyCode)
+		}
+	}
+	var missing []string
+	for _, c := range codes {
+		if want[c] {
+			missing = append(missing, c)
+		}
+	}
+	return kept, missing
+}
+
+// templatesByInterviewer writes one template per interviewer of the
+// assignment file into the folder o.Out: WAVE-INTERVIEWER.xlsx.
+func templatesByInterviewer(ctx context.Context, f *factory, s *session, o TemplateOptions, rows []survey.TemplateRow,
+	write func(path, interviewer string, rows []survey.TemplateRow) error) error {
+	members, err := s.DB.Members(ctx)
 	if err != nil {
 		return err
 	}
-	f.IO.Printf("%s: template of %s for %d families (codebook version %d)\n", o.Out, o.Wave, len(rows), version)
+	known := map[string]bool{}
+	for _, m := range members {
+		known[m.StudyCode] = true
+	}
+	a, err := survey.ReadAssignments(o.Assignments, known)
+	if err != nil {
+		return err
+	}
+	byWho, none := a.Split(rows)
+	var paths []string
+	for _, who := range a.Interviewers {
+		paths = append(paths, filepath.Join(o.Out, o.Wave+"-"+fileSafe(who)+".xlsx"))
+	}
+	if err := f.outputs(o.Force, nil, paths...); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return err
+	}
+	for i, who := range a.Interviewers {
+		if err := write(paths[i], who, byWho[who]); err != nil {
+			return err
+		}
+	}
+	if len(none) > 0 {
+		f.IO.Printf("%d families due at %s have no interviewer in %s: %s\n", len(none), o.Wave, o.Assignments, strings.Join(none, ", "))
+	}
 	return nil
+}
+
+// fileSafe makes a name fit a file name: letters, digits, - and _ kept,
+// anything else an underscore.
+func fileSafe(name string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 // spanFlag reads a span flag such as --within 14d.

@@ -82,6 +82,29 @@ func simulatedTrial(t testing.TB, families int, seed uint64, flags ...string) *i
 // activity log when withoutLog.
 func simulateTrial(t testing.TB, families int, seed uint64, withoutLog bool, flags ...string) *inProcess {
 	t.Helper()
+	r := randomizedTrial(t, families, seed, flags...)
+	r.now = time.Date(2019, 12, 31, 17, 0, 0, 0, time.UTC)
+	r.must("simulate", "fieldwork", "--key", r.path("trial.key"), "-o", r.dir)
+	for _, w := range []string{"m0", "m6", "m12"} {
+		if out, errOut, code := r.run("survey", "import", "--wave", w, r.path(w+"-interviews.xlsx")); code != exitInvalid {
+			t.Fatalf("the first %s workbook, with the interviewers' mistakes, gave exit %d, not 3\n%s%s", w, code, out, errOut)
+		}
+		r.must("survey", "import", "--wave", w, r.path(w+"-interviews-corrected.xlsx"))
+	}
+	if !withoutLog {
+		r.must("caselog", "import", "--key", r.path("trial.key"), r.path("caselog.xlsx"))
+	}
+	r.must("link", "import", "--register", "ocmw", r.path("ocmw.csv"))
+	r.must("link", "import", "--register", "vdab", r.path("vdab.csv"))
+	r.must("outcomes", "derive")
+	return r
+}
+
+// randomizedTrial is a simulated trial up to randomization: simulate,
+// init, codebook install, monthly enrolment and randomization on each
+// referral list's day.
+func randomizedTrial(t testing.TB, families int, seed uint64, flags ...string) *inProcess {
+	t.Helper()
 	r := newInProcess(t, t.TempDir(), seed)
 	r.now = time.Date(2016, 8, 1, 12, 0, 0, 0, time.UTC)
 	r.must(append([]string{"simulate", "--families", strconv.Itoa(families), "--seed", strconv.FormatUint(seed, 10), "-o", r.dir}, flags...)...)
@@ -98,20 +121,6 @@ func simulateTrial(t testing.TB, families int, seed uint64, withoutLog bool, fla
 		r.must("enroll", l)
 		r.must("randomize", "--pending", "--key", r.path("trial.key"))
 	}
-	r.now = time.Date(2019, 12, 31, 17, 0, 0, 0, time.UTC)
-	r.must("simulate", "fieldwork", "--key", r.path("trial.key"), "-o", r.dir)
-	for _, w := range []string{"m0", "m6", "m12"} {
-		if out, errOut, code := r.run("survey", "import", "--wave", w, r.path(w+"-interviews.xlsx")); code != exitInvalid {
-			t.Fatalf("the first %s workbook, with the interviewers' mistakes, gave exit %d, not 3\n%s%s", w, code, out, errOut)
-		}
-		r.must("survey", "import", "--wave", w, r.path(w+"-interviews-corrected.xlsx"))
-	}
-	if !withoutLog {
-		r.must("caselog", "import", "--key", r.path("trial.key"), r.path("caselog.xlsx"))
-	}
-	r.must("link", "import", "--register", "ocmw", r.path("ocmw.csv"))
-	r.must("link", "import", "--register", "vdab", r.path("vdab.csv"))
-	r.must("outcomes", "derive")
 	return r
 }
 

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // The frictions a first hour with rct met (issue 16), each pinned.
@@ -25,4 +30,84 @@ func TestSurveyAnnotateMakesDir(t *testing.T) {
 	if _, _, code := r.run("survey", "import", "--wave", "m6", r.path("m6-interviews.xlsx"), "--annotate", r.path("trial.yaml")); code != exitUsage {
 		t.Errorf("--annotate on a file: exit %d, want 2", code)
 	}
+}
+
+// TestSurveyTemplatePerInterviewer: each interviewer gets their own
+// families, by --families or by an assignment file (one template each).
+func TestSurveyTemplatePerInterviewer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole pipeline")
+	}
+	r := randomizedTrial(t, 40, 6)
+	r.now = time.Date(2018, 9, 1, 12, 0, 0, 0, time.UTC)
+	all := templateCodes(t, r, "all.xlsx")
+	if len(all) < 6 {
+		t.Fatalf("only %d families due at m6", len(all))
+	}
+	// --families: only those; one not due is named and left out.
+	_, errOut, code := r.run("survey", "template", "--wave", "m6", "-o", r.path("ann.xlsx"), "--interviewer", "Ann", "--families", strings.ToLower(all[0])+","+all[2]+",K-9999")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got := readCodes(t, r.path("ann.xlsx")); strings.Join(got, ",") != all[0]+","+all[2] {
+		t.Errorf("Ann's template holds %v, want %s and %s", got, all[0], all[2])
+	}
+	if !strings.Contains(errOut, "Not due at m6, left out: K-9999") {
+		t.Errorf("stderr: %s", errOut)
+	}
+	// --assignments: one template per interviewer, the rest named.
+	csv := "interviewer,study_code\nAnn," + all[0] + "\nBert," + all[1] + "\nAnn," + all[3] + "\n"
+	os.WriteFile(r.path("visits.csv"), []byte(csv), 0o644)
+	_, errOut, code = r.run("survey", "template", "--wave", "m6", "--assignments", r.path("visits.csv"), "-o", r.path("m6"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got := readCodes(t, r.path("m6/m6-Ann.xlsx")); strings.Join(got, ",") != all[0]+","+all[3] {
+		t.Errorf("Ann's template holds %v", got)
+	}
+	if got := readCodes(t, r.path("m6/m6-Bert.xlsx")); strings.Join(got, ",") != all[1] {
+		t.Errorf("Bert's template holds %v", got)
+	}
+	if want := fmt.Sprintf("%d families due at m6 have no interviewer", len(all)-3); !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q: %s", want, errOut)
+	}
+	// A bad assignment file: exit 3, the place named, nothing written.
+	os.WriteFile(r.path("bad.csv"), []byte("interviewer,study_code\nAnn,K-0404\n,"+all[1]+"\nBert,"+all[0]+"\nCas,"+all[0]+"\n"), 0o644)
+	_, errOut, code = r.run("survey", "template", "--wave", "m6", "--assignments", r.path("bad.csv"), "-o", r.path("bad"))
+	if code != exitInvalid {
+		t.Errorf("bad assignments: exit %d", code)
+	}
+	for _, want := range []string{"row 2 column B (study_code)", "row 3 column A (interviewer)", "assigned twice (also row 4)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("the error lacks %q: %s", want, errOut)
+		}
+	}
+	if _, err := os.Stat(r.path("bad")); err == nil {
+		t.Error("a refused assignment file made the folder")
+	}
+}
+
+// templateCodes writes the whole m6 template and returns its study codes.
+func templateCodes(t *testing.T, r *inProcess, name string) []string {
+	t.Helper()
+	r.must("survey", "template", "--wave", "m6", "-o", r.path(name))
+	return readCodes(t, r.path(name))
+}
+
+// readCodes reads the study codes of a template's m6 sheet.
+func readCodes(t *testing.T, path string) []string {
+	t.Helper()
+	x, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	rows, _ := x.GetRows("m6")
+	var out []string
+	for _, row := range rows[1:] {
+		if len(row) > 0 && row[0] != "" {
+			out = append(out, row[0])
+		}
+	}
+	return out
 }
