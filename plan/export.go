@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -152,9 +153,15 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Da
 	return t, nil
 }
 
-// exportLang is the language of the exported labels: the codebook's last
-// (English in the example, the analysts' language).
-func exportLang(cb *survey.Codebook) string { return cb.Languages[len(cb.Languages)-1] }
+// exportLang is the language of the exported labels: English when the
+// codebook has it (the analysts' language, and R's and Stata's), else the
+// codebook's last.
+func exportLang(cb *survey.Codebook) string {
+	if slices.Contains(cb.Languages, "en") {
+		return "en"
+	}
+	return cb.Languages[len(cb.Languages)-1]
+}
 
 type adder func(c Column, values func(i int, code string) string)
 

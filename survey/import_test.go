@@ -521,6 +521,50 @@ func TestImportCSV(t *testing.T) {
 
 // TestTemplateBlinded: a template carries study codes only. No arm id or
 // label, no group code column, anywhere in the workbook's XML.
+// TestTemplateFrench: a French template has French prompts, lists and
+// messages (its own words and the codebook's labels); filled in with the
+// French labels, it imports; an unknown language falls back to English
+// for the template's own words, never to an empty prompt.
+func TestTemplateFrench(t *testing.T) {
+	f := newFixture(t, 30)
+	x, err := excelize.OpenReader(bytes.NewReader(f.templateIn("m6", m6Day, "fr")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dvs, _ := x.GetDataValidations("m6")
+	var prompts, errs strings.Builder
+	for _, dv := range dvs {
+		if dv.PromptTitle != nil && dv.Prompt != nil {
+			prompts.WriteString(*dv.PromptTitle + ": " + *dv.Prompt + "\n")
+		}
+		if dv.Error != nil {
+			errs.WriteString(*dv.Error + "\n")
+		}
+	}
+	for _, want := range []string{"Date de l'entretien (jj/mm/aaaa)", "Taille du ménage", "plusieurs codes séparés par ;"} {
+		if !strings.Contains(prompts.String(), want) {
+			t.Errorf("no French prompt %q in\n%s", want, prompts.String())
+		}
+	}
+	if !strings.Contains(errs.String(), "Choisissez une valeur dans la liste") {
+		t.Errorf("no French list message in\n%s", errs.String())
+	}
+	lists, _ := x.GetRows("_lists")
+	if !strings.Contains(fmt.Sprint(lists), "Oui") {
+		t.Error("the lists are not in French")
+	}
+	a := with(answers(), "single_parent", "Non")
+	a = with(a, "arrears", "Oui")
+	a = with(a, "work_status", "Salarié")
+	path := f.fill("fr.xlsx", f.templateIn("m6", m6Day, "fr"), "m6", []map[string]any{a}, nil)
+	if _, err := f.importFiles("m6", m6Day, path); err != nil {
+		t.Errorf("the French template, filled with French labels, does not import: %v", err)
+	}
+	if got := templateText("de", "choose"); got != "Choose a value from the list" {
+		t.Errorf("German falls back to %q", got)
+	}
+}
+
 func TestTemplateBlinded(t *testing.T) {
 	f := newFixture(t, 30)
 	b := f.template("m6", m6Day)

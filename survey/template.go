@@ -214,8 +214,8 @@ func (t *templateWriter) validations() error {
 		case c == "interview_date":
 			dv.Type, dv.Operator, dv.Formula1 = "date", "between", xmlEscape(fmt.Sprintf("DATE(%d,1,1)", t.o.Today.Year()-5))
 			dv.Formula2 = "TODAY()"
-			dv.SetInput("interview_date", map[string]string{"nl": "Datum van het interview (dd/mm/jjjj)", "en": "Date of the interview (dd/mm/yyyy)"}[lang])
-			dv.SetError(excelize.DataValidationErrorStyleStop, "interview_date", "dd/mm/yyyy, not in the future")
+			dv.SetInput("interview_date", templateText(lang, "interview_date"))
+			dv.SetError(excelize.DataValidationErrorStyleStop, "interview_date", templateText(lang, "date_error"))
 		case c == "interviewer":
 			continue
 		default:
@@ -228,7 +228,7 @@ func (t *templateWriter) validations() error {
 				prompt += " — " + h
 			}
 			if v.Kind == SelectMultiple {
-				prompt += " (" + t.cb.codes(v.List) + "; " + map[string]string{"nl": "meerdere codes gescheiden door ;", "en": "several codes separated by ;"}[lang] + ")"
+				prompt += " (" + t.cb.codes(v.List) + "; " + templateText(lang, "several") + ")"
 			}
 			dv.SetInput(clip(v.Name, 32), clip(prompt, 255))
 			dv.ShowInputMessage = true
@@ -352,7 +352,7 @@ func (cb *Codebook) validation(dv *excelize.DataValidation, v *Variable, lang, t
 		}
 		col, _ := excelize.ColumnNumberToName(idx + 1)
 		dv.SetSqrefDropList(fmt.Sprintf("'%s'!$%s$2:$%s$%d", ListsSheet, col, col, len(cb.Lists[v.List])+len(cb.Missing)+1))
-		dv.SetError(excelize.DataValidationErrorStyleStop, v.Name, map[string]string{"nl": "Kies een waarde uit de lijst", "en": "Choose a value from the list"}[lang])
+		dv.SetError(excelize.DataValidationErrorStyleStop, v.Name, templateText(lang, "choose"))
 		return true
 	case Integer, Decimal:
 		conds := []string{"ISNUMBER(" + top + ")"}
@@ -384,7 +384,7 @@ func (cb *Codebook) validation(dv *excelize.DataValidation, v *Variable, lang, t
 			}
 		}
 		dv.Type, dv.Operator, dv.Formula1, dv.Formula2 = "date", "between", lo, "TODAY()"
-		dv.SetError(excelize.DataValidationErrorStyleStop, v.Name, "dd/mm/yyyy, not in the future")
+		dv.SetError(excelize.DataValidationErrorStyleStop, v.Name, templateText(lang, "date_error"))
 		return true
 	}
 	return false
@@ -421,4 +421,24 @@ func (cb *Codebook) writeCodebookSheet(f *excelize.File, form, lang string) erro
 		}
 	}
 	return f.SetColWidth(CodebookSheet, "B", "B", 50)
+}
+
+// templateTexts are the template's own words (prompts and error messages
+// of its validations) in the languages rct writes; the codebook gives the
+// questions and choices in any language.
+var templateTexts = map[string]map[string]string{
+	"en": {"interview_date": "Date of the interview (dd/mm/yyyy)", "date_error": "dd/mm/yyyy, not in the future",
+		"several": "several codes separated by ;", "choose": "Choose a value from the list"},
+	"nl": {"interview_date": "Datum van het interview (dd/mm/jjjj)", "date_error": "dd/mm/jjjj, niet in de toekomst",
+		"several": "meerdere codes gescheiden door ;", "choose": "Kies een waarde uit de lijst"},
+	"fr": {"interview_date": "Date de l'entretien (jj/mm/aaaa)", "date_error": "jj/mm/aaaa, pas dans le futur",
+		"several": "plusieurs codes séparés par ;", "choose": "Choisissez une valeur dans la liste"},
+}
+
+// templateText is one of the template's words in lang, else in English.
+func templateText(lang, key string) string {
+	if s, ok := templateTexts[lang][key]; ok {
+		return s
+	}
+	return templateTexts["en"][key]
 }
