@@ -207,6 +207,13 @@ func (d *Data) lift(columns func(idx []int) analysis.Statistic) analysis.Statist
 	}
 }
 
+// armRef are the group values a draw of the whole design writes for the
+// view's arm (z = 1) and its reference (z = 0).
+func (d *Data) armRef() (float64, float64) {
+	c, code := d.view.contrast, d.view.whole.codes()
+	return code[c.Arm], code[c.Ref]
+}
+
 // codes are the values a draw writes for each group.
 func (d *Data) codes() []float64 {
 	if d.drawCode != nil {

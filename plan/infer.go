@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -31,13 +32,9 @@ func (a *Analysis) infer(d *Data, s Settings) error {
 			if cr.Outcomes[i].Unadjusted == nil {
 				continue
 			}
-			y := d.Outcomes[i].Y // over every family: a draw moves families between groups
-			stats = append(stats, pd.lift(func(idx []int) analysis.Statistic {
-				if idx == nil {
-					return riStatistic(y, s.Studentized)
-				}
-				return riStatistic(pick(y, idx), s.Studentized)
-			}))
+			// Over every family: a draw moves families between groups.
+			arm, ref := pd.armRef()
+			stats = append(stats, riStatistic(d.Outcomes[i].Y, arm, ref, s.Studentized))
 			which = append(which, test{c, i})
 		}
 	}
@@ -132,29 +129,54 @@ func (a *Analysis) adjustP(which []test, tests []*analysis.RIResult) error {
 	return nil
 }
 
-// riStatistic is the test statistic of an outcome among its respondents as
-// a function of the assignment: the difference in means, or the Welch t.
-func riStatistic(y []float64, studentized bool) analysis.Statistic {
-	return func(z []float64) (float64, error) {
-		var yr, zr []float64
-		for k, v := range y {
-			if !math.IsNaN(v) {
-				yr, zr = append(yr, v), append(zr, z[k])
-			}
+// riStatistic is the test statistic of an outcome as a function of a
+// draw of the whole design (each family's group value g): among the
+// respondents in the contrast's two groups (g = arm: z = 1; g = ref:
+// z = 0), the difference in means or the Welch t. The respondents are
+// found once; a draw allocates nothing. The sums run in the families'
+// order, as analysis.WelchT's: the same numbers to the last bit.
+func riStatistic(y []float64, arm, ref float64, studentized bool) analysis.Statistic {
+	idx := make([]int32, 0, len(y))
+	yv := make([]float64, 0, len(y))
+	for i, v := range y {
+		if !math.IsNaN(v) {
+			idx, yv = append(idx, int32(i)), append(yv, v)
 		}
-		if studentized {
-			res, err := analysis.WelchT(yr, zr)
-			return res.Statistic, err
-		}
+	}
+	return func(g []float64) (float64, error) {
 		var s, n [2]float64
-		for k, v := range yr {
-			g := int(zr[k])
-			s[g] += v
-			n[g]++
+		for k, i := range idx {
+			switch g[i] {
+			case arm:
+				s[1] += yv[k]
+				n[1]++
+			case ref:
+				s[0] += yv[k]
+				n[0]++
+			}
 		}
 		if n[0] == 0 || n[1] == 0 {
 			return 0, analysis.ErrTooFew
 		}
-		return s[1]/n[1] - s[0]/n[0], nil
+		if !studentized {
+			return s[1]/n[1] - s[0]/n[0], nil
+		}
+		if n[0] < 2 || n[1] < 2 {
+			return 0, fmt.Errorf("%w: each arm needs at least two units (have %v and %v)", analysis.ErrTooFew, n[1], n[0])
+		}
+		mean := [2]float64{s[0] / n[0], s[1] / n[1]}
+		var sq [2]float64
+		for k, i := range idx {
+			switch g[i] {
+			case arm:
+				d := yv[k] - mean[1]
+				sq[1] += d * d
+			case ref:
+				d := yv[k] - mean[0]
+				sq[0] += d * d
+			}
+		}
+		a, b := sq[1]/(n[1]-1)/n[1], sq[0]/(n[0]-1)/n[0]
+		return -((mean[1] - mean[0]) / math.Sqrt(a+b)), nil
 	}
 }
