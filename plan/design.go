@@ -22,6 +22,17 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 	if len(values) != len(d.Ratio) {
 		return nil, fmt.Errorf("plan: %d groups in the design, %d values", len(d.Ratio), len(values))
 	}
+	// The units are fixed: their profiles are checked and their strata
+	// named once, not on each of the thousands of draws.
+	keys := make([]string, len(profiles))
+	for i, p := range profiles {
+		if err := d.CheckProfile(p); err != nil {
+			return nil, fmt.Errorf("plan: unit %d: %w", i+1, err)
+		}
+		if d.Method == randomize.StratifiedBlocks {
+			keys[i] = randomize.StratumKey(p)
+		}
+	}
 	return func(src *rand.Rand, z []float64) error {
 		if len(z) != len(profiles) {
 			return analysis.ErrLength
@@ -35,7 +46,7 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 			return err
 		}
 		for i, p := range profiles {
-			a, err := s.Next(p)
+			a, err := s.NextKnown(p, keys[i])
 			if err != nil {
 				return err
 			}

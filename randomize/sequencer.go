@@ -79,12 +79,16 @@ func (s *Sequencer) Design() Design { return s.d }
 // Counts returns the number of units allocated to each group so far.
 func (s *Sequencer) Counts() []int { return append([]int(nil), s.counts...) }
 
-func (s *Sequencer) checkProfile(p []int) error {
-	if len(p) != len(s.d.Levels) {
-		return fmt.Errorf("randomize: profile has %d factors, the design %d", len(p), len(s.d.Levels))
+func (s *Sequencer) checkProfile(p []int) error { return s.d.CheckProfile(p) }
+
+// CheckProfile says whether p is a profile of the design: one level in
+// range per factor.
+func (d Design) CheckProfile(p []int) error {
+	if len(p) != len(d.Levels) {
+		return fmt.Errorf("randomize: profile has %d factors, the design %d", len(p), len(d.Levels))
 	}
 	for f, v := range p {
-		if v < 0 || v >= s.d.Levels[f] {
+		if v < 0 || v >= d.Levels[f] {
 			return fmt.Errorf("randomize: level %d of factor %d is out of range", v, f)
 		}
 	}
@@ -97,6 +101,18 @@ func (s *Sequencer) Next(profile []int) (Allocation, error) {
 	if err := s.checkProfile(profile); err != nil {
 		return Allocation{}, err
 	}
+	key := ""
+	if s.d.Method == StratifiedBlocks {
+		key = StratumKey(profile)
+	}
+	return s.NextKnown(profile, key)
+}
+
+// NextKnown is Next for a unit whose profile the caller checked
+// (Design.CheckProfile) and whose StratumKey it computed before: a replay
+// of fixed units, as randomization inference re-runs the design
+// thousands of times, builds neither again.
+func (s *Sequencer) NextKnown(profile []int, key string) (Allocation, error) {
 	var a Allocation
 	switch s.d.Method {
 	case Simple:
@@ -110,15 +126,15 @@ func (s *Sequencer) Next(profile []int) (Allocation, error) {
 		s.pos++
 	case Blocks:
 		if s.pos >= len(s.list) {
-			s.list, s.pos = s.newBlock(s.src), 0
+			s.list, s.pos = s.newBlock(s.src, s.list[:0]), 0
 		}
 		a.Group = s.list[s.pos]
 		a.Deterministic = allSame(s.list[s.pos:])
 		s.pos++
 	case StratifiedBlocks:
-		st := s.stratum(profile)
+		st := s.stratum(key)
 		if st.pos >= len(st.block) {
-			st.block, st.pos = s.newBlock(st.src), 0
+			st.block, st.pos = s.newBlock(st.src, st.block[:0]), 0
 		}
 		a.Group = st.block[st.pos]
 		a.Deterministic = allSame(st.block[st.pos:])
@@ -154,8 +170,7 @@ func (s *Sequencer) Next(profile []int) (Allocation, error) {
 	return a, nil
 }
 
-func (s *Sequencer) stratum(profile []int) *blockState {
-	k := StratumKey(profile)
+func (s *Sequencer) stratum(k string) *blockState {
 	st, ok := s.strat[k]
 	if !ok {
 		st = &blockState{src: NewSource(s.seed, "stratum:"+k), n: make([]int, len(s.d.Ratio))}
@@ -177,11 +192,11 @@ func (s *Sequencer) byRatio(src *Source) int {
 }
 
 // newBlock draws a block size and returns a shuffled block holding each
-// group size/sum × ratio times.
-func (s *Sequencer) newBlock(src *Source) []int {
+// group size/sum × ratio times, in buf's storage (the spent block's).
+func (s *Sequencer) newBlock(src *Source, buf []int) []int {
 	size := s.d.BlockSizes[src.IntN(len(s.d.BlockSizes))]
 	sum := s.d.ratioSum()
-	b := make([]int, 0, size)
+	b := buf[:0]
 	for g, r := range s.d.Ratio {
 		for i := 0; i < size/sum*r; i++ {
 			b = append(b, g)
@@ -287,7 +302,7 @@ func (s *Sequencer) Guess(profile []int) []int {
 	case Blocks:
 		return behind(blockCounts(s.list, s.pos, len(s.d.Ratio)), s.d.Ratio)
 	case StratifiedBlocks:
-		st := s.stratum(profile)
+		st := s.stratum(StratumKey(profile))
 		return behind(blockCounts(st.block, st.pos, len(s.d.Ratio)), s.d.Ratio)
 	case Minimization:
 		best, _ := s.bestGroups(profile)
