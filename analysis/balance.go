@@ -3,6 +3,8 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
+	"unsafe"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -134,10 +136,139 @@ func waldTest(coef []float64, V mat.Matrix, idx []int, df2 float64) (WaldTest, e
 }
 
 // JointBalanceStatistic is the joint F statistic as a function of the
-// assignment, for its randomization-inference version.
+// assignment, for its randomization-inference version. The covariates
+// are fixed across draws: their matrix, (X'X)⁻¹, X(X'X)⁻¹ and the HC
+// weights (hat values) are computed once, and rows with the same
+// covariates are one pattern (baseline covariates are mostly 0/1: a few
+// hundred patterns among thousands of families). A draw of a 0/1
+// assignment counts the treated per pattern — one pass over the rows —
+// and the rest is per pattern: b = Σ n₁ₚ·(X(X'X)⁻¹)ₚ, each pattern's two
+// residuals (z = 1 and z = 0), the meat of the sandwich. The F is
+// JointBalance's to rounding (TestJointBalanceStatisticFast: 1e-9).
 func JointBalanceStatistic(covs []Column, se string) Statistic {
-	return func(z []float64) (float64, error) {
+	slow := func(z []float64) (float64, error) {
 		w, err := JointBalance(z, covs, se)
+		return w.F, err
+	}
+	X, _, err := Matrix(true, covs...)
+	if err != nil {
+		return slow
+	}
+	n, K := X.Dims()
+	if n <= K || K < 2 || !slices.Contains([]string{Classical, HC0, HC1, HC2, HC3}, se) {
+		return slow
+	}
+	for _, v := range X.RawMatrix().Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return slow
+		}
+	}
+	var xtx mat.SymDense
+	xtx.SymOuterK(1, X.T())
+	var ch mat.Cholesky
+	if ok := ch.Factorize(&xtx); !ok || ch.Cond() > 1e13 {
+		return slow // JointBalance says why
+	}
+	var A mat.SymDense
+	if err := ch.InverseTo(&A); err != nil {
+		return slow
+	}
+	var XA mat.Dense
+	XA.Mul(X, &A)
+	xs, xa := X.RawMatrix().Data, XA.RawMatrix().Data
+	// The patterns: distinct covariate rows, their X(X'X)⁻¹ row, HC weight
+	// and number of rows.
+	pat := make([]int32, n)
+	var px, pxa, phw []float64
+	var pn []float64
+	index := map[string]int32{}
+	for i := 0; i < n; i++ {
+		row := xs[i*K : (i+1)*K]
+		key := unsafe.String((*byte)(unsafe.Pointer(&row[0])), 8*K)
+		p, ok := index[key]
+		if !ok {
+			p = int32(len(pn))
+			index[key] = p
+			h := 0.0
+			for j := 0; j < K; j++ {
+				h += xa[i*K+j] * row[j]
+			}
+			w := 1.0
+			switch se {
+			case HC2:
+				w = 1 / (1 - h)
+			case HC3:
+				w = 1 / ((1 - h) * (1 - h))
+			}
+			px, pxa, phw, pn = append(px, row...), append(pxa, xa[i*K:(i+1)*K]...), append(phw, w), append(pn, 0)
+		}
+		pat[i] = p
+		pn[p]++
+	}
+	P := len(pn)
+	return func(z []float64) (float64, error) {
+		if len(z) != n {
+			return 0, ErrLength
+		}
+		n1 := make([]float64, P) // treated rows per pattern
+		for i, zi := range z {
+			switch zi {
+			case 1:
+				n1[pat[i]]++
+			case 0:
+			default:
+				return slow(z) // not a 0/1 assignment
+			}
+		}
+		b := make([]float64, K)
+		for p, c := range n1 {
+			if c != 0 {
+				for j := 0; j < K; j++ {
+					b[j] += c * pxa[p*K+j]
+				}
+			}
+		}
+		meat := make([]float64, K*K)
+		ss := 0.0
+		for p := 0; p < P; p++ {
+			x := px[p*K : (p+1)*K]
+			f := 0.0
+			for j, v := range x {
+				f += v * b[j]
+			}
+			e2 := n1[p]*(1-f)*(1-f) + (pn[p]-n1[p])*f*f // Σ of the pattern's squared residuals
+			ss += e2
+			if se == Classical {
+				continue
+			}
+			w := e2 * phw[p]
+			for r := 0; r < K; r++ {
+				wr := w * x[r]
+				for c := r; c < K; c++ {
+					meat[r*K+c] += wr * x[c]
+				}
+			}
+		}
+		V := mat.NewDense(K, K, nil)
+		if se == Classical {
+			V.Scale(ss/float64(n-K), &A)
+		} else {
+			M := mat.NewSymDense(K, nil)
+			for r := 0; r < K; r++ {
+				for c := r; c < K; c++ {
+					M.SetSym(r, c, meat[r*K+c])
+				}
+			}
+			V.Product(&A, M, &A)
+			if se == HC1 {
+				V.Scale(float64(n)/float64(n-K), V)
+			}
+		}
+		idx := make([]int, K-1)
+		for i := range idx {
+			idx[i] = i + 1
+		}
+		w, err := waldTest(b, V, idx, float64(n-K))
 		return w.F, err
 	}
 }

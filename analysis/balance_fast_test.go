@@ -1,0 +1,52 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestJointBalanceStatisticFast: the statistic prepared once gives, draw
+// after draw, JointBalance's F (a whole regression each time) to 1e-9
+// relative, for every SE type it takes.
+func TestJointBalanceStatisticFast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	n := 300
+	covs := []Column{{Name: "a", Values: make([]float64, n)}, {Name: "b", Values: make([]float64, n)}, {Name: "c", Values: make([]float64, n)}}
+	for i := 0; i < n; i++ {
+		covs[0].Values[i] = rng.NormFloat64()
+		covs[1].Values[i] = float64(rng.IntN(2))
+		covs[2].Values[i] = 1400 + 450*rng.NormFloat64()
+	}
+	// Binary covariates: a few patterns shared by many rows.
+	bin := []Column{{Name: "d1", Values: make([]float64, n)}, {Name: "d2", Values: make([]float64, n)}, {Name: "k", Values: make([]float64, n)}}
+	for i := 0; i < n; i++ {
+		bin[0].Values[i], bin[1].Values[i] = float64(rng.IntN(2)), float64(rng.IntN(2))
+		bin[2].Values[i] = bin[0].Values[i] + float64(rng.IntN(3))
+	}
+	for _, se := range []string{Classical, HC0, HC1, HC2, HC3} {
+		for set, covs := range [][]Column{covs, bin} {
+			st := JointBalanceStatistic(covs, se)
+			for d := 0; d < 20; d++ {
+				z := make([]float64, n)
+				for i := range z {
+					z[i] = float64(rng.IntN(2))
+				}
+				if d == 19 {
+					z[0] = 0.5 // not a 0/1 assignment: the whole regression
+				}
+				got, err := st(z)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, err := JointBalance(z, covs, se)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(got-w.F) > 1e-9*math.Abs(w.F) {
+					t.Fatalf("%s covariates %d draw %d: F %v, a whole regression %v", se, set, d, got, w.F)
+				}
+			}
+		}
+	}
+}
