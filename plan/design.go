@@ -25,12 +25,21 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 	// The units are fixed: their profiles are checked and their strata
 	// named once, not on each of the thousands of draws.
 	keys := make([]string, len(profiles))
+	strata := make([]int, len(profiles)) // a dense index per key
+	index := map[string]int{}
 	for i, p := range profiles {
 		if err := d.CheckProfile(p); err != nil {
 			return nil, fmt.Errorf("plan: unit %d: %w", i+1, err)
 		}
+		strata[i] = -1
 		if d.Method == randomize.StratifiedBlocks {
 			keys[i] = randomize.StratumKey(p)
+			k, ok := index[keys[i]]
+			if !ok {
+				k = len(index)
+				index[keys[i]] = k
+			}
+			strata[i] = k
 		}
 	}
 	return func(src *rand.Rand, z []float64) error {
@@ -46,7 +55,7 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 			return err
 		}
 		for i, p := range profiles {
-			a, err := s.NextKnown(p, keys[i])
+			a, err := s.NextKnown(p, strata[i], keys[i])
 			if err != nil {
 				return err
 			}

@@ -29,6 +29,8 @@ type Sequencer struct {
 	list  []int   // complete: the shuffled list; blocks: the current block
 	pos   int     // position in list
 	strat map[string]*blockState
+	// byIndex are the strata by the caller's dense index (NextKnown).
+	byIndex []*blockState
 	// minimization: margins[f][level][group]
 	margins [][][]int
 }
@@ -105,14 +107,15 @@ func (s *Sequencer) Next(profile []int) (Allocation, error) {
 	if s.d.Method == StratifiedBlocks {
 		key = StratumKey(profile)
 	}
-	return s.NextKnown(profile, key)
+	return s.NextKnown(profile, -1, key)
 }
 
 // NextKnown is Next for a unit whose profile the caller checked
-// (Design.CheckProfile) and whose StratumKey it computed before: a replay
-// of fixed units, as randomization inference re-runs the design
-// thousands of times, builds neither again.
-func (s *Sequencer) NextKnown(profile []int, key string) (Allocation, error) {
+// (Design.CheckProfile) and whose StratumKey it computed before, with a
+// dense index of that key (the same index for the same key; -1: none): a
+// replay of fixed units, as randomization inference re-runs the design
+// thousands of times, builds and looks up neither again.
+func (s *Sequencer) NextKnown(profile []int, stratum int, key string) (Allocation, error) {
 	var a Allocation
 	switch s.d.Method {
 	case Simple:
@@ -132,7 +135,7 @@ func (s *Sequencer) NextKnown(profile []int, key string) (Allocation, error) {
 		a.Deterministic = allSame(s.list[s.pos:])
 		s.pos++
 	case StratifiedBlocks:
-		st := s.stratum(key)
+		st := s.stratumAt(stratum, key)
 		if st.pos >= len(st.block) {
 			st.block, st.pos = s.newBlock(st.src, st.block[:0]), 0
 		}
@@ -168,6 +171,23 @@ func (s *Sequencer) NextKnown(profile []int, key string) (Allocation, error) {
 	}
 	s.counts[a.Group]++
 	return a, nil
+}
+
+// stratumAt is the stratum of index i (key k), looked up by index when
+// the caller gives one.
+func (s *Sequencer) stratumAt(i int, k string) *blockState {
+	if i < 0 {
+		return s.stratum(k)
+	}
+	if i < len(s.byIndex) && s.byIndex[i] != nil {
+		return s.byIndex[i]
+	}
+	st := s.stratum(k)
+	for len(s.byIndex) <= i {
+		s.byIndex = append(s.byIndex, nil)
+	}
+	s.byIndex[i] = st
+	return st
 }
 
 func (s *Sequencer) stratum(k string) *blockState {
