@@ -15,11 +15,13 @@ import (
 	"github.com/rct-trials/rct/internal/sheet"
 )
 
-// Frame is a table held by column, as text.
+// Frame is a table held by column, as text (or, read by ReadFor, the
+// numeric columns as numbers).
 type Frame struct {
 	File  string
 	Names []string
 	cols  map[string][]string
+	nums  map[string][]float64
 	rows  []int // source row of each record, for messages
 	t     *sheet.Table
 }
@@ -76,6 +78,9 @@ func (f *Frame) has(name string) error {
 // Numeric returns a column as numbers, NaN where missing; a value that is
 // not a number is an error naming its row and column.
 func (f *Frame) Numeric(name string) ([]float64, error) {
+	if v, ok := f.nums[name]; ok {
+		return v, nil
+	}
 	if err := f.has(name); err != nil {
 		return nil, err
 	}
@@ -275,27 +280,7 @@ type model struct {
 // model reads the spec's variables and keeps the complete rows.
 func (f *Frame) model(s Spec) (*model, error) {
 	m := &model{num: map[string][]float64{}, txt: map[string][]string{}, strata: s.Strata + s.FixedEffects}
-	numeric := []string{s.Outcome, s.Treatment}
-	var factors []string
-	if s.Endogenous != "" {
-		numeric = append(numeric, s.Endogenous)
-	}
-	if s.Weights != "" {
-		numeric = append(numeric, s.Weights)
-	}
-	for _, c := range s.Covariates {
-		if name, ok := factorOf(c); ok {
-			factors = append(factors, name)
-		} else {
-			numeric = append(numeric, c)
-		}
-	}
-	if m.strata != "" {
-		factors = append(factors, m.strata)
-	}
-	if s.Cluster != "" {
-		factors = append(factors, s.Cluster)
-	}
+	numeric, factors := s.columns()
 	for _, c := range numeric {
 		v, err := f.Numeric(c)
 		if err != nil {
@@ -333,6 +318,31 @@ func (f *Frame) model(s Spec) (*model, error) {
 		}
 	}
 	return m, nil
+}
+
+// columns are the columns a spec reads as numbers and as factors.
+func (s Spec) columns() (numeric, factors []string) {
+	numeric = []string{s.Outcome, s.Treatment}
+	if s.Endogenous != "" {
+		numeric = append(numeric, s.Endogenous)
+	}
+	if s.Weights != "" {
+		numeric = append(numeric, s.Weights)
+	}
+	for _, c := range s.Covariates {
+		if name, ok := factorOf(c); ok {
+			factors = append(factors, name)
+		} else {
+			numeric = append(numeric, c)
+		}
+	}
+	if strata := s.Strata + s.FixedEffects; strata != "" {
+		factors = append(factors, strata)
+	}
+	if s.Cluster != "" {
+		factors = append(factors, s.Cluster)
+	}
+	return numeric, factors
 }
 
 // factorOf reads "factor(name)".

@@ -67,7 +67,7 @@ func runEstimate(f *factory, o EstimateOptions) error {
 	for i, c := range o.Spec.Covariates {
 		o.Spec.Covariates[i] = strings.TrimSpace(c) // "a, b" as people write it
 	}
-	fr, err := frame.Read(o.Data)
+	fr, err := frame.ReadFor(o.Data, o.Spec)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -277,8 +278,10 @@ func (t *Table) openCSV(path string) error {
 	return nil
 }
 
-// sniffDelimiter picks the separator that occurs most in the first line:
+// SniffDelimiter picks the separator that occurs most in the first line:
 // Belgian Excel writes CSV with semicolons.
+func SniffDelimiter(head []byte) rune { return sniffDelimiter(head) }
+
 func sniffDelimiter(head []byte) rune {
 	line := head
 	if i := bytes.IndexByte(head, '\n'); i >= 0 {
@@ -411,6 +414,9 @@ func (t *Table) Next() (Row, error) {
 		return Row{Num: t.row, Cells: out, Formula: formula}, nil
 	}
 }
+
+// SourceCols are the 0-based source columns of the header's entries.
+func (t *Table) SourceCols() []int { return slices.Clone(t.cols) }
 
 // Col returns the index in Header of name, or -1.
 func (t *Table) Col(name string) int {
