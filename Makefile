@@ -4,6 +4,7 @@ BIN     := bin/rct
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEMO    ?= demo
 ARMS    ?= 2
+FAMILIES ?= 112
 
 .PHONY: build test demo serve-demo bench bench-compare fuzz clean
 
@@ -33,7 +34,7 @@ COLS := 1-4,9,12-15
 endif
 demo: build
 	rm -rf $(DEMO)
-	$(BIN) simulate --families 112 --seed 1 --arms $(ARMS) -o $(DEMO) > /dev/null
+	$(BIN) simulate --families $(FAMILIES) --seed 1 --arms $(ARMS) -o $(DEMO) > /dev/null
 	cd $(DEMO) && $(RCT) protocol check trial.yaml
 	cd $(DEMO) && $(RCT) init --protocol trial.yaml
 	cd $(DEMO) && $(RCT) codebook install codebook.yaml
