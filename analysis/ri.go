@@ -22,6 +22,9 @@ type Statistic func(z []float64) (float64, error)
 type RIOptions struct {
 	Draws int    // B, default 10,000
 	Seed  uint64 // draws b uses PCG(Seed, b): results do not depend on the number of cores
+	// Tick, when set, is called after each draw, from the workers (it must
+	// be safe to call concurrently): a command's progress.
+	Tick func()
 }
 
 // RIResult is a randomization test of the sharp null of no effect for any
@@ -92,6 +95,9 @@ func RandomizationTests(n int, stats []Statistic, draw Draw, z []float64, o RIOp
 						return
 					}
 					out[k].Null[b] = v
+				}
+				if o.Tick != nil {
+					o.Tick()
 				}
 			}
 		}(w)

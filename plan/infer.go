@@ -42,8 +42,14 @@ func (a *Analysis) infer(d *Data, s Settings) error {
 	switch {
 	case len(stats) > 0 && s.Draws > 0:
 		g := d.groupValues()
+		o := analysis.RIOptions{Draws: s.Draws, Seed: s.Seed}
+		if s.Progress != nil {
+			tick, done := s.Progress("randomization inference", s.Draws)
+			o.Tick = tick
+			defer done()
+		}
 		var err error
-		tests, err = analysis.RandomizationTests(len(g), stats, d.Draw, g, analysis.RIOptions{Draws: s.Draws, Seed: s.Seed})
+		tests, err = analysis.RandomizationTests(len(g), stats, d.Draw, g, o)
 		if err != nil {
 			return err
 		}

@@ -29,6 +29,9 @@ type Settings struct {
 	// outcomes and every contrast) or "separate" (within each contrast).
 	MultipleScope string `json:"multiple_testing_contrasts"`
 	Bootstrap     int    `json:"bootstrap"` // resamples for the SEs of the Lee bounds; 0: none
+	// Progress, when set, is told of the long steps (the randomization
+	// inference's draws): tick after each unit of work, done at the end.
+	Progress func(step string, total int) (tick, done func()) `json:"-"`
 }
 
 // Overrides are what a command's flags change; nil leaves the protocol's.

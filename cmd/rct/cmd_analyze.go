@@ -71,7 +71,7 @@ func runAnalyze(ctx context.Context, f *factory, o AnalyzeOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := plan.Analyze(ctx, s.DB, s.Protocol, plan.Resolve(s.Protocol, o.Settings), k)
+	a, err := plan.Analyze(ctx, s.DB, s.Protocol, f.settings(s.Protocol, o.Settings), k)
 	if err != nil {
 		return err
 	}

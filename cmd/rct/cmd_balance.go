@@ -59,7 +59,7 @@ func runBalance(ctx context.Context, f *factory, o BalanceOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := plan.Balance(d, plan.Resolve(s.Protocol, o.Settings))
+	res, err := plan.Balance(d, f.settings(s.Protocol, o.Settings))
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func runReport(ctx context.Context, f *factory, o ReportOptions) error {
 	if k != nil {
 		in.Unblind(k.Arms)
 	}
-	if in.Analysis, err = plan.Analyze(ctx, s.DB, s.Protocol, plan.Resolve(s.Protocol, o.Settings), k); err != nil {
+	if in.Analysis, err = plan.Analyze(ctx, s.DB, s.Protocol, f.settings(s.Protocol, o.Settings), k); err != nil {
 		return err
 	}
 	rep, err := reports.Build(in)

@@ -128,6 +128,14 @@ func (s *session) keyed(ctx context.Context, why string) (*plan.Keyed, error) {
 	return &plan.Keyed{Arms: arms, Log: log}, nil
 }
 
+// settings are the analysis settings of the protocol with the command's
+// overrides, telling the terminal of the long steps' progress.
+func (f *factory) settings(p *trial.Protocol, o plan.Overrides) plan.Settings {
+	s := plan.Resolve(p, o)
+	s.Progress = f.IO.Progress
+	return s
+}
+
 // protocolOf returns the protocol of a file when given, else the trial
 // database's: for commands that plan before a trial exists.
 func (f *factory) protocolOf(ctx context.Context, path string) (*trial.Protocol, error) {

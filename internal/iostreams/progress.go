@@ -1,0 +1,70 @@
+package iostreams
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ProgressAfter is how long a step runs before its progress shows: steps
+// shorter than that print nothing.
+var ProgressAfter = 2 * time.Second
+
+// Progress shows a long step's progress on stderr, only when stderr is a
+// terminal: "randomization inference: 45% (4,500 of 10,000), 3 s left",
+// redrawn at most five times a second from whichever goroutine ticks.
+// tick counts one unit done (safe from many goroutines); done ends the
+// line. When stderr is not a terminal both do nothing.
+func (s *IO) Progress(step string, total int) (tick func(), done func()) {
+	if !s.ErrTTY || total <= 0 {
+		return func() {}, func() {}
+	}
+	start := time.Now()
+	var n atomic.Int64
+	var mu sync.Mutex
+	last, shown := start, false
+	draw := func(k int64, final bool) {
+		elapsed := time.Since(start)
+		if elapsed < ProgressAfter && !(final && shown) {
+			return
+		}
+		left := ""
+		if k > 0 && !final {
+			rest := time.Duration(float64(elapsed) * float64(int64(total)-k) / float64(k))
+			left = fmt.Sprintf(", %s left", rest.Round(time.Second))
+		}
+		fmt.Fprintf(s.ErrOut, "\r%s: %d%% (%s of %s)%s\x1b[K", step, int(100*k/int64(total)), thousands(k), thousands(int64(total)), left)
+		shown = true
+	}
+	tick = func() {
+		k := n.Add(1)
+		if k%64 != 0 && k != int64(total) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if now := time.Now(); now.Sub(last) >= 200*time.Millisecond {
+			last = now
+			draw(k, false)
+		}
+	}
+	done = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if shown {
+			draw(n.Load(), true)
+			fmt.Fprintln(s.ErrOut)
+		}
+	}
+	return tick, done
+}
+
+// thousands writes n with thousands separated by commas.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

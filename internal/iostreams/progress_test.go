@@ -1,0 +1,50 @@
+package iostreams
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestProgress: at a terminal a long step shows its progress and ends its
+// line; piped, or shorter than ProgressAfter, nothing is written.
+func TestProgress(t *testing.T) {
+	run := func(tty bool, after time.Duration) string {
+		ProgressAfter = after
+		defer func() { ProgressAfter = 2 * time.Second }()
+		var b bytes.Buffer
+		io := &IO{ErrOut: &b, ErrTTY: tty}
+		tick, done := io.Progress("randomization inference", 10_000)
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 2500; i++ {
+					tick()
+					if i%500 == 0 {
+						time.Sleep(60 * time.Millisecond)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		done()
+		return b.String()
+	}
+	out := run(true, 0)
+	if !strings.Contains(out, "randomization inference: 100% (10,000 of 10,000)") || !strings.HasSuffix(out, "\n") {
+		t.Errorf("at a terminal: %q", out)
+	}
+	if strings.Count(out, "\r") < 2 {
+		t.Errorf("progress drawn %d times", strings.Count(out, "\r"))
+	}
+	if out := run(false, 0); out != "" {
+		t.Errorf("piped: %q", out)
+	}
+	if out := run(true, time.Hour); out != "" {
+		t.Errorf("a short step: %q", out)
+	}
+}
