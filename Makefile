@@ -89,8 +89,7 @@ bench:
 
 # OLS + HC2 on n = 1,000,000, k = 12 here and in R estimatr, side by side (R when installed).
 bench-compare:
-	$(GO) test -run '^$$' -bench 'OLS/n=1000000' -benchtime 3x ./analysis/
-	@if command -v Rscript >/dev/null 2>&1; then Rscript bench/estimatr_ols.R; else echo "Rscript not found: apt-get install r-base-core r-cran-estimatr"; fi
+	sh bench/compare.sh
 
 # A short run of every fuzz target, found by name (go test -fuzz takes one
 # at a time): FUZZTIME each.
