@@ -54,6 +54,7 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 		if err != nil {
 			return err
 		}
+		s.Replay()
 		for i, p := range profiles {
 			a, err := s.NextKnown(p, strata[i], keys[i])
 			if err != nil {

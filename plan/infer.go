@@ -149,6 +149,28 @@ func riStatistic(y []float64, arm, ref float64, studentized bool) analysis.Stati
 			idx, yv = append(idx, int32(i)), append(yv, v)
 		}
 	}
+	if arm == 1 && ref == 0 && !studentized {
+		// A draw of two groups writes z itself (0 or 1): the sums need no
+		// branch. Adding y·0 adds an exact zero: the same sums.
+		return func(g []float64) (float64, error) {
+			var s0, s1, n1, n float64
+			for k, i := range idx {
+				z := g[i]
+				if z != 0 && z != 1 {
+					return diffBranchy(idx, yv, g, arm, ref)
+				}
+				s1 += yv[k] * z
+				s0 += yv[k] * (1 - z)
+				n1 += z
+				n++
+			}
+			n0 := n - n1
+			if n0 == 0 || n1 == 0 {
+				return 0, analysis.ErrTooFew
+			}
+			return s1/n1 - s0/n0, nil
+		}
+	}
 	return func(g []float64) (float64, error) {
 		var s, n [2]float64
 		for k, i := range idx {
@@ -185,4 +207,24 @@ func riStatistic(y []float64, arm, ref float64, studentized bool) analysis.Stati
 		a, b := sq[1]/(n[1]-1)/n[1], sq[0]/(n[0]-1)/n[0]
 		return -((mean[1] - mean[0]) / math.Sqrt(a+b)), nil
 	}
+}
+
+// diffBranchy is the difference in means over the respondents in groups
+// arm and ref, by comparison (a draw of values other than 0 and 1).
+func diffBranchy(idx []int32, yv, g []float64, arm, ref float64) (float64, error) {
+	var s, n [2]float64
+	for k, i := range idx {
+		switch g[i] {
+		case arm:
+			s[1] += yv[k]
+			n[1]++
+		case ref:
+			s[0] += yv[k]
+			n[0]++
+		}
+	}
+	if n[0] == 0 || n[1] == 0 {
+		return 0, analysis.ErrTooFew
+	}
+	return s[1]/n[1] - s[0]/n[0], nil
 }

@@ -24,6 +24,12 @@ func TestRIStatisticExact(t *testing.T) {
 			g[i] = float64(rng.IntN(3))
 		}
 		arm, ref := 2.0, 0.0
+		if trial%2 == 1 { // two groups: the draw writes z
+			arm, ref = 1, 0
+			for i := range g {
+				g[i] = float64(rng.IntN(2))
+			}
+		}
 		var yr, zr []float64
 		for i, v := range y {
 			if !math.IsNaN(v) && (g[i] == arm || g[i] == ref) {
@@ -50,8 +56,10 @@ func TestRIStatisticExact(t *testing.T) {
 			t.Fatalf("trial %d: Welch t %v, want %v (%v)", trial, got, w.Statistic, err)
 		}
 	}
-	st, g := riStatistic([]float64{1, 2, 3, 4, math.NaN()}, 1, 0, true), []float64{0, 1, 0, 1, 1}
-	if allocs := testing.AllocsPerRun(100, func() { st(g) }); allocs != 0 {
-		t.Errorf("%v allocations per draw", allocs)
+	for _, studentized := range []bool{false, true} {
+		st, g := riStatistic([]float64{1, 2, 3, 4, math.NaN()}, 1, 0, studentized), []float64{0, 1, 0, 1, 1}
+		if allocs := testing.AllocsPerRun(100, func() { st(g) }); allocs != 0 {
+			t.Errorf("%v allocations per draw", allocs)
+		}
 	}
 }

@@ -31,6 +31,8 @@ type Sequencer struct {
 	strat map[string]*blockState
 	// byIndex are the strata by the caller's dense index (NextKnown).
 	byIndex []*blockState
+	// replay: the allocations do not say whether they were deterministic.
+	replay bool
 	// minimization: margins[f][level][group]
 	margins [][][]int
 }
@@ -74,6 +76,12 @@ func New(d Design, seed [32]byte) (*Sequencer, error) {
 	}
 	return s, nil
 }
+
+// Replay makes a sequencer for re-running the design, as randomization
+// inference does: its allocations leave Deterministic false instead of
+// scanning what is left of the block (or, for complete randomization, of
+// the whole list) at each unit. The groups are the same.
+func (s *Sequencer) Replay() { s.replay = true }
 
 // Design returns the sequencer's design.
 func (s *Sequencer) Design() Design { return s.d }
@@ -125,14 +133,14 @@ func (s *Sequencer) NextKnown(profile []int, stratum int, key string) (Allocatio
 			return Allocation{}, ErrSampleSizeReached
 		}
 		a.Group = s.list[s.pos]
-		a.Deterministic = allSame(s.list[s.pos:])
+		a.Deterministic = !s.replay && allSame(s.list[s.pos:])
 		s.pos++
 	case Blocks:
 		if s.pos >= len(s.list) {
 			s.list, s.pos = s.newBlock(s.src, s.list[:0]), 0
 		}
 		a.Group = s.list[s.pos]
-		a.Deterministic = allSame(s.list[s.pos:])
+		a.Deterministic = !s.replay && allSame(s.list[s.pos:])
 		s.pos++
 	case StratifiedBlocks:
 		st := s.stratumAt(stratum, key)
@@ -140,7 +148,7 @@ func (s *Sequencer) NextKnown(profile []int, stratum int, key string) (Allocatio
 			st.block, st.pos = s.newBlock(st.src, st.block[:0]), 0
 		}
 		a.Group = st.block[st.pos]
-		a.Deterministic = allSame(st.block[st.pos:])
+		a.Deterministic = !s.replay && allSame(st.block[st.pos:])
 		st.pos++
 		st.n[a.Group]++
 	case Minimization:
