@@ -521,6 +521,44 @@ func TestImportCSV(t *testing.T) {
 
 // TestTemplateBlinded: a template carries study codes only. No arm id or
 // label, no group code column, anywhere in the workbook's XML.
+// TestTemplateLockedKeys: the pre-filled study codes and dates are locked
+// (and dates shown as dates), the answer cells open, on every row.
+func TestTemplateLockedKeys(t *testing.T) {
+	f := newFixture(t, 30)
+	x, err := excelize.OpenReader(bytes.NewReader(f.template("m6", m6Day)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := x.GetRows("m6")
+	if len(rows) < 3 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	locked := func(cell string) (bool, string) {
+		id, err := x.GetCellStyle("m6", cell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := x.GetStyle(id)
+		fmtCode := ""
+		if st.CustomNumFmt != nil {
+			fmtCode = *st.CustomNumFmt
+		}
+		return st.Protection == nil || st.Protection.Locked, fmtCode
+	}
+	last := len(rows)
+	for _, r := range []int{2, last} {
+		if l, _ := locked(fmt.Sprintf("A%d", r)); !l {
+			t.Errorf("study code A%d is not locked", r)
+		}
+		if l, code := locked(fmt.Sprintf("B%d", r)); !l || code != "dd/mm/yyyy" {
+			t.Errorf("due date B%d: locked %v, format %q", r, l, code)
+		}
+		if l, _ := locked(fmt.Sprintf("H%d", r)); l {
+			t.Errorf("answer cell H%d is locked", r)
+		}
+	}
+}
+
 // TestTemplateFrench: a French template has French prompts, lists and
 // messages (its own words and the codebook's labels); filled in with the
 // French labels, it imports; an unknown language falls back to English

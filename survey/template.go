@@ -79,7 +79,9 @@ func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
 	t.cols = append(append(append([]string{}, t.keys...), t.system...), names(t.vars)...)
 	t.f = excelize.NewFile()
 	defer t.f.Close()
-	for _, step := range []func() error{t.header, t.prefill, t.columnStyles, func() error { return cb.writeLists(t.f, t.lang) },
+	// The columns' styles before the rows: a new cell takes its column's
+	// style, while styling a column after its rows rewrites each of them.
+	for _, step := range []func() error{t.header, t.columnStyles, t.prefill, func() error { return cb.writeLists(t.f, t.lang) },
 		t.validations, t.protect, func() error { return cb.writeCodebookSheet(t.f, o.Form, t.lang) }, t.meta} {
 		if err := step(); err != nil {
 			return err
