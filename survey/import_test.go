@@ -557,6 +557,13 @@ func TestTemplateLockedKeys(t *testing.T) {
 			t.Errorf("answer cell H%d is locked", r)
 		}
 	}
+	if got := excelSerial(time.Date(2017, 4, 3, 0, 0, 0, 0, time.UTC)); got != 42828 {
+		t.Errorf("2017-04-03 is serial %v, Excel's 42828", got)
+	}
+	shown, _ := x.GetCellValue("m6", "B2")
+	if _, err := time.Parse("02/01/2006", shown); err != nil {
+		t.Errorf("the due date shows %q, not dd/mm/yyyy", shown)
+	}
 }
 
 // TestTemplateFrench: a French template has French prompts, lists and

@@ -145,7 +145,9 @@ func (t *templateWriter) prefill() error {
 			cell, _ := excelize.CoordinatesToCellName(i+1, r+2)
 			var err error
 			if d, perr := time.Parse("2006-01-02", v); perr == nil {
-				err = t.f.SetCellValue(t.sh, cell, d)
+				// A date as its serial number, in the column's date style
+				// (SetCellValue of a time looks the style up per cell).
+				err = t.f.SetCellFloat(t.sh, cell, excelSerial(d), -1, 64)
 			} else {
 				err = t.f.SetCellStr(t.sh, cell, v)
 			}
@@ -443,4 +445,10 @@ func templateText(lang, key string) string {
 		return s
 	}
 	return templateTexts["en"][key]
+}
+
+// excelSerial is a date's spreadsheet serial number (days since
+// 1899-12-30, the 1900 system, for dates after February 1900).
+func excelSerial(d time.Time) float64 {
+	return float64(d.Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
 }
