@@ -157,37 +157,21 @@ func riStatistic(y []float64, arm, ref float64, studentized bool) analysis.Stati
 			for k, i := range idx {
 				z := g[i]
 				if z != 0 && z != 1 {
-					return diffBranchy(idx, yv, g, arm, ref)
+					s, n := groupSums(idx, yv, g, arm, ref)
+					return difference(s, n)
 				}
 				s1 += yv[k] * z
 				s0 += yv[k] * (1 - z)
 				n1 += z
 				n++
 			}
-			n0 := n - n1
-			if n0 == 0 || n1 == 0 {
-				return 0, analysis.ErrTooFew
-			}
-			return s1/n1 - s0/n0, nil
+			return difference([2]float64{s0, s1}, [2]float64{n - n1, n1})
 		}
 	}
 	return func(g []float64) (float64, error) {
-		var s, n [2]float64
-		for k, i := range idx {
-			switch g[i] {
-			case arm:
-				s[1] += yv[k]
-				n[1]++
-			case ref:
-				s[0] += yv[k]
-				n[0]++
-			}
-		}
-		if n[0] == 0 || n[1] == 0 {
-			return 0, analysis.ErrTooFew
-		}
+		s, n := groupSums(idx, yv, g, arm, ref)
 		if !studentized {
-			return s[1]/n[1] - s[0]/n[0], nil
+			return difference(s, n)
 		}
 		if n[0] < 2 || n[1] < 2 {
 			return 0, fmt.Errorf("%w: each arm needs at least two units (have %v and %v)", analysis.ErrTooFew, n[1], n[0])
@@ -209,10 +193,9 @@ func riStatistic(y []float64, arm, ref float64, studentized bool) analysis.Stati
 	}
 }
 
-// diffBranchy is the difference in means over the respondents in groups
-// arm and ref, by comparison (a draw of values other than 0 and 1).
-func diffBranchy(idx []int32, yv, g []float64, arm, ref float64) (float64, error) {
-	var s, n [2]float64
+// groupSums are the sums and counts of the respondents' values in the
+// groups ref (index 0) and arm (index 1).
+func groupSums(idx []int32, yv, g []float64, arm, ref float64) (s, n [2]float64) {
 	for k, i := range idx {
 		switch g[i] {
 		case arm:
@@ -223,6 +206,11 @@ func diffBranchy(idx []int32, yv, g []float64, arm, ref float64) (float64, error
 			n[0]++
 		}
 	}
+	return s, n
+}
+
+// difference is the difference in means of two groups' sums and counts.
+func difference(s, n [2]float64) (float64, error) {
 	if n[0] == 0 || n[1] == 0 {
 		return 0, analysis.ErrTooFew
 	}
