@@ -53,6 +53,26 @@ func RandomizationTest(n int, stat Statistic, draw Draw, z []float64, o RIOption
 // outcomes): the same assignments for all, which step-down adjustments
 // need.
 func RandomizationTests(n int, stats []Statistic, draw Draw, z []float64, o RIOptions) ([]*RIResult, error) {
+	return RandomizationBatch(n, len(stats), func(z, out []float64) error {
+		for k, s := range stats {
+			v, err := s(z)
+			if err != nil {
+				return err
+			}
+			out[k] = v
+		}
+		return nil
+	}, draw, z, o)
+}
+
+// Batch computes k statistics of one assignment at once, into out:
+// statistics that share work (the same respondents gathered once) run
+// as one. It is called from several goroutines at once.
+type Batch func(z, out []float64) error
+
+// RandomizationBatch is RandomizationTests for k statistics computed
+// together by batch.
+func RandomizationBatch(n, k int, batch Batch, draw Draw, z []float64, o RIOptions) ([]*RIResult, error) {
 	if len(z) != n {
 		return nil, ErrLength
 	}
@@ -66,13 +86,13 @@ func RandomizationTests(n int, stats []Statistic, draw Draw, z []float64, o RIOp
 	if draw == nil {
 		return nil, fmt.Errorf("analysis: no design to draw assignments from")
 	}
-	out := make([]*RIResult, len(stats))
-	for k, s := range stats {
-		obs, err := s(z)
-		if err != nil {
-			return nil, err
-		}
-		out[k] = &RIResult{Observed: obs, Draws: B, Null: make([]float64, B)}
+	obs := make([]float64, k)
+	if err := batch(z, obs); err != nil {
+		return nil, err
+	}
+	out := make([]*RIResult, k)
+	for j := range out {
+		out[j] = &RIResult{Observed: obs[j], Draws: B, Null: make([]float64, B)}
 	}
 	workers := min(runtime.GOMAXPROCS(0), B)
 	var wg sync.WaitGroup
@@ -82,19 +102,19 @@ func RandomizationTests(n int, stats []Statistic, draw Draw, z []float64, o RIOp
 		go func(w int) {
 			defer wg.Done()
 			zb := make([]float64, n)
+			vals := make([]float64, k)
 			for b := w; b < B; b += workers {
 				src := rand.New(rand.NewPCG(o.Seed, uint64(b)))
 				if err := draw(src, zb); err != nil {
 					errs[w] = err
 					return
 				}
-				for k, s := range stats {
-					v, err := s(zb)
-					if err != nil {
-						errs[w] = fmt.Errorf("draw %d: %w", b, err)
-						return
-					}
-					out[k].Null[b] = v
+				if err := batch(zb, vals); err != nil {
+					errs[w] = fmt.Errorf("draw %d: %w", b, err)
+					return
+				}
+				for j, v := range vals {
+					out[j].Null[b] = v
 				}
 				if o.Tick != nil {
 					o.Tick()

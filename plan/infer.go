@@ -3,7 +3,9 @@ package plan
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"sync"
 
 	"github.com/rct-trials/rct/analysis"
 )
@@ -24,7 +26,7 @@ func (a *Analysis) result(t test) *OutcomeResult {
 // with sharpened q-values. a.Contrasts[c].Outcomes[i] is the result of
 // d.Outcomes[i] in d.Contrasts[c].
 func (a *Analysis) infer(d *Data, s Settings) error {
-	var stats []analysis.Statistic
+	b := &riBatch{studentized: s.Studentized}
 	var which []test
 	for c, cr := range a.Contrasts {
 		pd := d.Pair(d.Contrasts[c])
@@ -34,13 +36,13 @@ func (a *Analysis) infer(d *Data, s Settings) error {
 			}
 			// Over every family: a draw moves families between groups.
 			arm, ref := pd.armRef()
-			stats = append(stats, riStatistic(d.Outcomes[i].Y, arm, ref, s.Studentized))
+			b.add(d.Outcomes[i].Y, arm, ref)
 			which = append(which, test{c, i})
 		}
 	}
 	var tests []*analysis.RIResult
 	switch {
-	case len(stats) > 0 && s.Draws > 0:
+	case b.k > 0 && s.Draws > 0:
 		g := d.groupValues()
 		o := analysis.RIOptions{Draws: s.Draws, Seed: s.Seed}
 		if s.Progress != nil {
@@ -49,7 +51,7 @@ func (a *Analysis) infer(d *Data, s Settings) error {
 			defer done()
 		}
 		var err error
-		tests, err = analysis.RandomizationTests(len(g), stats, d.Draw, g, o)
+		tests, err = analysis.RandomizationBatch(len(g), b.k, b.run, d.Draw, g, o)
 		if err != nil {
 			return err
 		}
@@ -149,25 +151,6 @@ func riStatistic(y []float64, arm, ref float64, studentized bool) analysis.Stati
 			idx, yv = append(idx, int32(i)), append(yv, v)
 		}
 	}
-	if arm == 1 && ref == 0 && !studentized {
-		// A draw of two groups writes z itself (0 or 1): the sums need no
-		// branch. Adding y·0 adds an exact zero: the same sums.
-		return func(g []float64) (float64, error) {
-			var s0, s1, n1, n float64
-			for k, i := range idx {
-				z := g[i]
-				if z != 0 && z != 1 {
-					s, n := groupSums(idx, yv, g, arm, ref)
-					return difference(s, n)
-				}
-				s1 += yv[k] * z
-				s0 += yv[k] * (1 - z)
-				n1 += z
-				n++
-			}
-			return difference([2]float64{s0, s1}, [2]float64{n - n1, n1})
-		}
-	}
 	return func(g []float64) (float64, error) {
 		s, n := groupSums(idx, yv, g, arm, ref)
 		if !studentized {
@@ -215,4 +198,102 @@ func difference(s, n [2]float64) (float64, error) {
 		return 0, analysis.ErrTooFew
 	}
 	return s[1]/n[1] - s[0]/n[0], nil
+}
+
+// riBatch computes every test's statistic of a draw. Differences in means
+// of two groups (the draw writes z) whose outcomes have the same
+// respondents share one gather of the respondents' assignments, then each
+// is two sequential sums — the sums riStatistic makes, to the bit; the
+// other tests run one by one.
+type riBatch struct {
+	studentized bool
+	k           int
+	shared      []*riShared
+	single      []riSingle
+	buf         sync.Pool // *[]float64, the gathered assignments
+}
+
+type riShared struct {
+	idx   []int32     // the respondents
+	ys    [][]float64 // each outcome's values of them
+	slots []int       // each outcome's place in the batch
+}
+
+type riSingle struct {
+	slot int
+	st   analysis.Statistic
+}
+
+// add adds the test of outcome y between the groups arm and ref.
+func (b *riBatch) add(y []float64, arm, ref float64) {
+	slot := b.k
+	b.k++
+	if arm != 1 || ref != 0 || b.studentized {
+		b.single = append(b.single, riSingle{slot, riStatistic(y, arm, ref, b.studentized)})
+		return
+	}
+	idx := make([]int32, 0, len(y))
+	yv := make([]float64, 0, len(y))
+	for i, v := range y {
+		if !math.IsNaN(v) {
+			idx, yv = append(idx, int32(i)), append(yv, v)
+		}
+	}
+	for _, sh := range b.shared {
+		if slices.Equal(sh.idx, idx) {
+			sh.ys, sh.slots = append(sh.ys, yv), append(sh.slots, slot)
+			return
+		}
+	}
+	b.shared = append(b.shared, &riShared{idx: idx, ys: [][]float64{yv}, slots: []int{slot}})
+}
+
+// run computes the statistics of draw g into out.
+func (b *riBatch) run(g, out []float64) error {
+	bp, _ := b.buf.Get().(*[]float64)
+	if bp == nil {
+		bp = new([]float64)
+	}
+	defer b.buf.Put(bp)
+	for _, sh := range b.shared {
+		if cap(*bp) < len(sh.idx) {
+			*bp = make([]float64, len(sh.idx))
+		}
+		zr := (*bp)[:len(sh.idx)]
+		binary := true
+		var n1 float64
+		for k, i := range sh.idx {
+			z := g[i]
+			zr[k] = z
+			binary = binary && (z == 0 || z == 1)
+			n1 += z
+		}
+		for j, y := range sh.ys {
+			var v float64
+			var err error
+			if binary {
+				var s0, s1 float64
+				for k, z := range zr {
+					s1 += y[k] * z
+					s0 += y[k] * (1 - z)
+				}
+				v, err = difference([2]float64{s0, s1}, [2]float64{float64(len(zr)) - n1, n1})
+			} else {
+				s, n := groupSums(sh.idx, y, g, 1, 0)
+				v, err = difference(s, n)
+			}
+			if err != nil {
+				return err
+			}
+			out[sh.slots[j]] = v
+		}
+	}
+	for _, t := range b.single {
+		v, err := t.st(g)
+		if err != nil {
+			return err
+		}
+		out[t.slot] = v
+	}
+	return nil
 }

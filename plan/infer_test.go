@@ -56,6 +56,42 @@ func TestRIStatisticExact(t *testing.T) {
 			t.Fatalf("trial %d: Welch t %v, want %v (%v)", trial, got, w.Statistic, err)
 		}
 	}
+	// The batch of two-group tests gives riStatistic's numbers to the bit,
+	// outcomes sharing their respondents or not.
+	for trial := range 20 {
+		n := 50 + rng.IntN(300)
+		g := make([]float64, n)
+		for i := range g {
+			g[i] = float64(rng.IntN(2))
+		}
+		ys := make([][]float64, 5)
+		for j := range ys {
+			ys[j] = make([]float64, n)
+			for i := range ys[j] {
+				ys[j][i] = rng.NormFloat64() * 100
+				if (j < 3 && i%7 == 0) || (j >= 3 && rng.Float64() < 0.2) {
+					ys[j][i] = math.NaN() // outcomes 0-2 share their respondents
+				}
+			}
+		}
+		b := &riBatch{}
+		for _, y := range ys {
+			b.add(y, 1, 0)
+		}
+		if len(b.shared) != 3 {
+			t.Errorf("%d respondent sets, want 3", len(b.shared))
+		}
+		out := make([]float64, len(ys))
+		if err := b.run(g, out); err != nil {
+			t.Fatal(err)
+		}
+		for j, y := range ys {
+			want, _ := riStatistic(y, 1, 0, false)(g)
+			if out[j] != want {
+				t.Fatalf("trial %d outcome %d: batch %v, statistic %v", trial, j, out[j], want)
+			}
+		}
+	}
 	for _, studentized := range []bool{false, true} {
 		st, g := riStatistic([]float64{1, 2, 3, 4, math.NaN()}, 1, 0, studentized), []float64{0, 1, 0, 1, 1}
 		if allocs := testing.AllocsPerRun(100, func() { st(g) }); allocs != 0 {
