@@ -216,10 +216,11 @@ func exportDesign(b *Data, p *trial.Protocol, arms map[string]string, add adder)
 func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, b *Data, add adder) error {
 	lang := exportLang(cb)
 	for _, w := range p.Waves {
-		ans, err := survey.Answers(ctx, db, w.ID, "interview_date")
+		all, err := survey.FormAnswers(ctx, db, w.ID, nil) // a wave at a time
 		if err != nil {
 			return err
 		}
+		ans := all["interview_date"]
 		add(Column{Name: "responded_" + w.ID, Label: "Interviewed at " + w.Label, Type: "integer", Storage: "number", Source: "survey " + w.ID, Wave: w.ID,
 			Values: []ValueLabel{{"1", "Interviewed"}, {"0", "Not interviewed"}}}, func(i int, code string) string {
 			_, ok := ans[code]
@@ -229,10 +230,7 @@ func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Proto
 			if v.Identifier || v.Name == "interviewer" {
 				continue
 			}
-			ans, err := survey.Answers(ctx, db, w.ID, v.Name)
-			if err != nil {
-				return err
-			}
+			ans := all[v.Name]
 			c := Column{Name: v.Name + "_" + w.ID, Label: v.Label.In(lang, cb.Languages), Type: v.Kind, Storage: storage(cb, v), Source: "survey " + w.ID, Wave: w.ID, Unit: v.Unit,
 				MissingCodes: len(cb.Missing) > 0 && v.Kind != survey.Date}
 			if v.Kind == survey.SelectOne {

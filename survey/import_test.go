@@ -901,3 +901,41 @@ func writeReferrals(t testing.TB, path string, p *trial.Protocol, prefix string,
 		t.Fatal(err)
 	}
 }
+
+// TestFormAnswers: the answers of every variable of a form at once are
+// Answers' of each, versions and blanked answers included.
+func TestFormAnswers(t *testing.T) {
+	f := newFixture(t, 30)
+	ctx := context.Background()
+	path := f.fill("a.xlsx", f.template("m6", m6Day), "m6", []map[string]any{answers(), with(answers(), "income_total", 1500)}, nil)
+	if _, err := f.importFiles("m6", m6Day, path); err != nil {
+		t.Fatal(err)
+	}
+	// A second version of an answer, and one blanked.
+	path = f.fill("b.xlsx", f.template("m6", m6Day), "m6", []map[string]any{with(answers(), "income_total", 1600), with(answers(), "rent_amount", nil)}, nil)
+	if _, err := Import(ctx, f.db, f.p, ImportOptions{Form: "m6", Files: []string{path}, Actor: actorAt(m6Day), MaxUnzip: 1 << 20, OverwriteBlanks: true}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := FormAnswers(ctx, f.db, "m6", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range append(SystemVariables(), f.cb.Form("m6")...) {
+		one, err := Answers(ctx, f.db, "m6", v.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(one) != fmt.Sprint(all[v.Name]) {
+			t.Errorf("%s: FormAnswers %v, Answers %v", v.Name, all[v.Name], one)
+		}
+		n += len(one)
+	}
+	if n < 30 || all["income_total"][f.codes[0]] != "1600" {
+		t.Errorf("%d answers; income of %s %q", n, f.codes[0], all["income_total"][f.codes[0]])
+	}
+	some, _ := FormAnswers(ctx, f.db, "m6", []string{"hh_size"})
+	if len(some) != 1 || len(some["hh_size"]) != 2 {
+		t.Errorf("named: %v", some)
+	}
+}

@@ -396,6 +396,48 @@ func Answers(ctx context.Context, db *trial.DB, form, variable string) (map[stri
 	return out, rows.Err()
 }
 
+// FormAnswers is Answers for every variable of a form at once (or those
+// named, when names is not nil): variable → study code → answer. One pass
+// over the form's values in the table's own order, the last version of
+// each answer kept, instead of a pass per variable.
+func FormAnswers(ctx context.Context, db *trial.DB, form string, names []string) (map[string]map[string]string, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT f.study_code, v.period, v.variable, v.value FROM survey_values v JOIN families f ON f.id = v.family
+		WHERE v.wave = ? ORDER BY v.family, v.period, v.variable, v.version`, form)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]string{}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for rows.Next() {
+		var code, period, variable string
+		var val sql.NullString
+		if err := rows.Scan(&code, &period, &variable, &val); err != nil {
+			return nil, err
+		}
+		if names != nil && !want[variable] {
+			continue
+		}
+		if period != "" {
+			code += " " + period
+		}
+		m := out[variable]
+		if m == nil {
+			m = map[string]string{}
+			out[variable] = m
+		}
+		if val.Valid {
+			m[code] = val.String // versions ascend: the last is current
+		} else {
+			delete(m, code) // blanked
+		}
+	}
+	return out, rows.Err()
+}
+
 // Row is the slot as a pre-filled template row.
 func (s Slot) Row() TemplateRow {
 	return TemplateRow{StudyCode: s.StudyCode, Due: s.Due, Opens: s.Opens, Closes: s.Closes}
