@@ -65,36 +65,9 @@ func readCSVFast(path string, s Spec) (*Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	header, srcCols, headerLine := t.Header, t.SourceCols(), t.HeaderRow
 	t.Close() // its At still places errors
-	numeric, factors := s.columns()
-	// kind of each source column: 0 not kept, 1 number, 2 text; -1 no header.
-	width := 0
-	for _, c := range srcCols {
-		width = max(width, c+1)
-	}
-	kind := make([]int8, width)
-	for i := range kind {
-		kind[i] = -1
-	}
-	pos := map[string]int{} // column name → index in nums or txt
-	var numNames, txtNames []string
-	for i, name := range header {
-		c := srcCols[i]
-		kind[c] = 0
-		switch {
-		case contains(numeric, name):
-			kind[c], pos[name] = 1, len(numNames)
-			numNames = append(numNames, name)
-		case contains(factors, name):
-			kind[c], pos[name] = 2, len(txtNames)
-			txtNames = append(txtNames, name)
-		}
-	}
-	slot := make([]int, width) // source column → index in its kind's columns
-	for i, name := range header {
-		slot[srcCols[i]] = pos[name]
-	}
+	p, numNames, txtNames := newParser(t, s)
+	header, headerLine := t.Header, t.HeaderRow
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, dataerr.File(path, err)
@@ -103,7 +76,7 @@ func readCSVFast(path string, s Spec) (*Frame, error) {
 	br := bufio.NewReaderSize(fh, 1<<16)
 	head, _ := br.Peek(64 << 10)
 	head = bytes.TrimPrefix(head, []byte{0xEF, 0xBB, 0xBF})
-	delim := byte(sheet.SniffDelimiter(head))
+	p.delim = byte(sheet.SniffDelimiter(head))
 	// Skip to the line after the header.
 	for line := 0; line < headerLine; line++ {
 		if _, err := br.ReadSlice('\n'); err != nil && !errors.Is(err, bufio.ErrBufferFull) {
@@ -115,11 +88,6 @@ func readCSVFast(path string, s Spec) (*Frame, error) {
 			return nil, errSlowPath // a header line longer than the buffer
 		}
 	}
-	at := make([]int, width) // source column → index in the header
-	for i, c := range srcCols {
-		at[c] = i
-	}
-	p := &csvParser{t: t, kind: kind, slot: slot, at: at, delim: delim, nNum: len(numNames), nTxt: len(txtNames)}
 	work := make(chan block)
 	results := map[int]*parsed{}
 	var mu sync.Mutex
@@ -218,6 +186,39 @@ func readCSVFast(path string, s Spec) (*Frame, error) {
 	return f, nil
 }
 
+// newParser says, for each source column of t's header, whether the spec
+// reads it as a number, as text (a factor) or not at all, and where it
+// goes; the names of the number and text columns in their order.
+func newParser(t *sheet.Table, s Spec) (*csvParser, []string, []string) {
+	header, srcCols := t.Header, t.SourceCols()
+	numeric, factors := s.columns()
+	width := 0
+	for _, c := range srcCols {
+		width = max(width, c+1)
+	}
+	p := &csvParser{t: t, kind: make([]int8, width), slot: make([]int, width), at: make([]int, width)}
+	for i := range p.kind {
+		p.kind[i] = -1 // no header
+	}
+	var numNames, txtNames []string
+	for i, name := range header {
+		c := srcCols[i]
+		p.at[c] = i
+		switch {
+		case contains(numeric, name):
+			p.kind[c], p.slot[c] = 1, len(numNames)
+			numNames = append(numNames, name)
+		case contains(factors, name):
+			p.kind[c], p.slot[c] = 2, len(txtNames)
+			txtNames = append(txtNames, name)
+		default:
+			p.kind[c] = 0
+		}
+	}
+	p.nNum, p.nTxt = len(numNames), len(txtNames)
+	return p, numNames, txtNames
+}
+
 func contains(l []string, s string) bool {
 	for _, v := range l {
 		if v == s {
@@ -230,9 +231,9 @@ func contains(l []string, s string) bool {
 // csvParser parses blocks of lines of one file.
 type csvParser struct {
 	t          *sheet.Table // the header's table: it places errors
-	kind       []int8
-	slot       []int // source column → index among its kind's columns
-	at         []int // source column → index in the header
+	kind       []int8       // of each source column: 0 not kept, 1 number, 2 text, -1 no header
+	slot       []int        // source column → index among its kind's columns
+	at         []int        // source column → index in the header
 	delim      byte
 	nNum, nTxt int
 }
