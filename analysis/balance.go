@@ -176,6 +176,12 @@ func JointBalanceStatistic(covs []Column, se string) Statistic {
 	var XA mat.Dense
 	XA.Mul(X, &A)
 	xs, xa := X.RawMatrix().Data, XA.RawMatrix().Data
+	hw := make([]float64, n) // the HC weight of each row's squared residual (HC1's n/(n-K) included)
+	if se != Classical {
+		if hw, err = hcWeights(X, &A, se); err != nil {
+			return slow
+		}
+	}
 	// The patterns: distinct covariate rows, their X(X'X)⁻¹ row, HC weight
 	// and number of rows.
 	pat := make([]int32, n)
@@ -189,18 +195,7 @@ func JointBalanceStatistic(covs []Column, se string) Statistic {
 		if !ok {
 			p = int32(len(pn))
 			index[key] = p
-			h := 0.0
-			for j := 0; j < K; j++ {
-				h += xa[i*K+j] * row[j]
-			}
-			w := 1.0
-			switch se {
-			case HC2:
-				w = 1 / (1 - h)
-			case HC3:
-				w = 1 / ((1 - h) * (1 - h))
-			}
-			px, pxa, phw, pn = append(px, row...), append(pxa, xa[i*K:(i+1)*K]...), append(phw, w), append(pn, 0)
+			px, pxa, phw, pn = append(px, row...), append(pxa, xa[i*K:(i+1)*K]...), append(phw, hw[i]), append(pn, 0)
 		}
 		pat[i] = p
 		pn[p]++
@@ -260,9 +255,6 @@ func JointBalanceStatistic(covs []Column, se string) Statistic {
 				}
 			}
 			V.Product(&A, M, &A)
-			if se == HC1 {
-				V.Scale(float64(n)/float64(n-K), V)
-			}
 		}
 		idx := make([]int, K-1)
 		for i := range idx {

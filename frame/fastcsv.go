@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,10 +206,10 @@ func newParser(t *sheet.Table, s Spec) (*csvParser, []string, []string) {
 		c := srcCols[i]
 		p.at[c] = i
 		switch {
-		case contains(numeric, name):
+		case slices.Contains(numeric, name):
 			p.kind[c], p.slot[c] = 1, len(numNames)
 			numNames = append(numNames, name)
-		case contains(factors, name):
+		case slices.Contains(factors, name):
 			p.kind[c], p.slot[c] = 2, len(txtNames)
 			txtNames = append(txtNames, name)
 		default:
@@ -217,15 +218,6 @@ func newParser(t *sheet.Table, s Spec) (*csvParser, []string, []string) {
 	}
 	p.nNum, p.nTxt = len(numNames), len(txtNames)
 	return p, numNames, txtNames
-}
-
-func contains(l []string, s string) bool {
-	for _, v := range l {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // csvParser parses blocks of lines of one file.
@@ -278,7 +270,7 @@ func (p *csvParser) parse(b block) *parsed {
 			} else {
 				cell = ln[:i]
 			}
-			v := clean(cell)
+			v := sheet.CleanBytes(cell)
 			if len(v) > 0 {
 				blank = false
 			}
@@ -321,48 +313,6 @@ func (p *csvParser) kindOf(c int) int8 {
 	}
 	return -1
 }
-
-// clean trims what sheet.Clean trims: spaces, tabs, line ends, no-break
-// spaces, zero-width spaces and byte order marks.
-func clean(b []byte) []byte {
-	for len(b) > 0 {
-		switch {
-		case b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n':
-			b = b[1:]
-		case bytes.HasPrefix(b, nbsp):
-			b = b[len(nbsp):]
-		case bytes.HasPrefix(b, zwsp):
-			b = b[len(zwsp):]
-		case bytes.HasPrefix(b, bom):
-			b = b[len(bom):]
-		default:
-			goto right
-		}
-	}
-right:
-	for len(b) > 0 {
-		n := len(b)
-		switch {
-		case b[n-1] == ' ' || b[n-1] == '\t' || b[n-1] == '\r' || b[n-1] == '\n':
-			b = b[:n-1]
-		case bytes.HasSuffix(b, nbsp):
-			b = b[:n-len(nbsp)]
-		case bytes.HasSuffix(b, zwsp):
-			b = b[:n-len(zwsp)]
-		case bytes.HasSuffix(b, bom):
-			b = b[:n-len(bom)]
-		default:
-			return b
-		}
-	}
-	return b
-}
-
-var (
-	nbsp = []byte("\u00a0")
-	zwsp = []byte("\u200b")
-	bom  = []byte("\ufeff")
-)
 
 // missingBytes is missing for a cleaned cell: empty, NA, na, "." or NaN.
 func missingBytes(v []byte) bool {

@@ -205,7 +205,7 @@ func (r *extractReader) row(row sheet.Row) {
 	p.Events = append(p.Events, ev)
 	p.Rows = append(p.Rows, row.Num)
 	if r.truth >= 0 && p.Truth == "" {
-		p.Truth = strings.ToUpper(sheet.Clean(row.Cells[r.truth]))
+		p.Truth = trial.NormalizeCode(row.Cells[r.truth])
 	}
 }
 

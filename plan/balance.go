@@ -90,12 +90,8 @@ func pairBalance(d *Data, s Settings) (*BalanceReport, error) {
 		return analysis.JointBalanceStatistic(pickColumns(whole, idx), analysis.HC2)
 	})
 	g := d.groupValues()
-	o := analysis.RIOptions{Draws: s.Draws, Seed: s.Seed}
-	if s.Progress != nil {
-		tick, done := s.Progress("joint balance test, randomization inference", s.Draws)
-		o.Tick = tick
-		defer done()
-	}
+	o, done := s.riOptions("joint balance test, randomization inference")
+	defer done()
 	ri, err := analysis.RandomizationTest(len(g), stat, d.Draw, g, o)
 	if err != nil {
 		res.JointNote = "no randomization-inference p-value: " + err.Error()

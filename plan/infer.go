@@ -44,12 +44,8 @@ func (a *Analysis) infer(d *Data, s Settings) error {
 	switch {
 	case b.k > 0 && s.Draws > 0:
 		g := d.groupValues()
-		o := analysis.RIOptions{Draws: s.Draws, Seed: s.Seed}
-		if s.Progress != nil {
-			tick, done := s.Progress("randomization inference", s.Draws)
-			o.Tick = tick
-			defer done()
-		}
+		o, done := s.riOptions("randomization inference")
+		defer done()
 		var err error
 		tests, err = analysis.RandomizationBatch(len(g), b.k, b.run, d.Draw, g, o)
 		if err != nil {

@@ -34,6 +34,17 @@ type Settings struct {
 	Progress func(step string, total int) (tick, done func()) `json:"-"`
 }
 
+// riOptions are the draws of a randomization-inference step, with its
+// progress when the command shows it; done ends the progress.
+func (s Settings) riOptions(step string) (o analysis.RIOptions, done func()) {
+	o = analysis.RIOptions{Draws: s.Draws, Seed: s.Seed}
+	if s.Progress == nil {
+		return o, func() {}
+	}
+	o.Tick, done = s.Progress(step, s.Draws)
+	return o, done
+}
+
 // Overrides are what a command's flags change; nil leaves the protocol's.
 type Overrides struct {
 	Draws       *int

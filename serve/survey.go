@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
+	"github.com/rct-trials/rct/internal/files"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 )
@@ -116,7 +116,7 @@ func (s *Server) surveyTemplate(w http.ResponseWriter, r *http.Request, u *Sessi
 		return err
 	}
 	s.record(ctx, s.actor(u), "download", fmt.Sprintf("template %s (%d families)", wave, len(rows)))
-	attachment(w, fmt.Sprintf("%s-%s-%s.xlsx", wave, safeName(u.Name), today.Format("2006-01-02")), xlsxType, b.Bytes())
+	attachment(w, fmt.Sprintf("%s-%s-%s.xlsx", wave, files.SafeName(u.Name, "interviewer"), today.Format("2006-01-02")), xlsxType, b.Bytes())
 	return nil
 }
 
@@ -137,23 +137,13 @@ type upload struct {
 
 func (up *upload) Close() { os.RemoveAll(up.dir) }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-func safeName(s string) string {
-	s = unsafeChars.ReplaceAllString(filepath.Base(s), "_")
-	if s == "" || s == "." || s == ".." {
-		s = "upload"
-	}
-	return s
-}
-
 // keep saves what src holds as name in a private temporary folder.
 func (s *Server) keep(name string, src io.Reader) (*upload, error) {
 	dir, err := os.MkdirTemp(s.cfg.TempDir, "rct-upload-")
 	if err != nil {
 		return nil, err
 	}
-	up := &upload{dir: dir, name: safeName(name)}
+	up := &upload{dir: dir, name: files.SafeName(name, "upload")}
 	up.path = filepath.Join(dir, up.name)
 	out, err := os.OpenFile(up.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err == nil {

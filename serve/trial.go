@@ -145,7 +145,7 @@ func (s *Server) keyedWrite(ctx context.Context, fn func(p *trial.Protocol) erro
 }
 
 // family reads the form's study code.
-func family(r *http.Request) string { return strings.ToUpper(strings.TrimSpace(r.FormValue("family"))) }
+func family(r *http.Request) string { return trial.NormalizeCode(r.FormValue("family")) }
 
 // randomize randomizes the pending families or one family, with the
 // server's key; the receipt shows the arm to randomizers only (the showing

@@ -87,3 +87,26 @@ func (a *Assignments) Split(rows []TemplateRow) (map[string][]TemplateRow, []str
 	}
 	return out, none
 }
+
+// KeepFamilies keeps a template's rows of the given families (one
+// interviewer's), and names those of them that have no row (not due).
+func KeepFamilies(rows []TemplateRow, codes []string) ([]TemplateRow, []string) {
+	want := map[string]bool{}
+	for _, c := range codes {
+		want[c] = true
+	}
+	var kept []TemplateRow
+	for _, r := range rows {
+		if want[r.StudyCode] {
+			kept = append(kept, r)
+			delete(want, r.StudyCode)
+		}
+	}
+	var missing []string
+	for _, c := range codes {
+		if want[c] {
+			missing = append(missing, c)
+		}
+	}
+	return kept, missing
+}

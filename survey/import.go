@@ -520,7 +520,7 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 	}
 	letter := func(name string) string { return letters[name] }
 	r := &record{file: path, sheet: t.Sheet, row: row.Num, values: map[string]string{}, cols: letters, fileIdx: idx}
-	r.code = strings.ToUpper(sheet.Clean(cell("study_code")))
+	r.code = trial.NormalizeCode(cell("study_code"))
 	add := func(variable, value, rule, sev, format string, args ...any) {
 		im.issue(Issue{File: path, Sheet: t.Sheet, Row: row.Num, Column: letter(variable), StudyCode: r.code, Period: r.period, Variable: variable,
 			Value: value, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})

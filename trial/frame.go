@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"math"
 	"strings"
+
+	"github.com/rct-trials/rct/internal/sheet"
 )
 
 // RandomizedFamily is what the analysis frame needs of a randomized family
@@ -25,7 +27,7 @@ type RandomizedFamily struct {
 
 // NormalizeCode is a study code as typed by a user, as stored: without
 // surrounding spaces, in capitals (k-0001 is K-0001).
-func NormalizeCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+func NormalizeCode(s string) string { return strings.ToUpper(sheet.Clean(s)) }
 
 // NormalizeCodes is NormalizeCode of each; empty ones are left out.
 func NormalizeCodes(codes []string) []string {

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode"
 
+	"github.com/rct-trials/rct/internal/files"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 	"github.com/spf13/cobra"
@@ -123,34 +123,11 @@ func runSurveyTemplate(ctx context.Context, f *factory, o TemplateOptions) error
 	}
 	if len(o.Families) > 0 {
 		var notDue []string
-		if rows, notDue = onlyFamilies(rows, trial.NormalizeCodes(o.Families)); len(notDue) > 0 {
+		if rows, notDue = survey.KeepFamilies(rows, trial.NormalizeCodes(o.Families)); len(notDue) > 0 {
 			f.IO.Printf("Not due at %s, left out: %s\n", o.Wave, strings.Join(notDue, ", "))
 		}
 	}
 	return write(o.Out, o.Interviewer, rows)
-}
-
-// onlyFamilies keeps the rows of the given families, and names those of
-// them that have no row (not due).
-func onlyFamilies(rows []survey.TemplateRow, codes []string) ([]survey.TemplateRow, []string) {
-	want := map[string]bool{}
-	for _, c := range codes {
-		want[c] = true
-	}
-	var kept []survey.TemplateRow
-	for _, r := range rows {
-		if want[r.StudyCode] {
-			kept = append(kept, r)
-			delete(want, r.StudyCode)
-		}
-	}
-	var missing []string
-	for _, c := range codes {
-		if want[c] {
-			missing = append(missing, c)
-		}
-	}
-	return kept, missing
 }
 
 // templatesByInterviewer writes one template per interviewer of the
@@ -172,7 +149,7 @@ func templatesByInterviewer(ctx context.Context, f *factory, s *session, o Templ
 	byWho, none := a.Split(rows)
 	var paths []string
 	for _, who := range a.Interviewers {
-		paths = append(paths, filepath.Join(o.Out, o.Wave+"-"+fileSafe(who)+".xlsx"))
+		paths = append(paths, filepath.Join(o.Out, o.Wave+"-"+files.SafeName(who, "interviewer")+".xlsx"))
 	}
 	if err := f.outputs(o.Force, nil, paths...); err != nil {
 		return err
@@ -189,17 +166,6 @@ func templatesByInterviewer(ctx context.Context, f *factory, s *session, o Templ
 		f.IO.Printf("%d families due at %s have no interviewer in %s: %s\n", len(none), o.Wave, o.Assignments, strings.Join(none, ", "))
 	}
 	return nil
-}
-
-// fileSafe makes a name fit a file name: letters, digits, - and _ kept,
-// anything else an underscore.
-func fileSafe(name string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' {
-			return r
-		}
-		return '_'
-	}, name)
 }
 
 // spanFlag reads a span flag such as --within 14d.

@@ -168,12 +168,7 @@ func runUserDisable(ctx context.Context, f *factory, name string, disabled bool)
 }
 
 func runUserAssign(ctx context.Context, f *factory, o UserOptions) error {
-	var codes []string
-	for _, c := range o.Families {
-		if c = strings.ToUpper(strings.TrimSpace(c)); c != "" {
-			codes = append(codes, c)
-		}
-	}
+	codes := trial.NormalizeCodes(o.Families)
 	s, err := f.open(ctx, need{})
 	if err != nil {
 		return err

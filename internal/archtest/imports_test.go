@@ -33,7 +33,7 @@ var allowed = map[string][]string{
 	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr"},
 	"frame":              {"analysis", "internal/dataerr", "internal/sheet"},
 	"internal/passwords": {},
-	"serve":              {"trial", "survey", "plan", "reports", "internal/passwords", "internal/sheet", "internal/dataerr"},
+	"serve":              {"trial", "survey", "plan", "reports", "internal/passwords", "internal/sheet", "internal/dataerr", "internal/files"},
 	"cmd/rct":            {"*"},
 }
 

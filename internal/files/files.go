@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 )
 
 // ReadBounded reads a regular file of at most max bytes. A device, a pipe,
@@ -91,4 +92,17 @@ func WriteAtomic(path string, perm fs.FileMode, mode Mode, fill func(io.Writer) 
 		return nil
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// SafeName makes a name a file name of its own: its base name, with runs
+// of anything but ASCII letters, digits, dot, dash and underscore made an
+// underscore; fallback when nothing usable is left.
+func SafeName(s, fallback string) string {
+	s = unsafeChars.ReplaceAllString(filepath.Base(s), "_")
+	if s == "" || s == "." || s == ".." {
+		return fallback
+	}
+	return s
 }

@@ -68,3 +68,13 @@ func TestWriteAtomic(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 }
+
+// TestSafeName: an uploaded file keeps its name, never a path.
+func TestSafeName(t *testing.T) {
+	for in, want := range map[string]string{"m6.xlsx": "m6.xlsx", "../../etc/passwd": "passwd", `C:\Users\ann\m6 (2).xlsx`: "C_Users_ann_m6_2_.xlsx",
+		"..": "upload", "": "upload", "wave één.csv": "wave_n.csv"} {
+		if got := SafeName(in, "upload"); got != want {
+			t.Errorf("SafeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

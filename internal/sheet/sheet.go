@@ -359,10 +359,15 @@ func NormalizeHeader(s string) string {
 }
 
 // Clean trims spaces, including non-breaking ones, from a cell.
-func Clean(s string) string {
-	return strings.TrimFunc(s, func(r rune) bool {
-		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' || r == '\u200b' || r == '\ufeff'
-	})
+func Clean(s string) string { return strings.TrimFunc(s, blankRune) }
+
+// CleanBytes is Clean of a cell's bytes, without a copy.
+func CleanBytes(b []byte) []byte { return bytes.TrimFunc(b, blankRune) }
+
+// blankRune is what Clean trims: spaces, tabs, line ends, no-break and
+// zero-width spaces, byte order marks.
+func blankRune(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' || r == '\u200b' || r == '\ufeff'
 }
 
 func blank(cells []string) bool {
