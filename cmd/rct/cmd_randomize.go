@@ -41,7 +41,7 @@ Families are named by study code, as arguments or with --family (repeated or
 comma-separated); k-0001 is K-0001.`,
 		Example: "  rct randomize K-0007 K-0008 --key trial.key\n  rct randomize --pending --key trial.key",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Families = append(o.Families, args...)
+			o.Families = trial.NormalizeCodes(append(o.Families, args...)) // blanks dropped
 			if len(o.Families) == 0 && !o.Pending {
 				return usagef("name the families with --family CODE, or give --pending")
 			}

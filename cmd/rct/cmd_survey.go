@@ -60,6 +60,9 @@ interviewer pre-filled, and names the due families nobody is assigned.`,
 			if o.Wave == "" || o.Out == "" {
 				return usagef("give --wave and -o FILE.xlsx")
 			}
+			if cmd.Flags().Changed("families") && len(trial.NormalizeCodes(o.Families)) == 0 {
+				return usagef("--families: give study codes, such as K-0001,K-0002")
+			}
 			if o.Assignments != "" && (len(o.Families) > 0 || o.Interviewer != "") {
 				return usagef("--assignments names the interviewers and their families: not with --families or --interviewer")
 			}

@@ -55,6 +55,9 @@ func TestSurveyTemplatePerInterviewer(t *testing.T) {
 	if !strings.Contains(errOut, "Not due at m6, left out: K-9999") {
 		t.Errorf("stderr: %s", errOut)
 	}
+	if _, _, code := r.run("survey", "template", "--wave", "m6", "-o", r.path("none.xlsx"), "--families", " , "); code != exitUsage {
+		t.Errorf("--families without a code: exit %d, want 2", code)
+	}
 	// --assignments: one template per interviewer, the rest named.
 	csv := "interviewer,study_code\nAnn," + all[0] + "\nBert," + all[1] + "\nAnn," + all[3] + "\n"
 	os.WriteFile(r.path("visits.csv"), []byte(csv), 0o644)
