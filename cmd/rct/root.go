@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -91,7 +92,28 @@ func Main() int {
 		}
 		f.Now = func() time.Time { return t }
 	}
+	if p := os.Getenv("RCT_CPUPROFILE"); p != "" {
+		// A CPU profile of the whole command, for BENCHMARKS.md's profiles.
+		stopProfile, err := startCPUProfile(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "rct: RCT_CPUPROFILE: %v\n", err)
+			return exitFailure
+		}
+		defer stopProfile()
+	}
 	return run(ctx, f, os.Args[1:])
+}
+
+func startCPUProfile(path string) (func(), error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); out.Close() }, nil
 }
 
 func run(ctx context.Context, f *factory, args []string) int {
