@@ -3,7 +3,6 @@ package survey
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -24,8 +23,10 @@ import (
 // logPurpose names the sealing key of the activity log.
 const logPurpose = "activity log"
 
-// logBudget is the padded size of a month, per randomized family.
-const logBudget = 1024
+// logBudget is the padded size of a month, per randomized family, in the
+// compact form (logcodec.go). A family's month of contacts takes ~40 bytes
+// there (nine answers), and only the intervention families have any.
+const logBudget = 64
 
 // ActivityLog is the case managers' activity log, opened with the key.
 type ActivityLog struct {
@@ -109,12 +110,15 @@ func openLog(ctx context.Context, q queryer, key *trial.AllocationKey) (*Activit
 			rows.Close()
 			return nil, fmt.Errorf("the activity log of %s: %w", period, err)
 		}
-		var m logMonth
-		if err := json.Unmarshal(plain, &m); err != nil {
+		m, err := decodeMonth(plain)
+		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("the activity log of %s: %w", period, err)
 		}
-		l.months[period] = &m
+		l.months[period] = m
+		if plain[0] == '{' {
+			l.touched[period] = true // sealed by an older rct: the next import reseals it compact
+		}
 	}
 	rows.Close()
 	return l, l.readLegacy(ctx, q)
@@ -211,7 +215,7 @@ func (l *ActivityLog) seal(ctx context.Context, tx *sql.Tx, key *trial.Allocatio
 	}
 	sort.Strings(periods)
 	for _, period := range periods {
-		plain, err := json.Marshal(l.months[period])
+		plain, err := encodeMonth(l.months[period])
 		if err != nil {
 			return nil, err
 		}

@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"errors"
 	"io"
@@ -861,6 +863,20 @@ func TestCaseLog(t *testing.T) {
 	if a := log.Answers("contacts_text"); len(a) != 2 || a[in+" 2017-03"] != "12" {
 		t.Errorf("opened log: %v", a)
 	}
+	if len(log.touched) != 0 {
+		t.Errorf("months to reseal after opening a compact log: %v", log.touched)
+	}
+	// A month an older rct sealed as JSON opens, and the next import
+	// reseals it compact.
+	var kept []byte
+	f.db.SQL().QueryRow(`SELECT blob FROM sealed_log WHERE period = '2017-04'`).Scan(&kept)
+	plain, _ := json.Marshal(log.months["2017-04"])
+	blob, _ := f.key.SealBlob(logPurpose+" 2017-04", plain, 4096, nil)
+	f.db.SQL().Exec(`UPDATE sealed_log SET blob = ? WHERE period = '2017-04'`, blob)
+	if old, err := OpenActivityLog(ctx, f.db, f.key); err != nil || !reflect.DeepEqual(old.months, log.months) || !old.touched["2017-04"] || len(old.touched) != 1 {
+		t.Errorf("a JSON month: %v, to reseal %v", err, old.touched)
+	}
+	f.db.SQL().Exec(`UPDATE sealed_log SET blob = ? WHERE period = '2017-04'`, kept)
 	if res, err := imp(mk("ok.xlsx", in, "2017-03")); err != nil || res.NewValues != 0 || res.Unchanged != 8 {
 		t.Errorf("re-import: %v %+v", err, res)
 	}
