@@ -23,24 +23,10 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 		return nil, fmt.Errorf("plan: %d groups in the design, %d values", len(d.Ratio), len(values))
 	}
 	// The units are fixed: their profiles are checked and their strata
-	// named once, not on each of the thousands of draws.
-	keys := make([]string, len(profiles))
-	strata := make([]int, len(profiles)) // a dense index per key
-	index := map[string]int{}
-	for i, p := range profiles {
-		if err := d.CheckProfile(p); err != nil {
-			return nil, fmt.Errorf("plan: unit %d: %w", i+1, err)
-		}
-		strata[i] = -1
-		if d.Method == randomize.StratifiedBlocks {
-			keys[i] = randomize.StratumKey(p)
-			k, ok := index[keys[i]]
-			if !ok {
-				k = len(index)
-				index[keys[i]] = k
-			}
-			strata[i] = k
-		}
+	// found once, not on each of the thousands of draws.
+	r, err := randomize.NewReplayer(d, profiles)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
 	}
 	return func(src *rand.Rand, z []float64) error {
 		if len(z) != len(profiles) {
@@ -50,19 +36,7 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 		for i := 0; i < 4; i++ {
 			binary.LittleEndian.PutUint64(seed[8*i:], src.Uint64())
 		}
-		s, err := randomize.New(d, seed)
-		if err != nil {
-			return err
-		}
-		s.Replay()
-		for i, p := range profiles {
-			a, err := s.NextKnown(p, strata[i], keys[i])
-			if err != nil {
-				return err
-			}
-			z[i] = values[a.Group]
-		}
-		return nil
+		return r.Assign(seed, values, z)
 	}, nil
 }
 

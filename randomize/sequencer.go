@@ -35,6 +35,7 @@ type Sequencer struct {
 	replay bool
 	// minimization: margins[f][level][group]
 	margins [][][]int
+	blocks  blockMaker // blocks, stratified blocks
 }
 
 type blockState struct {
@@ -49,7 +50,7 @@ func New(d Design, seed [32]byte) (*Sequencer, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Sequencer{d: d, seed: seed, counts: make([]int, len(d.Ratio))}
+	s := &Sequencer{d: d, seed: seed, counts: make([]int, len(d.Ratio)), blocks: newBlockMaker(d)}
 	switch d.Method {
 	case Complete:
 		s.src = NewSource(seed, Complete)
@@ -137,7 +138,7 @@ func (s *Sequencer) NextKnown(profile []int, stratum int, key string) (Allocatio
 		s.pos++
 	case Blocks:
 		if s.pos >= len(s.list) {
-			s.list, s.pos = s.newBlock(s.src, s.list[:0]), 0
+			s.list, s.pos = s.blocks.next(s.src, s.list[:0]), 0
 		}
 		a.Group = s.list[s.pos]
 		a.Deterministic = !s.replay && allSame(s.list[s.pos:])
@@ -145,7 +146,7 @@ func (s *Sequencer) NextKnown(profile []int, stratum int, key string) (Allocatio
 	case StratifiedBlocks:
 		st := s.stratumAt(stratum, key)
 		if st.pos >= len(st.block) {
-			st.block, st.pos = s.newBlock(st.src, st.block[:0]), 0
+			st.block, st.pos = s.blocks.next(st.src, st.block[:0]), 0
 		}
 		a.Group = st.block[st.pos]
 		a.Deterministic = !s.replay && allSame(st.block[st.pos:])
@@ -219,17 +220,27 @@ func (s *Sequencer) byRatio(src *Source) int {
 	return len(s.d.Ratio) - 1
 }
 
-// newBlock draws a block size and returns a shuffled block holding each
-// group size/sum × ratio times, in buf's storage (the spent block's).
-func (s *Sequencer) newBlock(src *Source, buf []int) []int {
-	size := s.d.BlockSizes[src.IntN(len(s.d.BlockSizes))]
-	sum := s.d.ratioSum()
-	b := buf[:0]
-	for g, r := range s.d.Ratio {
-		for i := 0; i < size/sum*r; i++ {
-			b = append(b, g)
+// blockMaker draws the blocks of a block design: for each block size, the
+// block before shuffling, holding each group size/sum × ratio times.
+type blockMaker [][]int
+
+func newBlockMaker(d Design) blockMaker {
+	m := make(blockMaker, len(d.BlockSizes))
+	sum := d.ratioSum()
+	for k, size := range d.BlockSizes {
+		for g, r := range d.Ratio {
+			for i := 0; i < size/sum*r; i++ {
+				m[k] = append(m[k], g)
+			}
 		}
 	}
+	return m
+}
+
+// next draws a block size and returns a shuffled block of it, in buf's
+// storage (the spent block's).
+func (m blockMaker) next(src *Source, buf []int) []int {
+	b := append(buf[:0], m[src.IntN(len(m))]...)
 	src.Shuffle(b)
 	return b
 }

@@ -1,0 +1,83 @@
+package randomize
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestReplayerSameAsSequencer: re-running a design with a Replayer gives,
+// for every method, ratio and seed, the groups a Sequencer gives the same
+// units one by one.
+func TestReplayerSameAsSequencer(t *testing.T) {
+	units := rand.New(rand.NewPCG(1, 2))
+	for _, ratio := range [][]int{{1, 1}, {2, 1}, {2, 1, 1}} {
+		for _, d := range designs(ratio) {
+			n := 997
+			profiles := make([][]int, n)
+			for i := range profiles {
+				profiles[i] = []int{units.IntN(2), units.IntN(3)}
+			}
+			r, err := NewReplayer(d, profiles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			values := make([]float64, len(ratio))
+			for g := range values {
+				values[g] = float64(10 + g)
+			}
+			z := make([]float64, n)
+			for b := range 5 {
+				seed := testSeed
+				seed[31] = byte(b)
+				if err := r.Assign(seed, values, z); err != nil {
+					t.Fatal(err)
+				}
+				s, _ := New(d, seed)
+				for i, p := range profiles {
+					a, err := s.Next(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if z[i] != values[a.Group] {
+						t.Fatalf("%s %v seed %d: unit %d in group %v, the sequencer says %d", name(d), ratio, b, i, z[i]-10, a.Group)
+					}
+				}
+			}
+		}
+	}
+	if _, err := NewReplayer(designs([]int{1, 1})[3], [][]int{{0, 3}}); err == nil {
+		t.Error("a profile out of range was taken")
+	}
+}
+
+// BenchmarkReplayer re-runs a stratified block design over 80,000 units
+// in 8 strata, as randomization inference does once per draw.
+func BenchmarkReplayer(b *testing.B) {
+	d := Design{Method: StratifiedBlocks, Ratio: []int{1, 1}, Levels: []int{2, 4}, BlockSizes: []int{2, 4, 6}}
+	units := rand.New(rand.NewPCG(1, 2))
+	profiles := make([][]int, 80000)
+	for i := range profiles {
+		profiles[i] = []int{units.IntN(2), units.IntN(4)}
+	}
+	z := make([]float64, len(profiles))
+	for _, how := range []string{"replayer", "sequencer"} {
+		b.Run(how, func(b *testing.B) {
+			r, _ := NewReplayer(d, profiles)
+			for i := 0; b.Loop(); i++ {
+				seed := testSeed
+				seed[0] = byte(i)
+				if how == "replayer" {
+					r.Assign(seed, []float64{0, 1}, z)
+					continue
+				}
+				s, _ := New(d, seed)
+				s.Replay()
+				for j, p := range profiles {
+					a, _ := s.Next(p)
+					z[j] = float64(a.Group)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(profiles)), "ns/unit")
+		})
+	}
+}
