@@ -26,7 +26,11 @@ func (a *Analysis) result(t test) *OutcomeResult {
 // with sharpened q-values. a.Contrasts[c].Outcomes[i] is the result of
 // d.Outcomes[i] in d.Contrasts[c].
 func (a *Analysis) infer(d *Data, s Settings) error {
-	b := &riBatch{studentized: s.Studentized}
+	w := d
+	if d.view != nil {
+		w = d.view.whole
+	}
+	b := &riBatch{studentized: s.Studentized, binary: !slices.ContainsFunc(w.codes(), func(v float64) bool { return v != 0 && v != 1 })}
 	var which []test
 	for c, cr := range a.Contrasts {
 		pd := d.Pair(d.Contrasts[c])
@@ -198,21 +202,37 @@ func difference(s, n [2]float64) (float64, error) {
 
 // riBatch computes every test's statistic of a draw. Differences in means
 // of two groups (the draw writes z) whose outcomes have the same
-// respondents share one gather of the respondents' assignments, then each
-// is two sequential sums — the sums riStatistic makes, to the bit; the
-// other tests run one by one.
+// respondents share one pass over the respondents' assignments, in which
+// each outcome's two sums grow in respondent order — the sums riStatistic
+// makes, to the bit; the other tests run one by one.
 type riBatch struct {
 	studentized bool
+	binary      bool // the draws write 0 and 1 only (two groups)
 	k           int
 	shared      []*riShared
 	single      []riSingle
-	buf         sync.Pool // *[]float64, the gathered assignments
+	sums        sync.Pool // *[]float64, the sums of each outcome in a set
 }
 
 type riShared struct {
 	idx   []int32     // the respondents
 	ys    [][]float64 // each outcome's values of them
 	slots []int       // each outcome's place in the batch
+	// rows holds ys respondent by respondent (rows[k*len(ys)+j] = ys[j][k]):
+	// one pass over the respondents adds to every outcome's sums, each sum
+	// still in respondent order, their chains of additions interleaved.
+	rows []float64
+	once sync.Once
+}
+
+func (sh *riShared) prepare() {
+	m := len(sh.ys)
+	sh.rows = make([]float64, len(sh.idx)*m)
+	for j, y := range sh.ys {
+		for k, v := range y {
+			sh.rows[k*m+j] = v
+		}
+	}
 }
 
 type riSingle struct {
@@ -246,38 +266,47 @@ func (b *riBatch) add(y []float64, arm, ref float64) {
 
 // run computes the statistics of draw g into out.
 func (b *riBatch) run(g, out []float64) error {
-	bp, _ := b.buf.Get().(*[]float64)
-	if bp == nil {
-		bp = new([]float64)
+	sp, _ := b.sums.Get().(*[]float64)
+	if sp == nil {
+		sp = new([]float64)
 	}
-	defer b.buf.Put(bp)
+	defer b.sums.Put(sp)
 	for _, sh := range b.shared {
-		if cap(*bp) < len(sh.idx) {
-			*bp = make([]float64, len(sh.idx))
+		sh.once.Do(sh.prepare)
+		m := len(sh.ys)
+		if cap(*sp) < 2*m {
+			*sp = make([]float64, 2*m)
 		}
-		zr := (*bp)[:len(sh.idx)]
-		binary := true
-		var n1 float64
+		s0, s1 := (*sp)[:m], (*sp)[m:2*m]
+		if !b.binary {
+			for j, y := range sh.ys {
+				v, err := difference(groupSums(sh.idx, y, g, 1, 0))
+				if err != nil {
+					return err
+				}
+				out[sh.slots[j]] = v
+			}
+			continue
+		}
+		clear(s0)
+		clear(s1)
+		// The count of treated respondents is a sum of ones: exact in
+		// any order, so four partial counts.
+		var n1 [4]float64
 		for k, i := range sh.idx {
 			z := g[i]
-			zr[k] = z
-			binary = binary && (z == 0 || z == 1)
-			n1 += z
-		}
-		for j, y := range sh.ys {
-			var v float64
-			var err error
-			if binary {
-				var s0, s1 float64
-				for k, z := range zr {
-					s1 += y[k] * z
-					s0 += y[k] * (1 - z)
-				}
-				v, err = difference([2]float64{s0, s1}, [2]float64{float64(len(zr)) - n1, n1})
-			} else {
-				s, n := groupSums(sh.idx, y, g, 1, 0)
-				v, err = difference(s, n)
+			w := 1 - z
+			n1[k&3] += z
+			row := sh.rows[k*m : k*m+m]
+			s0, s1 := s0[:len(row)], s1[:len(row)]
+			for j, y := range row {
+				s1[j] += y * z
+				s0[j] += y * w
 			}
+		}
+		treated := (n1[0] + n1[1]) + (n1[2] + n1[3])
+		for j := range sh.ys {
+			v, err := difference([2]float64{s0[j], s1[j]}, [2]float64{float64(len(sh.idx)) - treated, treated})
 			if err != nil {
 				return err
 			}

@@ -74,21 +74,25 @@ func TestRIStatisticExact(t *testing.T) {
 				}
 			}
 		}
-		b := &riBatch{}
-		for _, y := range ys {
-			b.add(y, 1, 0)
-		}
-		if len(b.shared) != 3 {
-			t.Errorf("%d respondent sets, want 3", len(b.shared))
-		}
-		out := make([]float64, len(ys))
-		if err := b.run(g, out); err != nil {
-			t.Fatal(err)
-		}
-		for j, y := range ys {
-			want, _ := riStatistic(y, 1, 0, false)(g)
-			if out[j] != want {
-				t.Fatalf("trial %d outcome %d: batch %v, statistic %v", trial, j, out[j], want)
+		for _, binary := range []bool{true, false} {
+			b := &riBatch{binary: binary}
+			for _, y := range ys {
+				b.add(y, 1, 0)
+			}
+			if len(b.shared) != 3 {
+				t.Errorf("%d respondent sets, want 3", len(b.shared))
+			}
+			out := make([]float64, len(ys))
+			for range 2 { // the second run reuses the first's storage
+				if err := b.run(g, out); err != nil {
+					t.Fatal(err)
+				}
+				for j, y := range ys {
+					want, _ := riStatistic(y, 1, 0, false)(g)
+					if out[j] != want {
+						t.Fatalf("trial %d outcome %d (binary %v): batch %v, statistic %v", trial, j, binary, out[j], want)
+					}
+				}
 			}
 		}
 	}
