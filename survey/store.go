@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
@@ -371,27 +372,63 @@ func History(ctx context.Context, db *trial.DB, studyCode, form string, log *Act
 // activity log, every month's, keyed "K-0001 2017-03") by study code;
 // blank and blanked answers are absent.
 func Answers(ctx context.Context, db *trial.DB, form, variable string) (map[string]string, error) {
-	rows, err := db.SQL().QueryContext(ctx, `SELECT f.study_code, v.period, v.value FROM survey_values v JOIN families f ON f.id = v.family
-		WHERE v.wave = ? AND v.variable = ? AND v.version = (SELECT max(version) FROM survey_values w
-			WHERE w.family = v.family AND w.wave = v.wave AND w.period = v.period AND w.variable = v.variable)`, form, variable)
+	w := Want{form, variable}
+	all, err := AnswersOf(ctx, db, []Want{w})
+	return all[w], err
+}
+
+// Want names a variable of a form (a wave).
+type Want struct{ Form, Variable string }
+
+// AnswersOf is Answers for several variables at once: one pass over the
+// stored answers in their own order (the last version of each is current),
+// where a query per variable would each scan the whole table.
+func AnswersOf(ctx context.Context, db *trial.DB, wants []Want) (map[Want]map[string]string, error) {
+	out := map[Want]map[string]string{}
+	var forms, variables []any
+	for _, w := range wants {
+		if _, ok := out[w]; ok {
+			continue
+		}
+		out[w] = map[string]string{}
+		if !slices.Contains(forms, any(w.Form)) {
+			forms = append(forms, w.Form)
+		}
+		if !slices.Contains(variables, any(w.Variable)) {
+			variables = append(variables, w.Variable)
+		}
+	}
+	if len(wants) == 0 {
+		return out, nil
+	}
+	marks := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+	rows, err := db.SQL().QueryContext(ctx, `SELECT f.study_code, v.wave, v.period, v.variable, v.value
+		FROM survey_values v JOIN families f ON f.id = v.family
+		WHERE v.wave IN (`+marks(len(forms))+`) AND v.variable IN (`+marks(len(variables))+`)
+		ORDER BY v.family, v.wave, v.period, v.variable, v.version`, append(forms, variables...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]string{}
 	for rows.Next() {
 		var code, period string
+		var w Want
 		var val sql.NullString
-		if err := rows.Scan(&code, &period, &val); err != nil {
+		if err := rows.Scan(&code, &w.Form, &period, &w.Variable, &val); err != nil {
 			return nil, err
 		}
-		if !val.Valid {
+		m, ok := out[w]
+		if !ok {
 			continue
 		}
 		if period != "" {
 			code += " " + period
 		}
-		out[code] = val.String
+		if val.Valid {
+			m[code] = val.String
+		} else {
+			delete(m, code) // blanked in its last version
+		}
 	}
 	return out, rows.Err()
 }
