@@ -346,31 +346,35 @@ type LogTotals struct {
 // one arm only) per family.
 func Totals(log *survey.ActivityLog, cb *survey.Codebook) *LogTotals {
 	cl := &LogTotals{Totals: map[string]map[string]float64{}, Months: map[string]int{}}
-	months := map[string]bool{}
+	kinds := map[string]string{}
 	for _, v := range cb.Form(survey.CaseLog) {
-		if v.Kind != survey.Integer && v.Kind != survey.Decimal && v.Kind != survey.SelectOne {
-			continue
+		if v.Kind == survey.Integer || v.Kind == survey.Decimal || v.Kind == survey.SelectOne {
+			kinds[v.Name] = v.Kind
+			cl.Totals[v.Name] = map[string]float64{}
 		}
-		per := map[string]float64{}
-		for k, s := range log.Answers(v.Name) {
-			code := strings.Fields(k)[0]
-			if !months[k] {
-				months[k] = true
-				cl.Months[code]++
-			}
-			x, err := strconv.ParseFloat(s, 64)
-			if _, miss := cb.IsMissing(s); err != nil || miss {
-				continue
-			}
-			switch {
-			case v.Kind != survey.SelectOne:
-				per[code] += x
-			case x == 1:
-				per[code] = 1
-			}
-		}
-		cl.Totals[v.Name] = per
 	}
+	counted := map[string]string{} // family → the last month counted
+	log.EachCurrent(func(code, period, variable, s string) {
+		kind, ok := kinds[variable]
+		if !ok {
+			return
+		}
+		if counted[code] != period {
+			counted[code] = period
+			cl.Months[code]++
+		}
+		x, err := strconv.ParseFloat(s, 64)
+		if _, miss := cb.IsMissing(s); err != nil || miss {
+			return
+		}
+		per := cl.Totals[variable]
+		switch {
+		case kind != survey.SelectOne:
+			per[code] += x
+		case x == 1:
+			per[code] = 1
+		}
+	})
 	return cl
 }
 

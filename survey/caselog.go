@@ -124,6 +124,23 @@ func openLog(ctx context.Context, q queryer, key *trial.AllocationKey) (*Activit
 	return l, l.readLegacy(ctx, q)
 }
 
+// byFamily returns the indices of values grouped by family, each group in
+// stored order, the groups in order of first appearance.
+func byFamily(values []logValue) [][]int32 {
+	first := map[int64]int{}
+	var groups [][]int32
+	for i, v := range values {
+		g, ok := first[v.Family]
+		if !ok {
+			g = len(groups)
+			first[v.Family] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], int32(i))
+	}
+	return groups
+}
+
 // readLegacy adds the log an older rct stored readable in the survey tables.
 func (l *ActivityLog) readLegacy(ctx context.Context, q queryer) error {
 	rows, err := q.QueryContext(ctx, `SELECT v.family, v.period, v.variable, v.version, v.value, v.batch, v.source_row, r.first_batch
@@ -246,26 +263,48 @@ func (l *ActivityLog) seal(ctx context.Context, tx *sql.Tx, key *trial.Allocatio
 func (l *ActivityLog) Empty() bool { return len(l.months) == 0 && !l.legacy }
 
 // Answers returns the current answer to a variable in every month, keyed
-// "K-0001 2017-03", as Answers does for the survey tables; blank and
-// blanked answers are absent.
+// "K-0001 2017-03", as Answers does for the survey tables; blanked answers
+// are absent.
 func (l *ActivityLog) Answers(variable string) map[string]string {
 	out := map[string]string{}
-	for period, m := range l.months {
-		last := map[int64]int{}
-		for _, v := range m.Values {
-			if v.Variable != variable || v.Version < last[v.Family] {
-				continue
-			}
-			last[v.Family] = v.Version
-			key := l.codes[v.Family] + " " + period
-			if v.Value != nil {
-				out[key] = *v.Value
-			} else {
-				delete(out, key)
+	l.EachCurrent(func(code, period, v, value string) {
+		if v == variable {
+			out[code+" "+period] = value
+		}
+	})
+	return out
+}
+
+// EachCurrent calls fn with the current answer of each family to each
+// variable in each month, month by month in order; blanked answers are
+// left out.
+func (l *ActivityLog) EachCurrent(fn func(code, period, variable, value string)) {
+	periods := make([]string, 0, len(l.months))
+	for p := range l.months {
+		periods = append(periods, p)
+	}
+	sort.Strings(periods)
+	for _, period := range periods {
+		m := l.months[period]
+		for _, run := range byFamily(m.Values) {
+			// A family's answers in the order stored: the current version
+			// of each variable is its highest, the last stored of equals.
+			for a, i := range run {
+				v := m.Values[i]
+				current := true
+				for b, j := range run {
+					w := m.Values[j]
+					if b != a && w.Variable == v.Variable && (w.Version > v.Version || w.Version == v.Version && b > a) {
+						current = false
+						break
+					}
+				}
+				if current && v.Value != nil {
+					fn(l.codes[v.Family], period, v.Variable, *v.Value)
+				}
 			}
 		}
 	}
-	return out
 }
 
 // Warnings counts the log's import warnings by rule.

@@ -87,3 +87,33 @@ func FuzzDecodeMonth(f *testing.F) {
 		}
 	})
 }
+
+// TestEachCurrent: the current answer is the highest version (the last
+// stored of equal ones); a blanked one is left out; families interleave.
+func TestEachCurrent(t *testing.T) {
+	s := func(x string) *string { return &x }
+	l := &ActivityLog{codes: map[int64]string{1: "K-0001", 2: "K-0002"}, months: map[string]*logMonth{
+		"2017-04": {Values: []logValue{{Family: 2, Variable: "a", Version: 1, Value: s("x")}}},
+		"2017-03": {Values: []logValue{
+			{Family: 1, Variable: "a", Version: 1, Value: s("1")},
+			{Family: 2, Variable: "a", Version: 1, Value: s("2")},
+			{Family: 1, Variable: "b", Version: 2, Value: s("new")},
+			{Family: 1, Variable: "b", Version: 1, Value: s("old")},
+			{Family: 2, Variable: "a", Version: 2, Value: nil},
+			{Family: 1, Variable: "a", Version: 2, Value: s("3")},
+			{Family: 1, Variable: "c", Version: 1, Value: s("first")},
+			{Family: 1, Variable: "c", Version: 1, Value: s("second")},
+		}},
+	}}
+	var got []string
+	l.EachCurrent(func(code, period, variable, value string) {
+		got = append(got, code+" "+period+" "+variable+"="+value)
+	})
+	want := []string{"K-0001 2017-03 b=new", "K-0001 2017-03 a=3", "K-0001 2017-03 c=second", "K-0002 2017-04 a=x"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if a := l.Answers("a"); !reflect.DeepEqual(a, map[string]string{"K-0001 2017-03": "3", "K-0002 2017-04": "x"}) {
+		t.Errorf("Answers: %v", a)
+	}
+}
