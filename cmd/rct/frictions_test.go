@@ -114,3 +114,20 @@ func readCodes(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestOutputFolderMade: an -o in a folder not there yet is made once the
+// command has its result (export, report), as the survey's --annotate is.
+func TestOutputFolderMade(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole pipeline")
+	}
+	r := simulatedTrial(t, 30, 5)
+	out := filepath.Join(t.TempDir(), "exports", "2019")
+	r.must("data", "export", "-o", filepath.Join(out, "data.csv"), "--key", r.path("trial.key"))
+	r.must("report", "-o", filepath.Join(out, "report.html"), "--draws", "50")
+	for _, name := range []string{"data.csv", "data_codebook.csv", "data.R", "data.do", "report.html"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -91,6 +91,11 @@ func resolve(p string) string {
 // half-written file, and a symbolic link in its place is replaced, not
 // followed. Outputs hold trial data: readable by their owner only.
 func writeAtomic(path string, fill func(w io.Writer) error) error {
+	// A folder named in -o is made, as mkdir -p would: only now, when the
+	// command has done its work and has something to write.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	return files.WriteAtomic(path, 0o600, files.Replace, fill)
 }
 
