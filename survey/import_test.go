@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 
 	"errors"
 	"io"
@@ -932,20 +934,54 @@ func TestFormAnswers(t *testing.T) {
 	if _, err := Import(ctx, f.db, f.p, ImportOptions{Form: "m6", Files: []string{path}, Actor: actorAt(m6Day), MaxUnzip: 1 << 20, OverwriteBlanks: true}); err != nil {
 		t.Fatal(err)
 	}
+	// A text that looks like the packing itself: lengths, colons, a dash,
+	// bytes beyond ASCII.
+	if _, err := f.db.SQL().Exec(`INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)
+		SELECT family, wave, period, variable, version + 1, '12:3-é:-', batch, source_row FROM survey_values
+		WHERE wave = 'm6' AND variable = 'hh_size' ORDER BY family LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
 	all, err := FormAnswers(ctx, f.db, "m6", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The reference: the current version of each answer, as SQL finds it.
+	reference := func(variable string) map[string]string {
+		rows, err := f.db.SQL().Query(`SELECT f.study_code, v.value FROM survey_values v JOIN families f ON f.id = v.family
+			WHERE v.wave = 'm6' AND v.variable = ? AND v.value IS NOT NULL AND v.version = (SELECT max(version) FROM survey_values w
+			WHERE w.family = v.family AND w.wave = v.wave AND w.period = v.period AND w.variable = v.variable)`, variable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]string{}
+		for rows.Next() {
+			var code, value string
+			rows.Scan(&code, &value)
+			out[code] = value
+		}
+		return out
+	}
 	n := 0
+	var wants []Want
 	for _, v := range append(SystemVariables(), f.cb.Form("m6")...) {
 		one, err := Answers(ctx, f.db, "m6", v.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(one) != fmt.Sprint(all[v.Name]) {
-			t.Errorf("%s: FormAnswers %v, Answers %v", v.Name, all[v.Name], one)
+		ref := reference(v.Name)
+		if fmt.Sprint(one) != fmt.Sprint(ref) || fmt.Sprint(ref) != fmt.Sprint(all[v.Name]) {
+			t.Errorf("%s: FormAnswers %v, Answers %v, SQL %v", v.Name, all[v.Name], one, ref)
 		}
 		n += len(one)
+		wants = append(wants, Want{"m6", v.Name}, Want{"m0", v.Name})
+	}
+	if !slices.Contains(slices.Collect(maps.Values(all["hh_size"])), "12:3-é:-") {
+		t.Errorf("the packed-looking text: %v", all["hh_size"])
+	}
+	of, err := AnswersOf(ctx, f.db, wants)
+	if err != nil || len(of) != len(wants) || fmt.Sprint(of[Want{"m6", "rent_amount"}]) != fmt.Sprint(all["rent_amount"]) || len(of[Want{"m0", "hh_size"}]) != 0 {
+		t.Errorf("AnswersOf: %v %v", err, of[Want{"m6", "rent_amount"}])
 	}
 	if n < 30 || all["income_total"][f.codes[0]] != "1600" {
 		t.Errorf("%d answers; income of %s %q", n, f.codes[0], all["income_total"][f.codes[0]])
