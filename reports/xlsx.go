@@ -6,6 +6,8 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"github.com/rct-trials/rct/internal/sheet"
+
 	"github.com/xuri/excelize/v2"
 )
 
@@ -34,6 +36,9 @@ func (r *Report) XLSX(w io.Writer) error {
 		}
 	}
 	if err := x.figures(r.Figures(), r.T); err != nil {
+		return err
+	}
+	if err := sheet.SetDimensions(f, nil); err != nil {
 		return err
 	}
 	return f.Write(w)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	isheet "github.com/rct-trials/rct/internal/sheet"
+
 	"github.com/rct-trials/rct/trial"
 	"github.com/xuri/excelize/v2"
 )
@@ -171,6 +173,9 @@ func WriteReferralsXLSX(path string, p *trial.Protocol, rows []ReferralRow) erro
 	defer f.Close()
 	const sheet = "referrals"
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return err
+	}
+	if err := isheet.SetDimension(f, sheet, len(rows)+1, len(p.ReferralColumns())); err != nil {
 		return err
 	}
 	sw, err := f.NewStreamWriter(sheet)

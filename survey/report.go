@@ -33,6 +33,9 @@ func WriteReport(w io.Writer, format string, issues []Issue) error {
 		if err := f.SetSheetName("Sheet1", sh); err != nil {
 			return err
 		}
+		if err := sheet.SetDimension(f, sh, len(issues)+1, len(reportHeader)); err != nil {
+			return err
+		}
 		sw, err := f.NewStreamWriter(sh)
 		if err != nil {
 			return err

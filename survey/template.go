@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rct-trials/rct/internal/sheet"
+
 	"github.com/xuri/excelize/v2"
 )
 
@@ -88,6 +90,9 @@ func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
 		}
 	}
 	t.f.SetActiveSheet(0)
+	if err := sheet.SetDimensions(t.f, map[string][2]int{t.sh: {len(o.Rows) + 1, len(t.cols)}}); err != nil {
+		return err
+	}
 	return t.f.Write(w)
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rct-trials/rct/internal/sheet"
+
 	"github.com/xuri/excelize/v2"
 )
 
@@ -125,5 +127,8 @@ func WriteReferralTemplate(w io.Writer, p *Protocol, today time.Time) error {
 	f.SetCellStyle(ins, "A5", "C5", head)
 	f.SetColWidth(ins, "A", "A", 18)
 	f.SetColWidth(ins, "C", "C", 90)
+	if err := sheet.SetDimensions(f, nil); err != nil {
+		return err
+	}
 	return f.Write(w)
 }

@@ -131,3 +131,46 @@ func TestOutputFolderMade(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkbookDimensions: every workbook rct writes records its sheets'
+// used range (excelize leaves "A1"; openpyxl's read-only mode, and so
+// many analysts' scripts, then read one cell of a template or an export).
+func TestWorkbookDimensions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole pipeline")
+	}
+	r := simulatedTrial(t, 30, 5)
+	r.now = time.Date(2019, 12, 31, 17, 0, 0, 0, time.UTC)
+	key := r.path("trial.key")
+	outputs := map[string][]string{
+		"data.xlsx":      {"data", "export", "-o", r.path("data.xlsx"), "--key", key},
+		"tables.xlsx":    {"report", "-o", r.path("report.html"), "--draws", "20", "--xlsx", r.path("tables.xlsx")},
+		"referrals.xlsx": {"referrals", "template", "-o", r.path("referrals.xlsx")},
+		"m12.xlsx":       {"survey", "template", "--wave", "m12", "-o", r.path("m12.xlsx"), "--within", "3650d"},
+		"issues.xlsx":    {"survey", "import", "--wave", "m6", r.path("m6-interviews.xlsx"), "--report", r.path("issues.xlsx")},
+	}
+	for name, args := range outputs {
+		r.run(args...)
+		f, err := excelize.OpenFile(r.path(name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for _, sh := range f.GetSheetList() {
+			rows, _ := f.GetRows(sh, excelize.Options{RawCellValue: true})
+			cols := 0
+			for _, row := range rows {
+				cols = max(cols, len(row))
+			}
+			want := "A1"
+			if len(rows) > 0 && cols > 0 {
+				end, _ := excelize.CoordinatesToCellName(cols, len(rows))
+				want = "A1:" + end
+			}
+			if got, _ := f.GetSheetDimension(sh); got != want {
+				t.Errorf("%s sheet %s: dimension %q, used %q", name, sh, got, want)
+			}
+		}
+		f.Close()
+	}
+}

@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"survey":             {"trial", "internal/dataerr", "internal/sheet", "ident"},
 	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "ident"},
 	"plan":               {"analysis", "randomize", "trial", "survey", "linkage", "internal/sheet"},
-	"reports":            {"analysis", "plan", "internal/files"},
+	"reports":            {"analysis", "plan", "internal/files", "internal/sheet"},
 	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr"},
 	"frame":              {"analysis", "internal/dataerr", "internal/sheet"},
 	"internal/passwords": {},

@@ -61,6 +61,9 @@ func WriteXLSX(w io.Writer, grids ...Grid) error {
 }
 
 func writeSheet(x *excelize.File, g Grid) error {
+	if err := SetDimension(x, g.Name, len(g.Rows)+1, len(g.Header)); err != nil {
+		return err
+	}
 	sw, err := x.NewStreamWriter(g.Name)
 	if err != nil {
 		return err
