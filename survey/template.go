@@ -81,10 +81,12 @@ func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
 	t.cols = append(append(append([]string{}, t.keys...), t.system...), names(t.vars)...)
 	t.f = excelize.NewFile()
 	defer t.f.Close()
-	// The columns' styles before the rows: a new cell takes its column's
-	// style, while styling a column after its rows rewrites each of them.
-	for _, step := range []func() error{t.header, t.columnStyles, t.prefill, func() error { return cb.writeLists(t.f, t.lang) },
-		t.validations, t.protect, func() error { return cb.writeCodebookSheet(t.f, o.Form, t.lang) }, t.meta} {
+	// The form's sheet is streamed, a row at a time (at 100,000 families
+	// the cell API held the whole sheet in memory): its columns' styles
+	// and widths and the frozen panes before the rows, its checks and
+	// protection before the stream is flushed.
+	for _, step := range []func() error{t.header, t.columnStyles, t.protect, t.prefill, func() error { return cb.writeLists(t.f, t.lang) },
+		t.validations, func() error { return t.sw.Flush() }, func() error { return cb.writeCodebookSheet(t.f, o.Form, t.lang) }, t.meta} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -105,6 +107,7 @@ type templateWriter struct {
 	vars         []*Variable
 	cols         []string // every column: keys, system, questions
 	f            *excelize.File
+	sw           *excelize.StreamWriter // the form's sheet
 	// styles: the header, locked keys (text and date), open input cells
 	// (general, text, date).
 	headerStyle, locked, lockedDate int
@@ -127,37 +130,39 @@ func (t *templateWriter) header() error {
 	t.input, _ = f.NewStyle(&excelize.Style{Protection: &excelize.Protection{Locked: false}})
 	t.inputText, _ = f.NewStyle(&excelize.Style{NumFmt: 49, Protection: &excelize.Protection{Locked: false}})
 	t.inputDate, _ = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt, Protection: &excelize.Protection{Locked: false}})
-	for i, c := range t.cols {
-		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
-		if err := f.SetCellStr(t.sh, cell, c); err != nil {
-			return err
-		}
+	if err := sheet.SetDimension(f, t.sh, len(t.o.Rows)+1, len(t.cols)); err != nil {
+		return err
 	}
-	return f.SetCellStyle(t.sh, "A1", colName(len(t.cols)-1)+"1", t.headerStyle)
+	var err error
+	t.sw, err = f.NewStreamWriter(t.sh)
+	return err
 }
 
-// prefill writes a row per family: its keys (study code and dates, or
-// month) and the interviewer.
+// prefill writes the header and a row per family: its keys (study code
+// and dates, or month) and the interviewer, each cell in its column's style.
 func (t *templateWriter) prefill() error {
+	head := make([]any, len(t.cols))
+	for i, c := range t.cols {
+		head[i] = excelize.Cell{Value: c, StyleID: t.headerStyle}
+	}
+	if err := t.sw.SetRow("A1", head); err != nil {
+		return err
+	}
+	vals := make([]any, 0, len(t.keys)+1)
 	for r, row := range t.o.Rows {
-		vals := []string{row.StudyCode}
+		keys := []string{row.StudyCode}
 		if t.o.Form == CaseLog {
-			vals = append(vals, row.Month)
+			keys = append(keys, row.Month)
 		} else {
-			vals = append(vals, row.Due, row.Opens, row.Closes)
+			keys = append(keys, row.Due, row.Opens, row.Closes)
 		}
-		for i, v := range vals {
-			cell, _ := excelize.CoordinatesToCellName(i+1, r+2)
-			var err error
-			if d, perr := time.Parse("2006-01-02", v); perr == nil {
-				// A date as its serial number, in the column's date style
-				// (SetCellValue of a time looks the style up per cell).
-				err = t.f.SetCellFloat(t.sh, cell, excelSerial(d), -1, 64)
+		vals = vals[:0]
+		for _, v := range keys {
+			if d, err := time.Parse("2006-01-02", v); err == nil {
+				// A date as its serial number, in the column's date style.
+				vals = append(vals, excelize.Cell{Value: excelSerial(d), StyleID: t.lockedDate})
 			} else {
-				err = t.f.SetCellStr(t.sh, cell, v)
-			}
-			if err != nil {
-				return err
+				vals = append(vals, excelize.Cell{Value: v, StyleID: t.locked})
 			}
 		}
 		iv := row.Interviewer
@@ -165,10 +170,11 @@ func (t *templateWriter) prefill() error {
 			iv = t.o.Interviewer
 		}
 		if t.o.Form != CaseLog && iv != "" {
-			cell, _ := excelize.CoordinatesToCellName(len(t.keys)+2, r+2)
-			if err := t.f.SetCellStr(t.sh, cell, iv); err != nil {
-				return err
-			}
+			vals = append(vals, nil, excelize.Cell{Value: iv, StyleID: t.inputText}) // after interview_date
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, r+2)
+		if err := t.sw.SetRow(cell, vals); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -196,14 +202,14 @@ func (t *templateWriter) columnStyles() error {
 				style = t.inputText
 			}
 		}
-		if err := t.f.SetColStyle(t.sh, colName(i), style); err != nil {
+		if err := t.sw.SetColStyle(i+1, i+1, style); err != nil {
 			return err
 		}
 		width := 14.0
 		if i >= len(t.keys)+len(t.system) {
 			width = 18
 		}
-		if err := t.f.SetColWidth(t.sh, colName(i), colName(i), width); err != nil {
+		if err := t.sw.SetColWidth(i+1, i+1, width); err != nil {
 			return err
 		}
 	}
@@ -252,7 +258,7 @@ func (t *templateWriter) validations() error {
 // protect freezes the header and the study codes and protects the sheet
 // (the locked cells cannot be edited).
 func (t *templateWriter) protect() error {
-	if err := t.f.SetPanes(t.sh, &excelize.Panes{Freeze: true, XSplit: 1, YSplit: 1, TopLeftCell: "B2", ActivePane: "bottomRight"}); err != nil {
+	if err := t.sw.SetPanes(&excelize.Panes{Freeze: true, XSplit: 1, YSplit: 1, TopLeftCell: "B2", ActivePane: "bottomRight"}); err != nil {
 		return err
 	}
 	return t.f.ProtectSheet(t.sh, &excelize.SheetProtectionOptions{FormatCells: true, FormatColumns: true, FormatRows: true,
