@@ -16,7 +16,8 @@ import (
 // rct wrote, filled through excelize's cell API), into a trial of as
 // many randomized families: every cell checked, every answer stored as its
 // first version, in one transaction. It reports rows/s and the child's
-// peak resident memory. Setting up the trial takes about a minute.
+// peak resident memory. Setting up the trial takes about a minute;
+// RCT_BENCH_KEEP=DIR keeps it there (make bench-compare).
 func BenchmarkSurveyImport(b *testing.B) {
 	dir := enrolledDir(b, 163_000)          // about 100,500 enrolled and randomized
 	later := "RCT_NOW=2020-01-05T10:00:00Z" // the m6 window of families randomized on 2019-06-30
@@ -37,6 +38,19 @@ func BenchmarkSurveyImport(b *testing.B) {
 	pristine, err := os.ReadFile(filepath.Join(dir, "trial.db"))
 	if err != nil {
 		b.Fatal(err)
+	}
+	if keep := os.Getenv("RCT_BENCH_KEEP"); keep != "" {
+		// For make bench-compare: the trial before the import and both
+		// workbooks, to run rct and pandas/openpyxl side by side.
+		os.MkdirAll(keep, 0o755)
+		for _, name := range []string{"trial.yaml", "trial.key", "trial.witness", "m6.xlsx", "m6_filled.xlsx"} {
+			data, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				b.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(keep, name), data, 0o600)
+		}
+		os.WriteFile(filepath.Join(keep, "trial.db.pristine"), pristine, 0o600)
 	}
 	b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
 		var maxRSS float64
