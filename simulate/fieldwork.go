@@ -466,13 +466,9 @@ func (w writer) caselog(cb *survey.Codebook, version int, p *trial.Protocol, fam
 	if len(rows) == 0 {
 		return nil
 	}
-	f, col, err := template(cb, survey.TemplateOptions{Form: survey.CaseLog, TrialID: p.Trial.ID, CodebookVersion: version, Today: today, Rows: rows})
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	yes, no := cb.ChoiceLabel("yes_no", "1", cb.Languages[0]), cb.ChoiceLabel("yes_no", "0", cb.Languages[0])
-	for i, fam := range who {
+	answers := func(i int) map[string]any {
+		fam := who[i]
 		h, m := fam.h, months[i]
 		rng := rand.New(rand.NewPCG(h.seed, 0x0c00_0000+uint64(h.Index)*16+uint64(m)))
 		vals := map[string]any{"case_manager": h.Caseload}
@@ -507,15 +503,22 @@ func (w writer) caselog(cb *survey.Codebook, version int, p *trial.Protocol, fam
 		hours := 0.5 * float64(vals["contacts_home_visit"].(int)*3+vals["contacts_accompanied"].(int)*4+vals["contacts_phone"].(int)+vals["contacts_text"].(int)/2)
 		vals["hours_spent"] = hours
 		vals["accepted_guidance"] = map[bool]string{true: yes, false: no}[h.Complier]
-		for name, v := range vals {
-			if c, ok := col[name]; ok {
-				if err := set(f, survey.CaseLog, c, i+2, v); err != nil {
-					return err
-				}
-			}
-		}
+		return vals
 	}
-	return w.file("caselog.xlsx", saveAs(f))
+	// Written as the template is, a row at a time: 480,000 rows at
+	// 100,000 families.
+	o := survey.TemplateOptions{Form: survey.CaseLog, TrialID: p.Trial.ID, CodebookVersion: version, Today: today, Rows: rows, Answers: answers}
+	return w.file("caselog.xlsx", func(path string) error {
+		out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return err
+		}
+		if err := cb.WriteTemplate(out, o); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
 }
 
 // Truth is what the simulation knows and the analysis must find: for each

@@ -50,6 +50,10 @@ type TemplateOptions struct {
 	Interviewer     string
 	Today           time.Time
 	Rows            []TemplateRow
+	// Answers, when set, gives the answers written in row i (of Rows), by
+	// variable name, as an interviewer would type them: the simulator's
+	// filled workbooks, written in the same pass.
+	Answers func(i int) map[string]any
 }
 
 // Meta is what a template's _meta sheet records.
@@ -108,6 +112,8 @@ type templateWriter struct {
 	cols         []string // every column: keys, system, questions
 	f            *excelize.File
 	sw           *excelize.StreamWriter // the form's sheet
+	colStyle     []int                  // each column's style
+	colIndex     map[string]int         // each column's place
 	// styles: the header, locked keys (text and date), open input cells
 	// (general, text, date).
 	headerStyle, locked, lockedDate int
@@ -172,12 +178,36 @@ func (t *templateWriter) prefill() error {
 		if t.o.Form != CaseLog && iv != "" {
 			vals = append(vals, nil, excelize.Cell{Value: iv, StyleID: t.inputText}) // after interview_date
 		}
+		if t.o.Answers != nil {
+			vals = t.answers(vals, t.o.Answers(r))
+		}
 		cell, _ := excelize.CoordinatesToCellName(1, r+2)
 		if err := t.sw.SetRow(cell, vals); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// answers adds a row's answers to its cells, each in its column's style.
+func (t *templateWriter) answers(vals []any, ans map[string]any) []any {
+	if t.colIndex == nil {
+		t.colIndex = map[string]int{}
+		for i, c := range t.cols {
+			t.colIndex[c] = i
+		}
+	}
+	for name, v := range ans {
+		i, ok := t.colIndex[name]
+		if !ok || i < len(t.keys) {
+			continue
+		}
+		for len(vals) <= i {
+			vals = append(vals, nil)
+		}
+		vals[i] = excelize.Cell{Value: v, StyleID: t.colStyle[i]}
+	}
+	return vals
 }
 
 // columnStyles locks the key columns and opens the rest for input, with
@@ -202,6 +232,7 @@ func (t *templateWriter) columnStyles() error {
 				style = t.inputText
 			}
 		}
+		t.colStyle = append(t.colStyle, style)
 		if err := t.sw.SetColStyle(i+1, i+1, style); err != nil {
 			return err
 		}
