@@ -79,22 +79,12 @@ func OpenActivityLog(ctx context.Context, db *trial.DB, key *trial.AllocationKey
 }
 
 func openLog(ctx context.Context, q queryer, key *trial.AllocationKey) (*ActivityLog, error) {
-	l := &ActivityLog{months: map[string]*logMonth{}, codes: map[int64]string{}, touched: map[string]bool{}}
-	rows, err := q.QueryContext(ctx, `SELECT id, study_code FROM families`)
+	codes, err := trial.StudyCodes(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var id int64
-		var code string
-		if err := rows.Scan(&id, &code); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		l.codes[id] = code
-	}
-	rows.Close()
-	rows, err = q.QueryContext(ctx, `SELECT period, blob FROM sealed_log ORDER BY period`)
+	l := &ActivityLog{months: map[string]*logMonth{}, codes: codes, touched: map[string]bool{}}
+	rows, err := q.QueryContext(ctx, `SELECT period, blob FROM sealed_log ORDER BY period`)
 	if err != nil {
 		return nil, err
 	}

@@ -444,22 +444,8 @@ func set(m map[string]string, code, value string, blanked bool) {
 // and its bytes; "-" for a blanked value): crossing into Go a row per
 // answer costs 3 s per 2 million answers, packed a third of that.
 func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn func(code, form, variable, value string, blanked bool)) error {
-	codes := map[int64]string{}
-	rows, err := db.SQL().QueryContext(ctx, `SELECT id, study_code FROM families`)
+	codes, err := trial.StudyCodes(ctx, db.SQL())
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id int64
-		var code string
-		if err := rows.Scan(&id, &code); err != nil {
-			rows.Close()
-			return err
-		}
-		codes[id] = code
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	marks := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
@@ -475,7 +461,7 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 		}
 	}
 	field := func(x string) string { return `length(CAST(` + x + ` AS BLOB)) || ':' || ` + x }
-	rows, err = db.SQL().QueryContext(ctx, `SELECT v.family, v.wave, group_concat(`+field("v.period")+` || `+field("v.variable")+
+	rows, err := db.SQL().QueryContext(ctx, `SELECT v.family, v.wave, group_concat(`+field("v.period")+` || `+field("v.variable")+
 		` || CASE WHEN v.value IS NULL THEN '-' ELSE `+field("v.value")+` END, '' ORDER BY v.period, v.variable, v.version)
 		FROM survey_values v WHERE `+where+` GROUP BY v.family, v.wave`, args...)
 	if err != nil {

@@ -301,6 +301,27 @@ func readChain(ctx context.Context, q queryer) ([]ChainEntry, error) {
 	return out, rows.Err()
 }
 
+// StudyCodes returns every family's study code by its id.
+func StudyCodes(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) (map[int64]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, study_code FROM families`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	codes := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var c string
+		if err := rows.Scan(&id, &c); err != nil {
+			return nil, err
+		}
+		codes[id] = c
+	}
+	return codes, rows.Err()
+}
+
 type queryer interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	QueryRowContext(context.Context, string, ...any) *sql.Row

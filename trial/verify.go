@@ -120,20 +120,10 @@ func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group
 // load reads the study codes and, with the key, checks the sealed arms'
 // ratio parts and prepares the sequence to re-derive allocations.
 func (v *verifier) load() error {
-	rows, err := v.q.QueryContext(v.ctx, `SELECT id, study_code FROM families`)
-	if err != nil {
+	var err error
+	if v.codes, err = StudyCodes(v.ctx, v.q); err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id int64
-		var c string
-		if err := rows.Scan(&id, &c); err != nil {
-			rows.Close()
-			return err
-		}
-		v.codes[id] = c
-	}
-	rows.Close()
 	for _, g := range v.groups {
 		v.byCode[g.Code] = g
 	}
