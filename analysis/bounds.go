@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
+	"sync"
 )
 
 // Attrition is the response to a wave by group and the test of
@@ -139,23 +141,41 @@ func LeeBootstrap(y, z []float64, B int, seed uint64) (seLower, seUpper float64,
 	for i := range z {
 		idx[int(z[i])] = append(idx[int(z[i])], i)
 	}
-	lows, highs := make([]float64, 0, B), make([]float64, 0, B)
-	yb, zb := make([]float64, len(y)), make([]float64, len(y))
-	for b := 0; b < B; b++ {
-		src := rand.New(rand.NewPCG(seed, uint64(b)))
-		k := 0
-		for a := 0; a < 2; a++ {
-			for range idx[a] {
-				i := idx[a][src.IntN(len(idx[a]))]
-				yb[k], zb[k] = y[i], z[i]
-				k++
+	// Resample b draws from its own stream, PCG(seed, b): the resamples
+	// are spread over the cores and gathered in order, the same for any
+	// number of cores.
+	lo, hi, ok := make([]float64, B), make([]float64, B), make([]bool, B)
+	workers := min(runtime.GOMAXPROCS(0), max(B, 1))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			yb, zb := make([]float64, len(y)), make([]float64, len(y))
+			for b := w; b < B; b += workers {
+				src := rand.New(rand.NewPCG(seed, uint64(b)))
+				k := 0
+				for a := 0; a < 2; a++ {
+					for range idx[a] {
+						i := idx[a][src.IntN(len(idx[a]))]
+						yb[k], zb[k] = y[i], z[i]
+						k++
+					}
+				}
+				lb, err := Lee(yb, zb)
+				if err != nil {
+					continue // a resample without respondents in an arm
+				}
+				lo[b], hi[b], ok[b] = lb.Lower, lb.Upper, true
 			}
+		}()
+	}
+	wg.Wait()
+	lows, highs := make([]float64, 0, B), make([]float64, 0, B)
+	for b := range B {
+		if ok[b] {
+			lows, highs = append(lows, lo[b]), append(highs, hi[b])
 		}
-		lb, err := Lee(yb, zb)
-		if err != nil {
-			continue // a resample without respondents in an arm
-		}
-		lows, highs = append(lows, lb.Lower), append(highs, lb.Upper)
 	}
 	if len(lows) < B/2 {
 		return 0, 0, fmt.Errorf("%w: most bootstrap resamples lack respondents", ErrTooFew)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -161,7 +162,7 @@ func TestHeterogeneityReference(t *testing.T) {
 }
 
 // TestLeeBootstrap: the bootstrap standard errors of the bounds are
-// positive, the same for a seed, and feed the Imbens-Manski interval,
+// positive, the same for a seed (on any number of cores), and feed the Imbens-Manski interval,
 // which contains the bounds.
 func TestLeeBootstrap(t *testing.T) {
 	d, _ := loadCase(t, "trial112")
@@ -176,6 +177,14 @@ func TestLeeBootstrap(t *testing.T) {
 	sl2, su2, _ := LeeBootstrap(d.num["y12"], d.num["z"], 200, 1)
 	if sl <= 0 || su <= 0 || sl != sl2 || su != su2 {
 		t.Fatalf("bootstrap SEs %v %v (again %v %v)", sl, su, sl2, su2)
+	}
+	for _, procs := range []int{1, 3} { // the resamples spread over other numbers of cores
+		old := runtime.GOMAXPROCS(procs)
+		sl3, su3, _ := LeeBootstrap(d.num["y12"], d.num["z"], 200, 1)
+		runtime.GOMAXPROCS(old)
+		if sl3 != sl || su3 != su {
+			t.Errorf("on %d cores: %v %v, not %v %v", procs, sl3, su3, sl, su)
+		}
 	}
 	lo, hi, err := ImbensManski(lb.Lower, lb.Upper, sl, su, 0.05)
 	if err != nil || lo >= lb.Lower || hi <= lb.Upper {
