@@ -108,11 +108,18 @@ func decodeMonth(plain []byte) (*logMonth, error) {
 	for i := range names {
 		names[i] = d.str()
 	}
-	if n := d.count(6); n > 0 {
-		m.Values = make([]logValue, n)
+	n := d.count(6)
+	if n > 0 {
+		// Grown as values decode, not sized by the count alone: damaged
+		// bytes may claim more than they hold.
+		m.Values = make([]logValue, 0, min(n, 1<<16))
 	}
-	for i := range m.Values {
-		v := &m.Values[i]
+	for range n {
+		if d.err != nil {
+			break
+		}
+		m.Values = append(m.Values, logValue{})
+		v := &m.Values[len(m.Values)-1]
 		v.Family = d.int()
 		if k := d.int(); k >= 0 && k < int64(len(names)) {
 			v.Variable = names[k]
