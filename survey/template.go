@@ -122,7 +122,8 @@ type templateWriter struct {
 
 func colName(i int) string { s, _ := excelize.ColumnNumberToName(i + 1); return s }
 
-// header writes the column names and makes the styles.
+// header makes the styles and opens the stream of the form's sheet (its
+// used range recorded first: the stream writes it with the sheet's head).
 func (t *templateWriter) header() error {
 	f := t.f
 	if err := f.SetSheetName("Sheet1", t.sh); err != nil {
