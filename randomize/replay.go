@@ -51,14 +51,17 @@ func NewReplayer(d Design, profiles [][]int) (*Replayer, error) {
 // Assign re-runs the design with seed and sets z[i] to values[g], g the
 // group of unit i.
 func (r *Replayer) Assign(seed [32]byte, values, z []float64) error {
+	if len(z) != len(r.profiles) {
+		return fmt.Errorf("randomize: %d units, %d places to assign", len(r.profiles), len(z))
+	}
 	if r.d.Method != Blocks && r.d.Method != StratifiedBlocks {
 		s, err := New(r.d, seed)
 		if err != nil {
 			return err
 		}
-		s.Replay()
+		s.replay = true
 		for i, p := range r.profiles {
-			a, err := s.NextKnown(p, -1, "")
+			a, err := s.next(p, "") // not a block design: no stratum key
 			if err != nil {
 				return err
 			}

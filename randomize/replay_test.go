@@ -71,7 +71,7 @@ func BenchmarkReplayer(b *testing.B) {
 					continue
 				}
 				s, _ := New(d, seed)
-				s.Replay()
+				s.replay = true
 				for j, p := range profiles {
 					a, _ := s.Next(p)
 					z[j] = float64(a.Group)

@@ -29,9 +29,9 @@ type Sequencer struct {
 	list  []int   // complete: the shuffled list; blocks: the current block
 	pos   int     // position in list
 	strat map[string]*blockState
-	// byIndex are the strata by the caller's dense index (NextKnown).
-	byIndex []*blockState
-	// replay: the allocations do not say whether they were deterministic.
+	// replay (a Replayer's): the allocations leave Deterministic false
+	// instead of scanning what is left of the block (or, for complete
+	// randomization, of the whole list) at each unit. The groups are the same.
 	replay bool
 	// minimization: margins[f][level][group]
 	margins [][][]int
@@ -78,12 +78,6 @@ func New(d Design, seed [32]byte) (*Sequencer, error) {
 	return s, nil
 }
 
-// Replay makes a sequencer for re-running the design, as randomization
-// inference does: its allocations leave Deterministic false instead of
-// scanning what is left of the block (or, for complete randomization, of
-// the whole list) at each unit. The groups are the same.
-func (s *Sequencer) Replay() { s.replay = true }
-
 // Design returns the sequencer's design.
 func (s *Sequencer) Design() Design { return s.d }
 
@@ -116,15 +110,12 @@ func (s *Sequencer) Next(profile []int) (Allocation, error) {
 	if s.d.Method == StratifiedBlocks {
 		key = StratumKey(profile)
 	}
-	return s.NextKnown(profile, -1, key)
+	return s.next(profile, key)
 }
 
-// NextKnown is Next for a unit whose profile the caller checked
-// (Design.CheckProfile) and whose StratumKey it computed before, with a
-// dense index of that key (the same index for the same key; -1: none): a
-// replay of fixed units, as randomization inference re-runs the design
-// thousands of times, builds and looks up neither again.
-func (s *Sequencer) NextKnown(profile []int, stratum int, key string) (Allocation, error) {
+// next is Next for a checked profile and its stratum's key (stratified
+// blocks only).
+func (s *Sequencer) next(profile []int, key string) (Allocation, error) {
 	var a Allocation
 	switch s.d.Method {
 	case Simple:
@@ -144,7 +135,7 @@ func (s *Sequencer) NextKnown(profile []int, stratum int, key string) (Allocatio
 		a.Deterministic = !s.replay && allSame(s.list[s.pos:])
 		s.pos++
 	case StratifiedBlocks:
-		st := s.stratumAt(stratum, key)
+		st := s.stratum(key)
 		if st.pos >= len(st.block) {
 			st.block, st.pos = s.blocks.next(st.src, st.block[:0]), 0
 		}
@@ -180,23 +171,6 @@ func (s *Sequencer) NextKnown(profile []int, stratum int, key string) (Allocatio
 	}
 	s.counts[a.Group]++
 	return a, nil
-}
-
-// stratumAt is the stratum of index i (key k), looked up by index when
-// the caller gives one.
-func (s *Sequencer) stratumAt(i int, k string) *blockState {
-	if i < 0 {
-		return s.stratum(k)
-	}
-	if i < len(s.byIndex) && s.byIndex[i] != nil {
-		return s.byIndex[i]
-	}
-	st := s.stratum(k)
-	for len(s.byIndex) <= i {
-		s.byIndex = append(s.byIndex, nil)
-	}
-	s.byIndex[i] = st
-	return st
 }
 
 func (s *Sequencer) stratum(k string) *blockState {
