@@ -152,7 +152,17 @@ func riStatistic(y []float64, arm, ref float64, studentized bool) analysis.Stati
 		}
 	}
 	return func(g []float64) (float64, error) {
-		s, n := groupSums(idx, yv, g, arm, ref)
+		var s, n [2]float64
+		for k, i := range idx {
+			switch g[i] {
+			case arm:
+				s[1] += yv[k]
+				n[1]++
+			case ref:
+				s[0] += yv[k]
+				n[0]++
+			}
+		}
 		if !studentized {
 			return difference(s, n)
 		}
@@ -176,22 +186,6 @@ func riStatistic(y []float64, arm, ref float64, studentized bool) analysis.Stati
 	}
 }
 
-// groupSums are the sums and counts of the respondents' values in the
-// groups ref (index 0) and arm (index 1).
-func groupSums(idx []int32, yv, g []float64, arm, ref float64) (s, n [2]float64) {
-	for k, i := range idx {
-		switch g[i] {
-		case arm:
-			s[1] += yv[k]
-			n[1]++
-		case ref:
-			s[0] += yv[k]
-			n[0]++
-		}
-	}
-	return s, n
-}
-
 // difference is the difference in means of two groups' sums and counts.
 func difference(s, n [2]float64) (float64, error) {
 	if n[0] == 0 || n[1] == 0 {
@@ -201,13 +195,13 @@ func difference(s, n [2]float64) (float64, error) {
 }
 
 // riBatch computes every test's statistic of a draw. Differences in means
-// of two groups (the draw writes z) whose outcomes have the same
-// respondents share one pass over the respondents' assignments, in which
-// each outcome's two sums grow in respondent order — the sums riStatistic
-// makes, to the bit; the other tests run one by one.
+// of two groups, when the draws write 0 and 1 only, whose outcomes have
+// the same respondents share one pass over the respondents' assignments,
+// in which each outcome's two sums grow in respondent order — the sums
+// riStatistic makes, to the bit; the other tests run one by one.
 type riBatch struct {
 	studentized bool
-	binary      bool // the draws write 0 and 1 only (two groups)
+	binary      bool // the draws write 0 and 1 only (two groups): sets can share
 	k           int
 	shared      []*riShared
 	single      []riSingle
@@ -244,7 +238,7 @@ type riSingle struct {
 func (b *riBatch) add(y []float64, arm, ref float64) {
 	slot := b.k
 	b.k++
-	if arm != 1 || ref != 0 || b.studentized {
+	if arm != 1 || ref != 0 || b.studentized || !b.binary {
 		b.single = append(b.single, riSingle{slot, riStatistic(y, arm, ref, b.studentized)})
 		return
 	}
@@ -278,16 +272,6 @@ func (b *riBatch) run(g, out []float64) error {
 			*sp = make([]float64, 2*m)
 		}
 		s0, s1 := (*sp)[:m], (*sp)[m:2*m]
-		if !b.binary {
-			for j, y := range sh.ys {
-				v, err := difference(groupSums(sh.idx, y, g, 1, 0))
-				if err != nil {
-					return err
-				}
-				out[sh.slots[j]] = v
-			}
-			continue
-		}
 		clear(s0)
 		clear(s1)
 		// The count of treated respondents is a sum of ones: exact in

@@ -79,8 +79,8 @@ func TestRIStatisticExact(t *testing.T) {
 			for _, y := range ys {
 				b.add(y, 1, 0)
 			}
-			if len(b.shared) != 3 {
-				t.Errorf("%d respondent sets, want 3", len(b.shared))
+			if binary && len(b.shared) != 3 || !binary && len(b.single) != len(ys) {
+				t.Errorf("binary %v: %d respondent sets, %d single tests", binary, len(b.shared), len(b.single))
 			}
 			out := make([]float64, len(ys))
 			for range 2 { // the second run reuses the first's storage
