@@ -82,9 +82,12 @@ func encodeMonth(m *logMonth) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// legacyMonth says whether a month was sealed as JSON by an older rct.
+func legacyMonth(plain []byte) bool { return len(plain) > 0 && plain[0] == '{' }
+
 // decodeMonth reads a month in either form.
 func decodeMonth(plain []byte) (*logMonth, error) {
-	if len(plain) > 0 && plain[0] == '{' {
+	if legacyMonth(plain) {
 		var m logMonth
 		if err := json.Unmarshal(plain, &m); err != nil {
 			return nil, err

@@ -448,14 +448,13 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 	if err != nil {
 		return err
 	}
-	marks := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 	args := []any{}
 	for _, f := range forms {
 		args = append(args, f)
 	}
-	where := `v.wave IN (` + marks(len(forms)) + `)`
+	where := `v.wave IN (` + trial.Placeholders(len(forms)) + `)`
 	if variables != nil {
-		where += ` AND v.variable IN (` + marks(len(variables)) + `)`
+		where += ` AND v.variable IN (` + trial.Placeholders(len(variables)) + `)`
 		for _, v := range variables {
 			args = append(args, v)
 		}

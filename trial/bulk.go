@@ -27,8 +27,11 @@ func NewBulk(ctx context.Context, tx *sql.Tx, head string, cols int) *Bulk {
 	return &Bulk{ctx: ctx, tx: tx, head: head, cols: cols, args: make([]any, 0, cols*bulkRows)}
 }
 
+// Placeholders is n SQL parameters, "?, ?, ?", for an IN list or a row.
+func Placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
 func (b *Bulk) statement(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", b.cols), ", ") + ")"
+	one := "(" + Placeholders(b.cols) + ")"
 	return b.head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"sort"
-	"strings"
 )
 
 // membersDigests are, for the families in only, the SHA-256 of what makes a family who it is: its
@@ -37,12 +36,11 @@ func membersDigests(ctx context.Context, q queryer, only map[int64]bool) (map[in
 // digestChunk adds the digests of some families (at most a few hundred:
 // one query each for their referrals and their persons).
 func digestChunk(ctx context.Context, q queryer, ids []int64, out map[int64]string) error {
-	in := make([]string, len(ids))
 	args := make([]any, len(ids))
 	for i, id := range ids {
-		in[i], args[i] = "?", id
+		args[i] = id
 	}
-	list := strings.Join(in, ",")
+	list := Placeholders(len(ids))
 	hs := map[int64]hash.Hash{}
 	field := func(h hash.Hash, values ...any) {
 		for _, v := range values {

@@ -221,7 +221,7 @@ func (db *DB) candidates(ctx context.Context, tx *sql.Tx, p *Protocol, in Random
 	query, args := stratumSQL+` LEFT JOIN allocations a ON a.family = f.id WHERE a.slot IS NULL`, []any{}
 	if !in.Pending {
 		// Only the named families: a trial of many families is not read whole.
-		query += ` AND f.study_code IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(in.Families)), ", ") + `)`
+		query += ` AND f.study_code IN (` + Placeholders(len(in.Families)) + `)`
 		for _, c := range in.Families {
 			args = append(args, c)
 		}
