@@ -448,10 +448,7 @@ func importOutputs(f *factory, o ImportOptions, res *survey.ImportResult) error 
 		for _, fr := range res.Files {
 			if ext := strings.ToLower(filepath.Ext(fr.File)); (ext == ".xlsx" || ext == ".xlsm") && fr.Errors+fr.Warnings > 0 {
 				dst := filepath.Join(o.Annotate, strings.TrimSuffix(filepath.Base(fr.File), filepath.Ext(fr.File))+".checked.xlsx")
-				err := os.MkdirAll(o.Annotate, 0o755) // made when there is a copy to write
-				if err == nil {
-					err = f.outputs(true, []string{o.Key}, dst)
-				}
+				err := f.outputs(true, []string{o.Key}, dst) // writeAtomic makes the folder
 				if err == nil {
 					err = writeAtomic(dst, func(w io.Writer) error { return survey.Annotate(fr.File, fr.File, w, res.Issues) })
 				}
