@@ -112,7 +112,7 @@ func WriteReview(w io.Writer, pairs []ReviewPair) error {
 	if err := f.ProtectSheet(ReviewSheet, &excelize.SheetProtectionOptions{SelectLockedCells: true, SelectUnlockedCells: true, FormatColumns: true, AutoFilter: true, Sort: true}); err != nil {
 		return err
 	}
-	if err := sheet.SetDimensions(f, nil); err != nil {
+	if err := sheet.SetDimensions(f); err != nil {
 		return err
 	}
 	return f.Write(w)

@@ -38,7 +38,7 @@ func (r *Report) XLSX(w io.Writer) error {
 	if err := x.figures(r.Figures(), r.T); err != nil {
 		return err
 	}
-	if err := sheet.SetDimensions(f, nil); err != nil {
+	if err := sheet.SetDimensions(f); err != nil {
 		return err
 	}
 	return f.Write(w)

@@ -96,7 +96,7 @@ func (cb *Codebook) WriteTemplate(w io.Writer, o TemplateOptions) error {
 		}
 	}
 	t.f.SetActiveSheet(0)
-	if err := sheet.SetDimensions(t.f, map[string][2]int{t.sh: {len(o.Rows) + 1, len(t.cols)}}); err != nil {
+	if err := sheet.SetDimensions(t.f, t.sh); err != nil {
 		return err
 	}
 	return t.f.Write(w)

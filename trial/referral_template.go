@@ -127,7 +127,7 @@ func WriteReferralTemplate(w io.Writer, p *Protocol, today time.Time) error {
 	f.SetCellStyle(ins, "A5", "C5", head)
 	f.SetColWidth(ins, "A", "A", 18)
 	f.SetColWidth(ins, "C", "C", 90)
-	if err := sheet.SetDimensions(f, nil); err != nil {
+	if err := sheet.SetDimensions(f); err != nil {
 		return err
 	}
 	return f.Write(w)

@@ -1,6 +1,10 @@
 package sheet
 
-import "github.com/xuri/excelize/v2"
+import (
+	"slices"
+
+	"github.com/xuri/excelize/v2"
+)
 
 // excelize writes every sheet's dimension (its used range) as "A1", and a
 // reader that trusts it — openpyxl's read-only mode, with which many
@@ -21,22 +25,22 @@ func SetDimension(f *excelize.File, sheet string, rows, cols int) error {
 }
 
 // SetDimensions records the used range of every sheet written through the
-// cell API: those in known by the caller's count of rows and columns, the
-// others as read back. Not for streamed sheets (SetDimension before).
-func SetDimensions(f *excelize.File, known map[string][2]int) error {
+// cell API, as read back; the streamed sheets, named in streamed, are left
+// as SetDimension set them before their stream.
+func SetDimensions(f *excelize.File, streamed ...string) error {
 	for _, name := range f.GetSheetList() {
-		size, ok := known[name]
-		if !ok {
-			rows, err := f.GetRows(name)
-			if err != nil {
-				return err
-			}
-			size[0] = len(rows)
-			for _, r := range rows {
-				size[1] = max(size[1], len(r))
-			}
+		if slices.Contains(streamed, name) {
+			continue
 		}
-		if err := SetDimension(f, name, size[0], size[1]); err != nil {
+		rows, err := f.GetRows(name)
+		if err != nil {
+			return err
+		}
+		cols := 0
+		for _, r := range rows {
+			cols = max(cols, len(r))
+		}
+		if err := SetDimension(f, name, len(rows), cols); err != nil {
 			return err
 		}
 	}
