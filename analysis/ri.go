@@ -37,6 +37,13 @@ type RIResult struct {
 	Null     []float64 `json:"-"`       // the B statistics under the null
 }
 
+// DrawSource is the random source of draw b (from 0) of the
+// randomization tests seeded with seed: PCG(seed, b). Drawing with it
+// again gives the assignment that draw used.
+func DrawSource(seed uint64, b int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, uint64(b)))
+}
+
 // RandomizationTest re-runs the design B times under the sharp null (the
 // outcomes stay as observed) and compares |statistic| with the observed
 // one: p = (c + 1)/(B + 1), c = #{b : |t_b| ≥ |t_obs|}. Draws run on every
@@ -104,8 +111,7 @@ func RandomizationBatch(n, k int, batch Batch, draw Draw, z []float64, o RIOptio
 			zb := make([]float64, n)
 			vals := make([]float64, k)
 			for b := w; b < B; b += workers {
-				src := rand.New(rand.NewPCG(o.Seed, uint64(b)))
-				if err := draw(src, zb); err != nil {
+				if err := draw(DrawSource(o.Seed, b), zb); err != nil {
 					errs[w] = err
 					return
 				}
@@ -158,7 +164,7 @@ func RIConfidenceInterval(y []float64, stat func(y, z []float64) (float64, error
 	zs := make([][]float64, B)
 	for b := range zs {
 		zs[b] = make([]float64, n)
-		if err := draw(rand.New(rand.NewPCG(o.Seed, uint64(b))), zs[b]); err != nil {
+		if err := draw(DrawSource(o.Seed, b), zs[b]); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -18,18 +18,37 @@ import (
 // every group (JointBalanceGroups). When the families are too few for the
 // table or a joint test, the notes say so.
 func Balance(d *Data, s Settings) (*BalanceResult, error) {
-	res := &BalanceResult{Groups: d.GroupNames, Draws: s.Draws, Seed: s.Seed}
-	for _, c := range d.Contrasts {
-		b, err := pairBalance(d.Pair(c), s)
-		if err != nil {
-			return nil, err
-		}
-		res.Contrasts = append(res.Contrasts, b)
+	res, joint, err := balance(d, s)
+	if err != nil {
+		return nil, err
 	}
-	if len(d.Groups) > 2 {
-		res.Across = acrossGroups(d, s)
+	if _, err := runDraws(d, s, "joint balance test, randomization inference", nil, joint); err != nil {
+		return nil, err
 	}
 	return res, nil
+}
+
+// balance is Balance with the joint tests' randomization inference left
+// to the caller, which runs it on the draws of the outcomes' tests (the
+// same seed gives the same draws): each joint test's p-value is set, or
+// its note written, when the draws are done.
+func balance(d *Data, s Settings) (*BalanceResult, []softTest, error) {
+	res := &BalanceResult{Groups: d.GroupNames, Draws: s.Draws, Seed: s.Seed}
+	var joint []softTest
+	for _, c := range d.Contrasts {
+		b, t, err := pairBalance(d.Pair(c), s)
+		if err != nil {
+			return nil, nil, err
+		}
+		res.Contrasts = append(res.Contrasts, b)
+		joint = append(joint, t...)
+	}
+	if len(d.Groups) > 2 {
+		var t []softTest
+		res.Across, t = acrossGroups(d, s)
+		joint = append(joint, t...)
+	}
+	return res, joint, nil
 }
 
 // jointColumns are the balance variables of a joint test: those that
@@ -52,8 +71,9 @@ func jointColumns(d *Data) (cols []analysis.Column, left []string) {
 	return cols, left
 }
 
-// pairBalance is the balance of one contrast's two groups.
-func pairBalance(d *Data, s Settings) (*BalanceReport, error) {
+// pairBalance is the balance of one contrast's two groups, and the
+// randomization test of its joint F still to run.
+func pairBalance(d *Data, s Settings) (*BalanceReport, []softTest, error) {
 	c := d.view.contrast
 	res := &BalanceReport{Contrast: c.ID, Groups: [2]string{d.Groups[c.Ref].Code, d.Groups[c.Arm].Code}, Rows: []analysis.BalanceRow{}, Draws: s.Draws, Seed: s.Seed}
 	rows, err := analysis.Balance(d.Z, d.Balance)
@@ -63,7 +83,7 @@ func pairBalance(d *Data, s Settings) (*BalanceReport, error) {
 		// joint test below says the same in its note.
 		res.RowsNote = "no balance table: " + err.Error()
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	default:
 		res.Rows = rows
 	}
@@ -75,12 +95,12 @@ func pairBalance(d *Data, s Settings) (*BalanceReport, error) {
 	w, err := analysis.JointBalance(d.Z, joint, analysis.HC2)
 	if err != nil {
 		res.JointNote = "no joint test: " + err.Error()
-		return res, nil
+		return res, nil, nil
 	}
 	res.Joint = &w
 	if s.Draws == 0 {
 		res.JointNote = "no randomization-inference p-value: ri_draws is 0"
-		return res, nil
+		return res, nil, nil
 	}
 	whole := wholeColumns(d, res.Variables)
 	stat := d.lift(func(idx []int) analysis.Statistic {
@@ -89,16 +109,10 @@ func pairBalance(d *Data, s Settings) (*BalanceReport, error) {
 		}
 		return analysis.JointBalanceStatistic(pickColumns(whole, idx), analysis.HC2)
 	})
-	g := d.groupValues()
-	o, done := s.riOptions("joint balance test, randomization inference")
-	defer done()
-	ri, err := analysis.RandomizationTest(len(g), stat, d.Draw, g, o)
-	if err != nil {
-		res.JointNote = "no randomization-inference p-value: " + err.Error()
-		return res, nil
-	}
-	res.JointRI = &ri.PValue
-	return res, nil
+	return res, []softTest{{stat: stat,
+		set:  func(p float64) { res.JointRI = &p },
+		note: func(err error) { res.JointNote = "no randomization-inference p-value: " + err.Error() },
+	}}, nil
 }
 
 // wholeColumns are the named balance columns over every family of the
@@ -116,8 +130,9 @@ func wholeColumns(d *Data, names []string) []analysis.Column {
 	return out
 }
 
-// acrossGroups is the joint test across every group (three or more).
-func acrossGroups(d *Data, s Settings) *JointTest {
+// acrossGroups is the joint test across every group (three or more), and
+// its randomization test still to run.
+func acrossGroups(d *Data, s Settings) (*JointTest, []softTest) {
 	cols, _ := jointColumns(d)
 	j := &JointTest{}
 	for _, c := range cols {
@@ -130,19 +145,15 @@ func acrossGroups(d *Data, s Settings) *JointTest {
 	}
 	if err != nil {
 		j.Note = "no joint test across the groups: " + err.Error()
-		return j
+		return j, nil
 	}
 	j.Test = &w
 	if s.Draws == 0 {
 		j.Note = "no randomization-inference p-value: ri_draws is 0"
-		return j
+		return j, nil
 	}
-	g := d.groupValues()
-	ri, err := analysis.RandomizationTest(len(g), analysis.JointBalanceGroupsStatistic(k, cols, analysis.HC2), d.Draw, g, analysis.RIOptions{Draws: s.Draws, Seed: s.Seed})
-	if err != nil {
-		j.Note = "no randomization-inference p-value: " + err.Error()
-		return j
-	}
-	j.RI = &ri.PValue
-	return j
+	return j, []softTest{{stat: analysis.JointBalanceGroupsStatistic(k, cols, analysis.HC2),
+		set:  func(p float64) { j.RI = &p },
+		note: func(err error) { j.Note = "no randomization-inference p-value: " + err.Error() },
+	}}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rct-trials/rct/analysis"
 )
@@ -22,10 +23,11 @@ func (a *Analysis) result(t test) *OutcomeResult {
 
 // infer adds randomization inference (one set of draws of the trial's own
 // design for every outcome of every contrast, as Westfall-Young and
-// Romano-Wolf need) and the p-values adjusted within each outcome family,
-// with sharpened q-values. a.Contrasts[c].Outcomes[i] is the result of
-// d.Outcomes[i] in d.Contrasts[c].
-func (a *Analysis) infer(d *Data, s Settings) error {
+// Romano-Wolf need, and for the joint balance tests) and the p-values
+// adjusted within each outcome family, with sharpened q-values.
+// a.Contrasts[c].Outcomes[i] is the result of d.Outcomes[i] in
+// d.Contrasts[c].
+func (a *Analysis) infer(d *Data, s Settings, joint []softTest) error {
 	w := d
 	if d.view != nil {
 		w = d.view.whole
@@ -46,12 +48,9 @@ func (a *Analysis) infer(d *Data, s Settings) error {
 	}
 	var tests []*analysis.RIResult
 	switch {
-	case b.k > 0 && s.Draws > 0:
-		g := d.groupValues()
-		o, done := s.riOptions("randomization inference")
-		defer done()
+	case s.Draws > 0:
 		var err error
-		tests, err = analysis.RandomizationBatch(len(g), b.k, b.run, d.Draw, g, o)
+		tests, err = runDraws(d, s, "randomization inference", b, joint)
 		if err != nil {
 			return err
 		}
@@ -64,6 +63,92 @@ func (a *Analysis) infer(d *Data, s Settings) error {
 		a.Notes = append(a.Notes, "no randomization inference: ri_draws is 0")
 	}
 	return a.adjustP(which, tests)
+}
+
+// softTest is a randomization test whose failure is a note of its own, not
+// the analysis's error: a joint balance test. set receives its p-value,
+// note why it has none.
+type softTest struct {
+	stat analysis.Statistic
+	set  func(p float64)
+	note func(err error)
+}
+
+// runDraws runs the tests of b and the soft tests on one set of s.Draws
+// draws of the trial's own design, drawn once: the same draws each would
+// get on its own, so the same p-values. An error of b's is returned; a
+// soft test's error ends that test alone, with the error of its first
+// failing draw, as a test of its own would stop. It returns b's results.
+func runDraws(d *Data, s Settings, step string, b *riBatch, soft []softTest) ([]*analysis.RIResult, error) {
+	hard := 0
+	if b != nil {
+		hard = b.k
+	}
+	if hard+len(soft) == 0 || s.Draws <= 0 {
+		return nil, nil
+	}
+	failed := make([]atomic.Bool, len(soft))
+	batch := func(g, out []float64) error {
+		if hard > 0 {
+			if err := b.run(g, out[:hard]); err != nil {
+				return err
+			}
+		}
+		for j, t := range soft {
+			v, err := t.stat(g)
+			if err != nil {
+				failed[j].Store(true)
+				v = math.NaN() // counts as no draw at least as extreme
+			}
+			out[hard+j] = v
+		}
+		return nil
+	}
+	g := d.groupValues()
+	o, done := s.riOptions(step)
+	defer done()
+	res, err := analysis.RandomizationBatch(len(g), hard+len(soft), batch, d.Draw, g, o)
+	if err != nil {
+		if hard > 0 {
+			return nil, err
+		}
+		for _, t := range soft {
+			t.note(err)
+		}
+		return nil, nil
+	}
+	for j, t := range soft {
+		if !failed[j].Load() {
+			t.set(res[hard+j].PValue)
+			continue
+		}
+		t.note(firstFailure(d, s, t.stat, g, res[hard+j]))
+	}
+	if hard == 0 {
+		return nil, nil
+	}
+	return res[:hard], nil
+}
+
+// firstFailure is the error of a soft test that failed: of the observed
+// assignment g, else of its first draw that failed, drawn again.
+func firstFailure(d *Data, s Settings, stat analysis.Statistic, g []float64, r *analysis.RIResult) error {
+	if _, err := stat(g); err != nil {
+		return err
+	}
+	z := make([]float64, len(g))
+	for b, v := range r.Null {
+		if !math.IsNaN(v) {
+			continue
+		}
+		if err := d.Draw(analysis.DrawSource(s.Seed, b), z); err != nil {
+			return fmt.Errorf("draw %d: %w", b, err)
+		}
+		if _, err := stat(z); err != nil {
+			return fmt.Errorf("draw %d: %w", b, err)
+		}
+	}
+	return fmt.Errorf("a draw failed and could not be found again")
 }
 
 // adjustP adjusts the adjusted estimates' p-values within each outcome

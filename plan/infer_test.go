@@ -1,11 +1,18 @@
 package plan
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rct-trials/rct/analysis"
+	"github.com/rct-trials/rct/randomize"
+	"github.com/rct-trials/rct/trial"
 )
 
 // TestRIStatisticExact: the allocation-free statistic is, to the last bit,
@@ -101,5 +108,93 @@ func TestRIStatisticExact(t *testing.T) {
 		if allocs := testing.AllocsPerRun(100, func() { st(g) }); allocs != 0 {
 			t.Errorf("%v allocations per draw", allocs)
 		}
+	}
+}
+
+// TestRunDrawsShared: the outcomes' tests and the joint balance tests run
+// on one set of draws get what each gets on draws of its own, and a
+// balance test that fails ends with a note of its own (its first failing
+// draw's error, as its own test would stop on one core) while the others
+// go on.
+func TestRunDrawsShared(t *testing.T) {
+	const n = 80
+	design := randomize.Design{Method: randomize.StratifiedBlocks, Ratio: []int{1, 1}, BlockSizes: []int{2, 4, 6}, Levels: []int{2, 2}}
+	draw, err := PlannedDraw(design, n, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Data{Groups: make([]trial.Group, 2), Draw: draw, G: make([]int, n)}
+	z := make([]float64, n)
+	if err := draw(analysis.DrawSource(99, 0), z); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := &riBatch{binary: true}
+	var ys [][]float64
+	for j := range 3 {
+		y := make([]float64, n)
+		for i := range y {
+			d.G[i] = int(z[i])
+			y[i] = rng.NormFloat64() + float64(j)*z[i]
+			if j == 2 && i%5 == 0 {
+				y[i] = math.NaN()
+			}
+		}
+		ys = append(ys, y)
+		b.add(y, 1, 0)
+	}
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	balanceStat := analysis.JointBalanceStatistic([]analysis.Column{{Name: "x", Values: x}}, analysis.HC2)
+	errDraw := errors.New("unit 1 and unit 2 both treated")
+	failing := func(g []float64) (float64, error) {
+		if g[0] == 1 && g[1] == 1 {
+			return 0, errDraw
+		}
+		return g[2], nil
+	}
+	errObserved := errors.New("fails on every assignment")
+	broken := func([]float64) (float64, error) { return 0, errObserved }
+
+	got := make([]string, 3)
+	var soft []softTest
+	for k, st := range []analysis.Statistic{balanceStat, failing, broken} {
+		soft = append(soft, softTest{stat: st,
+			set:  func(p float64) { got[k] = fmt.Sprint(p) },
+			note: func(err error) { got[k] = err.Error() }})
+	}
+	s := Settings{Draws: 500, Seed: 3}
+	res, err := runDraws(d, s, "test", b, soft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := d.groupValues()
+	o := analysis.RIOptions{Draws: s.Draws, Seed: s.Seed}
+	for j, y := range ys {
+		own, err := analysis.RandomizationTest(n, riStatistic(y, 1, 0, false), d.Draw, g, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[j].PValue != own.PValue || !slices.Equal(res[j].Null, own.Null) {
+			t.Errorf("outcome %d: p %v shared, %v on its own draws", j, res[j].PValue, own.PValue)
+		}
+	}
+	own, err := analysis.RandomizationTest(n, balanceStat, d.Draw, g, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != fmt.Sprint(own.PValue) {
+		t.Errorf("joint balance: %s shared, p %v on its own draws", got[0], own.PValue)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if _, err := analysis.RandomizationTest(n, failing, d.Draw, g, o); err == nil || got[1] != err.Error() {
+		t.Errorf("failing test: %q shared, %v on its own", got[1], err)
+	} else if !strings.HasPrefix(got[1], "draw ") || strings.HasPrefix(got[1], "draw 0:") {
+		t.Errorf("failing test: %q: want a later draw's error", got[1])
+	}
+	if got[2] != errObserved.Error() {
+		t.Errorf("broken test: %q, want %q", got[2], errObserved)
 	}
 }

@@ -45,7 +45,7 @@ func Run(d *Data, s Settings) (*Analysis, error) {
 		strata = "the stratum-cell dummies (a dummy for every randomization stratum but the first: fixed effects of the strata)"
 	}
 	a.Model = fmt.Sprintf("OLS of the outcome on the assignment, %s and the outcome's baseline measure (missing baselines set to the mean, with an indicator); %s standard errors, t-based p-values and %g%% intervals", strata, s.SEType, 100*(1-s.Alpha))
-	bal, err := Balance(d, s)
+	bal, joint, err := balance(d, s)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func Run(d *Data, s Settings) (*Analysis, error) {
 		}
 		a.Contrasts = append(a.Contrasts, cr)
 	}
-	if err := a.infer(d, s); err != nil {
+	if err := a.infer(d, s, joint); err != nil {
 		return nil, err
 	}
 	return a, nil
