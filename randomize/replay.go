@@ -69,14 +69,23 @@ func (r *Replayer) Assign(seed [32]byte, values, z []float64) error {
 		}
 		return nil
 	}
-	var block []int
+	// The blocks as the values they write: shuffled, the same permutation
+	// as the groups'.
+	blocks := make([][]float64, len(r.blocks))
+	for k, b := range r.blocks {
+		blocks[k] = make([]float64, len(b))
+		for j, g := range b {
+			blocks[k][j] = values[g]
+		}
+	}
+	var block []float64
 	for k, units := range r.members {
 		src := NewSource(seed, r.labels[k])
 		for len(units) > 0 {
-			block = r.blocks.next(src, block[:0])
+			block = drawBlock(src, blocks, block)
 			n := min(len(block), len(units))
 			for j, u := range units[:n] {
-				z[u] = values[block[j]]
+				z[u] = block[j]
 			}
 			units = units[n:]
 		}

@@ -213,10 +213,22 @@ func newBlockMaker(d Design) blockMaker {
 
 // next draws a block size and returns a shuffled block of it, in buf's
 // storage (the spent block's).
-func (m blockMaker) next(src *Source, buf []int) []int {
-	b := append(buf[:0], m[src.IntN(len(m))]...)
-	src.Shuffle(b)
-	return b
+func (m blockMaker) next(src *Source, buf []int) []int { return drawBlock(src, m, buf) }
+
+// drawBlock draws one of the blocks (unshuffled) at random and returns it
+// shuffled, in buf's storage: the group indices of a blockMaker, or the
+// values a Replayer writes for them (the same draws, the same order).
+func drawBlock[T any](src *Source, blocks [][]T, buf []T) []T {
+	b := blocks[src.below(uint64(len(blocks)))]
+	if cap(buf) < len(b) {
+		buf = make([]T, len(b))
+	}
+	buf = buf[:len(b)]
+	for j, v := range b { // a few values: a loop beats a call to memmove
+		buf[j] = v
+	}
+	shuffle(src, buf)
+	return buf
 }
 
 // bestGroups returns the groups that minimise the weighted imbalance

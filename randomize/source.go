@@ -41,15 +41,29 @@ func (s *Source) IntN(n int) int {
 	if n <= 0 {
 		panic("randomize: IntN of a non-positive number")
 	}
-	un := uint64(n)
-	hi, lo := bits.Mul64(s.c.Uint64(), un)
-	if lo < un {
-		thresh := -un % un
-		for lo < thresh {
-			hi, lo = bits.Mul64(s.c.Uint64(), un)
-		}
+	return int(s.below(uint64(n)))
+}
+
+// below is IntN for n > 0 as a uint64, small enough to inline in the
+// loops that draw blocks.
+func (s *Source) below(n uint64) uint64 {
+	hi, lo := bits.Mul64(s.c.Uint64(), n)
+	if lo < n {
+		hi = s.reject(hi, lo, n)
 	}
-	return int(hi)
+	return hi
+}
+
+// reject finishes below when the first draw fell in the zone that may be
+// rejected. Kept out of line so that below inlines.
+//
+//go:noinline
+func (s *Source) reject(hi, lo, n uint64) uint64 {
+	thresh := -n % n
+	for lo < thresh {
+		hi, lo = bits.Mul64(s.c.Uint64(), n)
+	}
+	return hi
 }
 
 // Float64 returns a uniform float in [0, 1) with 53 random bits.
@@ -58,9 +72,12 @@ func (s *Source) Float64() float64 {
 }
 
 // Shuffle permutes x in place (Fisher-Yates).
-func (s *Source) Shuffle(x []int) {
+func (s *Source) Shuffle(x []int) { shuffle(s, x) }
+
+// shuffle is Shuffle for any slice: the same draws, the same permutation.
+func shuffle[T any](s *Source, x []T) {
 	for i := len(x) - 1; i > 0; i-- {
-		j := s.IntN(i + 1)
+		j := s.below(uint64(i + 1))
 		x[i], x[j] = x[j], x[i]
 	}
 }
