@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"sync"
@@ -281,37 +282,100 @@ func difference(s, n [2]float64) (float64, error) {
 
 // riBatch computes every test's statistic of a draw. Differences in means
 // of two groups, when the draws write 0 and 1 only, whose outcomes have
-// the same respondents share one pass over the respondents' assignments,
-// in which each outcome's two sums grow in respondent order — the sums
-// riStatistic makes, to the bit; the other tests run one by one.
+// the same respondents share one pass over the respondents' assignments
+// and get the sums riStatistic makes, to the bit (riShared says how); the
+// other tests run one by one.
 type riBatch struct {
 	studentized bool
 	binary      bool // the draws write 0 and 1 only (two groups): sets can share
 	k           int
 	shared      []*riShared
 	single      []riSingle
-	sums        sync.Pool // *[]float64, the sums of each outcome in a set
+	work        sync.Pool // *riWork
 }
 
+// riShared are the outcomes with the same respondents. An outcome whose
+// values are whole numbers (0/1, counts, whole euros) small enough that
+// every sum of them is an integer below 2^53 has the same sums in any
+// order, so it is summed as integers: its values less their minimum, bit
+// by bit, as bit planes over every family; the treated respondents' sum
+// of a plane is a population count of the plane and the draw's treated
+// families, and the control's sum is the total less the treated's. The
+// other outcomes are summed as riStatistic sums them, y·z and y·(1−z) in
+// respondent order, two outcomes at a time in registers.
 type riShared struct {
 	idx   []int32     // the respondents
 	ys    [][]float64 // each outcome's values of them
 	slots []int       // each outcome's place in the batch
-	// rows holds ys respondent by respondent (rows[k*len(ys)+j] = ys[j][k]):
-	// one pass over the respondents adds to every outcome's sums, each sum
-	// still in respondent order, their chains of additions interleaved.
-	rows []float64
-	once sync.Once
+	once  sync.Once
+	resp  []uint64 // the respondents, a bit per family
+	whole []wholeOutcome
+	float []int // the other outcomes, by their index in ys
 }
 
-func (sh *riShared) prepare() {
-	m := len(sh.ys)
-	sh.rows = make([]float64, len(sh.idx)*m)
-	for j, y := range sh.ys {
-		for k, v := range y {
-			sh.rows[k*m+j] = v
-		}
+// wholeOutcome is an outcome of whole numbers y = min + Σ_b 2^b·plane_b.
+type wholeOutcome struct {
+	j      int // its index in ys
+	min    int64
+	planes [][]uint64 // a bit per family
+	total  int64      // the respondents' sum
+}
+
+// riWork is a draw's scratch: the respondents' assignments, and the
+// treated families as a bit per family.
+type riWork struct {
+	z       []float64
+	treated []uint64
+}
+
+func (sh *riShared) prepare(families int) {
+	words := (families + 63) / 64
+	sh.resp = make([]uint64, words)
+	for _, i := range sh.idx {
+		sh.resp[i>>6] |= 1 << (i & 63)
 	}
+	for j, y := range sh.ys {
+		w, ok := wholeNumbers(y)
+		if !ok {
+			sh.float = append(sh.float, j)
+			continue
+		}
+		w.j = j
+		for b := range w.planes {
+			w.planes[b] = make([]uint64, words)
+		}
+		for k, v := range y {
+			u := uint64(int64(v) - w.min)
+			for b := range w.planes {
+				w.planes[b][sh.idx[k]>>6] |= (u >> b & 1) << (sh.idx[k] & 63)
+			}
+		}
+		sh.whole = append(sh.whole, w)
+	}
+}
+
+// wholeNumbers returns the minimum, the bit planes (empty) and the total
+// of y when every value is a whole number below 2^31 in size and the sum
+// of their sizes is below 2^52, so that every partial sum in floating
+// point is exact.
+func wholeNumbers(y []float64) (wholeOutcome, bool) {
+	var w wholeOutcome
+	var size float64
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, v := range y {
+		if v != math.Trunc(v) || math.Abs(v) >= 1<<31 {
+			return wholeOutcome{}, false
+		}
+		size += math.Abs(v)
+		lo, hi = min(lo, int64(v)), max(hi, int64(v))
+		w.total += int64(v)
+	}
+	if size >= 1<<52 || len(y) == 0 {
+		return wholeOutcome{}, false
+	}
+	w.min = lo
+	w.planes = make([][]uint64, bits.Len64(uint64(hi-lo)))
+	return w, true
 }
 
 type riSingle struct {
@@ -345,41 +409,87 @@ func (b *riBatch) add(y []float64, arm, ref float64) {
 
 // run computes the statistics of draw g into out.
 func (b *riBatch) run(g, out []float64) error {
-	sp, _ := b.sums.Get().(*[]float64)
-	if sp == nil {
-		sp = new([]float64)
+	w, _ := b.work.Get().(*riWork)
+	if w == nil {
+		w = new(riWork)
 	}
-	defer b.sums.Put(sp)
+	defer b.work.Put(w)
+	words := (len(g) + 63) / 64
+	if cap(w.treated) < words {
+		w.treated = make([]uint64, words)
+	}
+	treatedBits := w.treated[:words]
+	for k := range treatedBits { // g is 0 or 1
+		var t uint64
+		for j, v := range g[k*64 : min(len(g), k*64+64)] {
+			t |= uint64(v) << j
+		}
+		treatedBits[k] = t
+	}
 	for _, sh := range b.shared {
-		sh.once.Do(sh.prepare)
-		m := len(sh.ys)
-		if cap(*sp) < 2*m {
-			*sp = make([]float64, 2*m)
+		sh.once.Do(func() { sh.prepare(len(g)) })
+		n := len(sh.idx)
+		treated := 0
+		for k, r := range sh.resp {
+			treated += bits.OnesCount64(r & treatedBits[k])
 		}
-		s0, s1 := (*sp)[:m], (*sp)[m:2*m]
-		clear(s0)
-		clear(s1)
-		// The count of treated respondents is a sum of ones: exact in
-		// any order, so four partial counts.
-		var n1 [4]float64
-		for k, i := range sh.idx {
-			z := g[i]
-			w := 1 - z
-			n1[k&3] += z
-			row := sh.rows[k*m : k*m+m]
-			s0, s1 := s0[:len(row)], s1[:len(row)]
-			for j, y := range row {
-				s1[j] += y * z
-				s0[j] += y * w
+		count := [2]float64{float64(n - treated), float64(treated)}
+		put := func(j int, s0, s1 float64) error {
+			v, err := difference([2]float64{s0, s1}, count)
+			out[sh.slots[j]] = v
+			return err
+		}
+		for _, o := range sh.whole {
+			s1 := o.min * int64(treated)
+			for p, plane := range o.planes {
+				c := 0
+				for k, v := range plane {
+					c += bits.OnesCount64(v & treatedBits[k])
+				}
+				s1 += int64(c) << p
 			}
-		}
-		treated := (n1[0] + n1[1]) + (n1[2] + n1[3])
-		for j := range sh.ys {
-			v, err := difference([2]float64{s0[j], s1[j]}, [2]float64{float64(len(sh.idx)) - treated, treated})
-			if err != nil {
+			if err := put(o.j, float64(o.total-s1), float64(s1)); err != nil {
 				return err
 			}
-			out[sh.slots[j]] = v
+		}
+		if len(sh.float) == 0 {
+			continue
+		}
+		if cap(w.z) < n {
+			w.z = make([]float64, n)
+		}
+		z := w.z[:n]
+		for k, i := range sh.idx {
+			z[k] = g[i]
+		}
+		fl := sh.float
+		for ; len(fl) >= 2; fl = fl[2:] {
+			ya, yb := sh.ys[fl[0]][:n], sh.ys[fl[1]][:n]
+			var a0, a1, b0, b1 float64
+			for k, t := range z {
+				u := 1 - t
+				a1 += ya[k] * t
+				a0 += ya[k] * u
+				b1 += yb[k] * t
+				b0 += yb[k] * u
+			}
+			if err := put(fl[0], a0, a1); err != nil {
+				return err
+			}
+			if err := put(fl[1], b0, b1); err != nil {
+				return err
+			}
+		}
+		if len(fl) == 1 {
+			ya := sh.ys[fl[0]][:n]
+			var a0, a1 float64
+			for k, t := range z {
+				a1 += ya[k] * t
+				a0 += ya[k] * (1 - t)
+			}
+			if err := put(fl[0], a0, a1); err != nil {
+				return err
+			}
 		}
 	}
 	for _, t := range b.single {

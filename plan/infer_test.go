@@ -71,13 +71,25 @@ func TestRIStatisticExact(t *testing.T) {
 		for i := range g {
 			g[i] = float64(rng.IntN(2))
 		}
-		ys := make([][]float64, 5)
+		// Outcomes 0-4 share their respondents: 1 is 0/1, 2 counts
+		// (some negative), 0, 3 and 4 are not whole numbers (summed in
+		// pairs, then alone); 5 holds large whole numbers, 6 is not whole.
+		ys := make([][]float64, 7)
 		for j := range ys {
 			ys[j] = make([]float64, n)
 			for i := range ys[j] {
-				ys[j][i] = rng.NormFloat64() * 100
-				if (j < 3 && i%7 == 0) || (j >= 3 && rng.Float64() < 0.2) {
-					ys[j][i] = math.NaN() // outcomes 0-2 share their respondents
+				switch j {
+				case 1:
+					ys[j][i] = float64(rng.IntN(2))
+				case 2:
+					ys[j][i] = float64(rng.IntN(44) - 3)
+				case 5:
+					ys[j][i] = float64(rng.IntN(1<<30) - 1<<29)
+				default:
+					ys[j][i] = rng.NormFloat64() * 100
+				}
+				if (j < 5 && i%7 == 0) || (j >= 5 && rng.Float64() < 0.2) {
+					ys[j][i] = math.NaN()
 				}
 			}
 		}
