@@ -32,8 +32,11 @@ func TestJointBalanceStatisticFast(t *testing.T) {
 				for i := range z {
 					z[i] = float64(rng.IntN(2))
 				}
-				if d == 19 {
-					z[0] = 0.5 // not a 0/1 assignment: the whole regression
+				switch d { // not a 0/1 assignment: the whole regression
+				case 18:
+					z[n-1] = 2
+				case 19:
+					z[0] = 0.5
 				}
 				got, err := st(z)
 				if err != nil {
