@@ -125,12 +125,17 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Da
 	if err != nil {
 		return nil, err
 	}
-	t := &DataSet{Rows: make([][]string, len(b.Families))}
+	t := &DataSet{}
+	// Built a column at a time, laid out in rows once at the end: rows
+	// grown a cell at a time cost a copy of every row at each doubling.
+	var cols [][]string
 	add := func(c Column, values func(i int, code string) string) {
 		t.Columns = append(t.Columns, c)
+		col := make([]string, len(b.Families))
 		for i, f := range b.Families {
-			t.Rows[i] = append(t.Rows[i], values(i, f.StudyCode))
+			col[i] = values(i, f.StudyCode)
 		}
+		cols = append(cols, col)
 	}
 	exportDesign(b, p, arms, add)
 	cb, _, cbErr := survey.Current(ctx, db, p)
@@ -149,6 +154,15 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Da
 		if err := exportCaseLog(k.Log, cb, add); err != nil {
 			return nil, err
 		}
+	}
+	cells := make([]string, len(b.Families)*len(cols))
+	t.Rows = make([][]string, len(b.Families))
+	for i := range t.Rows {
+		r := cells[i*len(cols) : (i+1)*len(cols) : (i+1)*len(cols)]
+		for j, col := range cols {
+			r[j] = col[i]
+		}
+		t.Rows[i] = r
 	}
 	return t, nil
 }
@@ -215,22 +229,36 @@ func exportDesign(b *Data, p *trial.Protocol, arms map[string]string, add adder)
 // become empty cells, kept in t.Missing.
 func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, b *Data, add adder) error {
 	lang := exportLang(cb)
-	for _, w := range p.Waves {
-		all, err := survey.FormAnswers(ctx, db, w.ID, nil) // a wave at a time
-		if err != nil {
-			return err
+	forms := make([]string, len(p.Waves))
+	for i, w := range p.Waves {
+		forms[i] = w.ID
+	}
+	row := make(map[string]int, len(b.Families))
+	for i, f := range b.Families {
+		row[f.StudyCode] = i
+	}
+	all, err := survey.FormColumns(ctx, db, forms, row, len(b.Families)) // every wave in one pass
+	if err != nil {
+		return err
+	}
+	none := &survey.AnswerColumn{Values: make([]string, len(b.Families)), Has: make([]bool, len(b.Families))}
+	column := func(form, variable string) *survey.AnswerColumn {
+		if c := all[survey.Want{Form: form, Variable: variable}]; c != nil {
+			return c
 		}
-		ans := all["interview_date"]
+		return none
+	}
+	for _, w := range p.Waves {
+		ans := column(w.ID, "interview_date")
 		add(Column{Name: "responded_" + w.ID, Label: "Interviewed at " + w.Label, Type: "integer", Storage: "number", Source: "survey " + w.ID, Wave: w.ID,
 			Values: []ValueLabel{{"1", "Interviewed"}, {"0", "Not interviewed"}}}, func(i int, code string) string {
-			_, ok := ans[code]
-			return strconv.Itoa(boolInt(ok))
+			return strconv.Itoa(boolInt(ans.Has[i]))
 		})
 		for _, v := range append(append([]*survey.Variable{}, survey.SystemVariables()...), cb.Form(w.ID)...) {
 			if v.Identifier || v.Name == "interviewer" {
 				continue
 			}
-			ans := all[v.Name]
+			ans := column(w.ID, v.Name)
 			c := Column{Name: v.Name + "_" + w.ID, Label: v.Label.In(lang, cb.Languages), Type: v.Kind, Storage: storage(cb, v), Source: "survey " + w.ID, Wave: w.ID, Unit: v.Unit,
 				MissingCodes: len(cb.Missing) > 0 && v.Kind != survey.Date}
 			if v.Kind == survey.SelectOne {
@@ -240,7 +268,7 @@ func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Proto
 			}
 			col := len(t.Columns)
 			add(c, func(i int, code string) string {
-				s := ans[code]
+				s := ans.Values[i]
 				if m, miss := cb.IsMissing(s); miss {
 					t.Missing = append(t.Missing, MissingCell{Row: i, Column: col, Code: m})
 					return ""

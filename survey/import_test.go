@@ -920,12 +920,13 @@ func writeReferrals(t testing.TB, path string, p *trial.Protocol, prefix string,
 	}
 }
 
-// TestFormAnswers: the answers of every variable of a form at once are
-// Answers' of each, versions and blanked answers included.
-func TestFormAnswers(t *testing.T) {
+// TestFormColumns: the answers of every variable of a form at once are
+// Answers' of each, versions and blanked answers included, in the rows
+// asked for.
+func TestFormColumns(t *testing.T) {
 	f := newFixture(t, 30)
 	ctx := context.Background()
-	path := f.fill("a.xlsx", f.template("m6", m6Day), "m6", []map[string]any{answers(), with(answers(), "income_total", 1500)}, nil)
+	path := f.fill("a.xlsx", f.template("m6", m6Day), "m6", []map[string]any{answers(), with(answers(), "income_total", 1500), answers()}, nil)
 	if _, err := f.importFiles("m6", m6Day, path); err != nil {
 		t.Fatal(err)
 	}
@@ -941,9 +942,34 @@ func TestFormAnswers(t *testing.T) {
 		WHERE wave = 'm6' AND variable = 'hh_size' ORDER BY family LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
-	all, err := FormAnswers(ctx, f.db, "m6", nil)
+	// Rows in reverse order of the codes; the third family, interviewed,
+	// left out.
+	row := map[string]int{}
+	for i, c := range f.codes {
+		if i != 2 {
+			row[c] = len(row)
+		}
+	}
+	for c, r := range row {
+		row[c] = len(row) - 1 - r
+	}
+	cols, err := FormColumns(ctx, f.db, []string{"m6"}, row, len(row))
 	if err != nil {
 		t.Fatal(err)
+	}
+	all := map[string]map[string]string{}
+	for w, col := range cols {
+		if w.Form != "m6" {
+			t.Errorf("%v: not asked for", w)
+		}
+		all[w.Variable] = map[string]string{}
+		for code, r := range row {
+			if col.Has[r] {
+				all[w.Variable][code] = col.Values[r]
+			} else if col.Values[r] != "" {
+				t.Errorf("%v of %s: %q without an answer", w, code, col.Values[r])
+			}
+		}
 	}
 	// The reference: the current version of each answer, as SQL finds it.
 	reference := func(variable string) map[string]string {
@@ -970,8 +996,19 @@ func TestFormAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 		ref := reference(v.Name)
-		if fmt.Sprint(one) != fmt.Sprint(ref) || fmt.Sprint(ref) != fmt.Sprint(all[v.Name]) {
-			t.Errorf("%s: FormAnswers %v, Answers %v, SQL %v", v.Name, all[v.Name], one, ref)
+		if _, ok := ref[f.codes[2]]; !ok && v.Name == "interview_date" {
+			t.Errorf("the third family has no interview to leave out")
+		}
+		delete(ref, f.codes[2])
+		if all[v.Name] == nil {
+			all[v.Name] = map[string]string{}
+		}
+		if fmt.Sprint(ref) != fmt.Sprint(all[v.Name]) {
+			t.Errorf("%s: FormColumns %v, SQL %v", v.Name, all[v.Name], ref)
+		}
+		delete(one, f.codes[2])
+		if fmt.Sprint(one) != fmt.Sprint(ref) {
+			t.Errorf("%s: Answers %v, SQL %v", v.Name, one, ref)
 		}
 		n += len(one)
 		wants = append(wants, Want{"m6", v.Name}, Want{"m0", v.Name})
@@ -980,14 +1017,12 @@ func TestFormAnswers(t *testing.T) {
 		t.Errorf("the packed-looking text: %v", all["hh_size"])
 	}
 	of, err := AnswersOf(ctx, f.db, wants)
-	if err != nil || len(of) != len(wants) || fmt.Sprint(of[Want{"m6", "rent_amount"}]) != fmt.Sprint(all["rent_amount"]) || len(of[Want{"m0", "hh_size"}]) != 0 {
+	rent := maps.Clone(of[Want{"m6", "rent_amount"}])
+	delete(rent, f.codes[2])
+	if err != nil || len(of) != len(wants) || fmt.Sprint(rent) != fmt.Sprint(all["rent_amount"]) || len(of[Want{"m0", "hh_size"}]) != 0 {
 		t.Errorf("AnswersOf: %v %v", err, of[Want{"m6", "rent_amount"}])
 	}
-	if n < 30 || all["income_total"][f.codes[0]] != "1600" {
-		t.Errorf("%d answers; income of %s %q", n, f.codes[0], all["income_total"][f.codes[0]])
-	}
-	some, _ := FormAnswers(ctx, f.db, "m6", []string{"hh_size"})
-	if len(some) != 1 || len(some["hh_size"]) != 2 {
-		t.Errorf("named: %v", some)
+	if _, ok := all["rent_amount"][f.codes[1]]; n < 30 || all["income_total"][f.codes[0]] != "1600" || ok {
+		t.Errorf("%d answers; income of %s %q; rent of %s blanked: %v", n, f.codes[0], all["income_total"][f.codes[0]], f.codes[1], !ok)
 	}
 }

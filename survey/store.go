@@ -407,21 +407,43 @@ func AnswersOf(ctx context.Context, db *trial.DB, wants []Want) (map[Want]map[st
 	return out, err
 }
 
-// FormAnswers is Answers for every variable of a form at once (or those
-// named, when names is not nil): variable → study code → answer.
-func FormAnswers(ctx context.Context, db *trial.DB, form string, names []string) (map[string]map[string]string, error) {
-	out := map[string]map[string]string{}
-	var families int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM survey_responses WHERE wave = ?`, form).Scan(&families); err != nil {
-		return nil, err
-	}
-	err := eachAnswer(ctx, db, []string{form}, names, func(code, _, variable, value string, blanked bool) {
-		m := out[variable]
-		if m == nil {
-			m = make(map[string]string, families) // one answer per response at most
-			out[variable] = m
+// AnswerColumn holds the current answers to one variable at one form by
+// row of a table: Values[r] ("" where none) and whether there is one.
+type AnswerColumn struct {
+	Values []string
+	Has    []bool
+}
+
+// FormColumns reads the current answers to every variable of forms in one
+// pass over the stored answers, as columns of a table of n rows: row gives
+// the row of a study code (families not in it are left out). Columns exist
+// for the variables that have a stored answer. Without a map per answer,
+// an export of 80,000 families × 3 waves × 40 variables spends its time
+// reading, not hashing study codes.
+func FormColumns(ctx context.Context, db *trial.DB, forms []string, row map[string]int, n int) (map[Want]*AnswerColumn, error) {
+	out := map[Want]*AnswerColumn{}
+	lastCode, r := "", -1
+	var last Want
+	var col *AnswerColumn
+	err := eachAnswer(ctx, db, forms, nil, func(code, form, variable, value string, blanked bool) {
+		if code != lastCode { // a family's answers come together
+			lastCode, r = code, -1
+			if i, ok := row[code]; ok && i >= 0 && i < n {
+				r = i
+			}
 		}
-		set(m, code, value, blanked)
+		if r < 0 {
+			return
+		}
+		if w := (Want{Form: form, Variable: variable}); col == nil || w != last {
+			if col, last = out[w], w; col == nil {
+				col = &AnswerColumn{Values: make([]string, n), Has: make([]bool, n)}
+				out[w] = col
+			}
+		}
+		// Versions come in order, the last is current; a blanked one
+		// removes the answer.
+		col.Values[r], col.Has[r] = value, !blanked
 	})
 	return out, err
 }
