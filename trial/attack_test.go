@@ -36,7 +36,7 @@ func attackTrial(t *testing.T) (*testTrial, *AllocationKey) {
 	if _, err := tt.db.Withdraw(ctx, tt.p, k, "K-0005", "moved abroad", tt.actor); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tt.db.Arms(ctx, tt.p, k, "unblinded analysis", tt.actor); err != nil {
+	if _, err := tt.db.Arms(ctx, tt.p, k, "unblinded analysis", tt.actor, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Two months of a sealed activity log, as its import leaves them.

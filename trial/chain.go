@@ -157,10 +157,17 @@ func appendChain(ctx context.Context, tx *sql.Tx, key *AllocationKey, family *in
 // a database rolled back. The witness then moves to the new head: written
 // as pending before the commit (a crash leaves the database at either
 // head) and as the head after it.
-func (db *DB) writeChained(ctx context.Context, p *Protocol, key *AllocationKey, fn func(tx *sql.Tx, rep *AuditReport) error) error {
+func (db *DB) writeChained(ctx context.Context, p *Protocol, key *AllocationKey, fn func(tx *sql.Tx, rep *AuditReport) error, beside ...func(r *DB) error) error {
 	var before, after witness
 	pending := false
-	err := db.Write(ctx, func(tx *sql.Tx) error {
+	err := db.Write(ctx, func(tx *sql.Tx) (err error) {
+		if wait := db.readBeside(ctx, beside); wait != nil {
+			defer func() {
+				if berr := wait(); err == nil {
+					err = berr
+				}
+			}()
+		}
 		groups, err := readGroups(ctx, tx)
 		if err != nil {
 			return err

@@ -353,7 +353,7 @@ func TestWithdrawWithoutKey(t *testing.T) {
 		t.Errorf("status counts %d withdrawals", s.Withdrawn)
 	}
 	// A keyed entry covers it: deleting it is then found.
-	if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor); err != nil {
+	if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor, nil); err != nil {
 		t.Fatal(err)
 	}
 	tt.exec(t, `PRAGMA foreign_keys = OFF`, `DELETE FROM chain WHERE kind = 'withdraw'`)

@@ -196,8 +196,11 @@ func (db *DB) AllocationList(ctx context.Context, p *Protocol, key *AllocationKe
 
 // Arms unseals which group code is which arm (code → arm id) for a keyed
 // use of the data, recorded in the audit chain with who, when and why (an
-// unblinded analysis, report or export).
-func (db *DB) Arms(ctx context.Context, p *Protocol, key *AllocationKey, why string, a Actor) (map[string]string, error) {
+// unblinded analysis, report or export). read, when not nil, reads what
+// else the keyed use needs (the sealed activity log) beside the chain's
+// verification, on a reader of the same snapshot the verification checks;
+// its error counts only once the chain verifies.
+func (db *DB) Arms(ctx context.Context, p *Protocol, key *AllocationKey, why string, a Actor, read func(r *DB) error) (map[string]string, error) {
 	var arms map[string]string
 	err := db.writeChained(ctx, p, key, func(tx *sql.Tx, _ *AuditReport) error {
 		var err error
@@ -206,7 +209,7 @@ func (db *DB) Arms(ctx context.Context, p *Protocol, key *AllocationKey, why str
 		}
 		_, err = appendChain(ctx, tx, key, nil, ChainBody{Kind: KindExport, Reason: why, At: a.Stamp(), By: a.Name})
 		return err
-	})
+	}, read)
 	return arms, err
 }
 

@@ -117,11 +117,14 @@ func (s *session) keyed(ctx context.Context, why string) (*plan.Keyed, error) {
 	if s.Key == nil {
 		return nil, nil
 	}
-	arms, err := s.DB.Arms(ctx, s.Protocol, s.Key, why, s.Actor)
-	if err != nil {
-		return nil, err
-	}
-	log, err := survey.OpenActivityLog(ctx, s.DB, s.Key)
+	// The sealed log is opened beside the chain's verification, on the
+	// snapshot it verifies.
+	var log *survey.ActivityLog
+	arms, err := s.DB.Arms(ctx, s.Protocol, s.Key, why, s.Actor, func(r *trial.DB) error {
+		var err error
+		log, err = survey.OpenActivityLog(ctx, r, s.Key)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

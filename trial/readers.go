@@ -1,0 +1,76 @@
+package trial
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"slices"
+	"sync"
+)
+
+// openReaders opens n connections of their own for reading the database
+// in parallel, each in a read transaction whose snapshot is taken now:
+// the database as it is when openReaders is called, whatever is
+// committed later. Called while the write lock is held (a write
+// transaction that has written nothing yet), every reader sees what that
+// transaction sees. The readers refuse writes; release ends them.
+func (db *DB) openReaders(ctx context.Context, n int) (readers []*DB, release func(), err error) {
+	u := url.URL{Path: db.Path}
+	dsn := "file:" + u.EscapedPath() + "?_pragma=query_only(1)&_pragma=foreign_keys(1)&_pragma=busy_timeout(30000)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
+	var out []*DB
+	release = func() {
+		for _, r := range out {
+			r.sql.Exec(`ROLLBACK`)
+			r.sql.Close()
+		}
+	}
+	for range n {
+		s, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		// One connection, kept: the read transaction begun on it stays
+		// open across the queries made through this handle.
+		s.SetMaxOpenConns(1)
+		s.SetMaxIdleConns(1)
+		out = append(out, &DB{Path: db.Path, sql: s, ReadOnly: true})
+		var k int
+		if _, err := s.ExecContext(ctx, `BEGIN`); err != nil {
+			release()
+			return nil, nil, err
+		}
+		if err := s.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&k); err != nil {
+			release()
+			return nil, nil, err
+		}
+	}
+	return out, release, nil
+}
+
+// readBeside starts the reads given to writeChained (nil ones skipped),
+// each on a reader of its own, while the write transaction holds the
+// lock and has written nothing: the readers' snapshot is the one the
+// transaction verifies. wait waits for them all and returns the first
+// error; nil when there is nothing to read.
+func (db *DB) readBeside(ctx context.Context, reads []func(r *DB) error) (wait func() error) {
+	reads = slices.DeleteFunc(slices.Clone(reads), func(f func(*DB) error) bool { return f == nil })
+	if len(reads) == 0 {
+		return nil
+	}
+	rs, release, err := db.openReaders(ctx, len(reads))
+	if err != nil {
+		return func() error { return err }
+	}
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Go(func() { errs[i] = read(rs[i]) })
+	}
+	return func() error {
+		wg.Wait()
+		release()
+		return errors.Join(errs...)
+	}
+}

@@ -1,0 +1,83 @@
+package trial
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestReadersOneSnapshot: readers see the database as it was when they
+// were opened, all of them the same, whatever is committed afterwards;
+// they refuse writes, and the writer is not held up by them.
+func TestReadersOneSnapshot(t *testing.T) {
+	tt := newTestTrial(t)
+	ctx := context.Background()
+	meta := func(db *DB) int {
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM trial_meta`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := meta(tt.db)
+	rs, release, err := tt.db.openReaders(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tt.db.SQL().ExecContext(ctx, `INSERT INTO trial_meta (key, value) VALUES ('readers-test', 'x')`); err != nil {
+		t.Fatalf("a write while readers are open: %v", err)
+	}
+	for i, r := range rs {
+		if n := meta(r); n != before {
+			t.Errorf("reader %d sees %d rows of trial_meta, the snapshot had %d", i, n, before)
+		}
+		if err := r.Write(ctx, nil); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("reader %d writes: %v", i, err)
+		}
+	}
+	release()
+	rs, release, err = tt.db.openReaders(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if n := meta(rs[0]); n != before+1 {
+		t.Errorf("a new reader sees %d rows, want %d", n, before+1)
+	}
+}
+
+// TestArmsReadBeside: what a keyed use reads beside the chain's
+// verification is read on the snapshot verified (before the use's own
+// entry); a failed read fails the use and adds nothing to the chain; and a
+// chain that does not verify is what is reported, whatever the read says.
+func TestArmsReadBeside(t *testing.T) {
+	tt, k := attackTrial(t)
+	ctx := context.Background()
+	entries := func(db *DB) int {
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM chain`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := entries(tt.db)
+	seen := -1
+	if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor, func(r *DB) error { seen = entries(r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if seen != before || entries(tt.db) != before+1 {
+		t.Errorf("the read saw %d entries, the chain had %d and now has %d", seen, before, entries(tt.db))
+	}
+	failed := errors.New("the log does not open")
+	if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor, func(*DB) error { return failed }); !errors.Is(err, failed) {
+		t.Errorf("a failed read: %v", err)
+	}
+	if n := entries(tt.db); n != before+1 {
+		t.Errorf("a failed read left %d entries, want %d", n, before+1)
+	}
+	tt.exec(t, `UPDATE allocations SET group_code = CASE group_code WHEN 'A' THEN 'B' ELSE 'A' END WHERE slot = 1`)
+	if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor, func(*DB) error { return failed }); err == nil || errors.Is(err, failed) || !strings.Contains(err.Error(), "does not verify") {
+		t.Errorf("a doctored allocation: %v", err)
+	}
+}
