@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/rct-trials/rct/internal/files"
 	"gonum.org/v1/plot"
@@ -510,23 +512,56 @@ func (f Figure) PNG() ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// WriteFigures writes every figure as SVG, PNG and PDF into dir.
+// WriteFigures writes every figure as SVG, PNG and PDF into dir, the
+// figures drawn on every core.
 func WriteFigures(dir string, figs []Figure) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, f := range figs {
-		for _, ext := range []string{"svg", "png", "pdf"} {
-			path := filepath.Join(dir, f.Name+"."+ext)
-			err := files.WriteAtomic(path, 0o600, files.Replace, func(w io.Writer) error { return f.write(w, ext) })
-			if err != nil {
-				return out, fmt.Errorf("reports: figure %s: %w", path, err)
-			}
-			out = append(out, path)
+	exts := []string{"svg", "png", "pdf"}
+	paths := make([]string, len(figs)*len(exts))
+	for i, f := range figs {
+		for j, ext := range exts {
+			paths[i*len(exts)+j] = filepath.Join(dir, f.Name+"."+ext)
 		}
 	}
-	return out, nil
+	done, err := eachFigure(figs, func(i int, f Figure) error {
+		for j, ext := range exts {
+			path := paths[i*len(exts)+j]
+			if err := files.WriteAtomic(path, 0o600, files.Replace, func(w io.Writer) error { return f.write(w, ext) }); err != nil {
+				return fmt.Errorf("reports: figure %s: %w", path, err)
+			}
+		}
+		return nil
+	})
+	return paths[:done*len(exts)], err
+}
+
+// eachFigure calls fn for every figure, on every core (a figure's plot is
+// drawn by one goroutine at a time). It returns the error of the first
+// figure that failed, and how many figures before it are done.
+func eachFigure(figs []Figure, fn func(i int, f Figure) error) (int, error) {
+	errs := make([]error, len(figs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(figs)) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = fn(i, figs[i])
+			}
+		})
+	}
+	for i := range figs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return i, err
+		}
+	}
+	return len(figs), nil
 }
 
 // pIs writes a p-value in a sentence: "p = 0.032" or "p < 0.001".

@@ -154,12 +154,19 @@ func (x *xlsxWriter) figures(figs []Figure, tr func(string) string) error {
 	if err != nil {
 		return err
 	}
-	row := 1
-	for _, fig := range figs {
-		png, err := fig.PNG()
-		if err != nil {
+	pngs := make([][]byte, len(figs))
+	if _, err := eachFigure(figs, func(i int, fig Figure) error {
+		var err error
+		if pngs[i], err = fig.PNG(); err != nil {
 			return fmt.Errorf("reports: figure %s: %w", fig.Name, err)
 		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	row := 1
+	for i, fig := range figs {
+		png := pngs[i]
 		x.f.SetCellStr(name, cellName(1, row), fig.Name)
 		x.f.SetCellStyle(name, cellName(1, row), cellName(1, row), x.bold)
 		x.f.SetCellStr(name, cellName(1, row+1), fig.Caption)
