@@ -287,10 +287,8 @@ func JointBalanceGroups(group []int, k int, covs []Column, se string) (WaldTest,
 	if n <= K {
 		return WaldTest{}, fmt.Errorf("%w: %d rows for %d coefficients", ErrTooFew, n, K)
 	}
-	for j := 0; j < K; j++ {
-		if err := checkFinite(names[j], mat.Col(nil, j, X)); err != nil {
-			return WaldTest{}, err
-		}
+	if err := checkFiniteColumns(X, names); err != nil {
+		return WaldTest{}, err
 	}
 	var xtx mat.SymDense
 	xtx.SymOuterK(1, X.T())
