@@ -353,9 +353,14 @@ func factorOf(c string) (string, bool) {
 	return "", false
 }
 
-// values is a numeric variable on the rows kept.
+// values is a numeric variable on the rows kept: the frame's own column
+// when every row is kept (read only, as every estimator reads it; a copy
+// of each column at 5,000,000 rows would be 40 MB more each).
 func (m *model) values(name string) []float64 {
 	v := m.num[name]
+	if len(m.keep) == len(v) {
+		return v
+	}
 	out := make([]float64, len(m.keep))
 	for j, i := range m.keep {
 		out[j] = v[i]
