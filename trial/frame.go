@@ -102,26 +102,51 @@ func (db *DB) Members(ctx context.Context) ([]Member, error) {
 	return out, rows.Err()
 }
 
-// OutcomeValues returns the derived value of a register outcome (or of its
-// baseline window, id + "_baseline") for every family that has one, by
-// study code; NaN where the derivation found it missing.
-func (db *DB) OutcomeValues(ctx context.Context, outcome string) (map[string]float64, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT f.study_code, o.value FROM outcome_values o JOIN families f ON f.id = o.family
-		WHERE o.outcome = ? AND o.wave = ''`, outcome)
+// OutcomeValues returns the derived values of register outcomes (or of
+// their baseline windows, id + "_baseline"), by outcome and study code,
+// for every family that has one; NaN where the derivation found it
+// missing. An outcome nothing is derived for has no entry.
+func (db *DB) OutcomeValues(ctx context.Context, outcomes ...string) (map[string]map[string]float64, error) {
+	out := make(map[string]map[string]float64, len(outcomes))
+	if len(outcomes) == 0 {
+		return out, nil
+	}
+	codes, err := StudyCodes(ctx, db.sql)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, len(outcomes))
+	for i, o := range outcomes {
+		args[i] = o
+	}
+	// One pass over the table (its key starts with the family), the study
+	// codes from a map rather than a join: a look-up per row in families
+	// cost more than the scan.
+	rows, err := db.sql.QueryContext(ctx, `SELECT family, outcome, value FROM outcome_values
+		WHERE wave = '' AND outcome IN (`+Placeholders(len(outcomes))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]float64{}
 	for rows.Next() {
-		var code string
+		var family int64
+		var outcome string
 		var v sql.NullFloat64
-		if err := rows.Scan(&code, &v); err != nil {
+		if err := rows.Scan(&family, &outcome, &v); err != nil {
 			return nil, err
 		}
-		out[code] = math.NaN()
+		code, ok := codes[family]
+		if !ok {
+			continue
+		}
+		m := out[outcome]
+		if m == nil {
+			m = map[string]float64{}
+			out[outcome] = m
+		}
+		m[code] = math.NaN()
 		if v.Valid {
-			out[code] = v.Float64
+			m[code] = v.Float64
 		}
 	}
 	return out, rows.Err()
