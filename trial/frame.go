@@ -42,20 +42,31 @@ func NormalizeCodes(codes []string) []string {
 
 // Randomized returns every randomized family in order of randomization.
 func (db *DB) Randomized(ctx context.Context, p *Protocol) ([]RandomizedFamily, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT a.slot, f.study_code, a.group_code, a.stratum, r.domains, r.weak_domains,
-		EXISTS (SELECT 1 FROM chain c WHERE c.family = f.id AND c.kind = 'withdraw'), a.allocated_on
+	// The withdrawals first, in one pass over the chain: a look-up in the
+	// chain per family cost more than reading the families.
+	withdrawn, err := withdrawals(ctx, db.sql)
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM allocations`).Scan(&n); err != nil {
+		return nil, err
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT a.slot, a.family, f.study_code, a.group_code, a.stratum, r.domains, r.weak_domains, a.allocated_on
 		FROM allocations a JOIN families f ON f.id = a.family JOIN referrals r ON r.id = f.referral ORDER BY a.slot`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []RandomizedFamily
+	out := make([]RandomizedFamily, 0, n)
 	for rows.Next() {
 		var f RandomizedFamily
+		var id int64
 		var dom string
-		if err := rows.Scan(&f.Slot, &f.StudyCode, &f.Group, &f.Stratum, &dom, &f.Weak, &f.Withdrawn, &f.Date); err != nil {
+		if err := rows.Scan(&f.Slot, &id, &f.StudyCode, &f.Group, &f.Stratum, &dom, &f.Weak, &f.Date); err != nil {
 			return nil, err
 		}
+		f.Withdrawn = withdrawn[id]
 		var d map[string]int
 		if err := json.Unmarshal([]byte(dom), &d); err != nil {
 			return nil, err
@@ -148,6 +159,24 @@ func (db *DB) OutcomeValues(ctx context.Context, outcomes ...string) (map[string
 		if v.Valid {
 			m[code] = v.Float64
 		}
+	}
+	return out, rows.Err()
+}
+
+// withdrawals are the families the chain records a withdrawal of.
+func withdrawals(ctx context.Context, q queryer) (map[int64]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT family FROM chain WHERE kind = 'withdraw' AND family IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
 	}
 	return out, rows.Err()
 }

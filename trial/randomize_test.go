@@ -284,6 +284,15 @@ func TestUnblindWithdrawExport(t *testing.T) {
 	if err != nil || len(blind) != 6 || blind[0].Arm != "" || !blind[2].Withdrawn {
 		t.Errorf("keyless list %+v %v", blind, err)
 	}
+	fams, err := tt.db.Randomized(ctx, tt.p)
+	if err != nil || len(fams) != 6 {
+		t.Fatalf("randomized: %d %v", len(fams), err)
+	}
+	for _, f := range fams {
+		if f.Withdrawn != (f.StudyCode == "K-0003") {
+			t.Errorf("%s withdrawn: %v", f.StudyCode, f.Withdrawn)
+		}
+	}
 	list, _ := tt.db.AllocationList(ctx, tt.p, k, "", tt.actor)
 	if list[0].Arm == "" {
 		t.Error("keyed list has no arms")
