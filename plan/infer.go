@@ -304,13 +304,14 @@ type riBatch struct {
 // other outcomes are summed as riStatistic sums them, y·z and y·(1−z) in
 // respondent order, two outcomes at a time in registers.
 type riShared struct {
-	idx   []int32     // the respondents
-	ys    [][]float64 // each outcome's values of them
-	slots []int       // each outcome's place in the batch
-	once  sync.Once
-	resp  []uint64 // the respondents, a bit per family
-	whole []wholeOutcome
-	float []int // the other outcomes, by their index in ys
+	idx      []int32     // the respondents
+	ys       [][]float64 // each outcome's values of them
+	slots    []int       // each outcome's place in the batch
+	families int         // in the whole set: the length of a draw
+	once     sync.Once
+	resp     []uint64 // the respondents, a bit per family
+	whole    []wholeOutcome
+	float    []int // the other outcomes, by their index in ys
 }
 
 // wholeOutcome is an outcome of whole numbers y = min + Σ_b 2^b·plane_b.
@@ -328,8 +329,8 @@ type riWork struct {
 	treated []uint64
 }
 
-func (sh *riShared) prepare(families int) {
-	words := (families + 63) / 64
+func (sh *riShared) prepare() {
+	words := (sh.families + 63) / 64
 	sh.resp = make([]uint64, words)
 	for _, i := range sh.idx {
 		sh.resp[i>>6] |= 1 << (i & 63)
@@ -404,7 +405,7 @@ func (b *riBatch) add(y []float64, arm, ref float64) {
 			return
 		}
 	}
-	b.shared = append(b.shared, &riShared{idx: idx, ys: [][]float64{yv}, slots: []int{slot}})
+	b.shared = append(b.shared, &riShared{idx: idx, ys: [][]float64{yv}, slots: []int{slot}, families: len(y)})
 }
 
 // run computes the statistics of draw g into out.
@@ -414,20 +415,23 @@ func (b *riBatch) run(g, out []float64) error {
 		w = new(riWork)
 	}
 	defer b.work.Put(w)
-	words := (len(g) + 63) / 64
-	if cap(w.treated) < words {
-		w.treated = make([]uint64, words)
-	}
-	treatedBits := w.treated[:words]
-	for k := range treatedBits { // g is 0 or 1
-		var t uint64
-		for j, v := range g[k*64 : min(len(g), k*64+64)] {
-			t |= uint64(v) << j
+	var treatedBits []uint64
+	if len(b.shared) > 0 { // the draws write 0 and 1 only
+		words := (len(g) + 63) / 64
+		if cap(w.treated) < words {
+			w.treated = make([]uint64, words)
 		}
-		treatedBits[k] = t
+		treatedBits = w.treated[:words]
+		for k := range treatedBits {
+			var t uint64
+			for j, v := range g[k*64 : min(len(g), k*64+64)] {
+				t |= uint64(v) << j
+			}
+			treatedBits[k] = t
+		}
 	}
 	for _, sh := range b.shared {
-		sh.once.Do(func() { sh.prepare(len(g)) })
+		sh.once.Do(sh.prepare)
 		n := len(sh.idx)
 		treated := 0
 		for k, r := range sh.resp {

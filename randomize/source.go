@@ -44,8 +44,8 @@ func (s *Source) IntN(n int) int {
 	return int(s.below(uint64(n)))
 }
 
-// below is IntN for n > 0 as a uint64, small enough to inline in the
-// loops that draw blocks.
+// below is IntN for n > 0 as a uint64, without IntN's check: what the
+// loops that draw blocks call once a unit.
 func (s *Source) below(n uint64) uint64 {
 	hi, lo := bits.Mul64(s.c.Uint64(), n)
 	if lo < n {
@@ -55,9 +55,7 @@ func (s *Source) below(n uint64) uint64 {
 }
 
 // reject finishes below when the first draw fell in the zone that may be
-// rejected. Kept out of line so that below inlines.
-//
-//go:noinline
+// rejected (for the small n of blocks, almost never).
 func (s *Source) reject(hi, lo, n uint64) uint64 {
 	thresh := -n % n
 	for lo < thresh {

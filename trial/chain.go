@@ -163,7 +163,7 @@ func (db *DB) writeChained(ctx context.Context, p *Protocol, key *AllocationKey,
 	err := db.Write(ctx, func(tx *sql.Tx) (err error) {
 		if wait := db.readBeside(ctx, beside); wait != nil {
 			defer func() {
-				if berr := wait(); err == nil {
+				if berr := wait(err != nil); err == nil {
 					err = berr
 				}
 			}()

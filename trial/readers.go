@@ -52,24 +52,31 @@ func (db *DB) openReaders(ctx context.Context, n int) (readers []*DB, release fu
 // readBeside starts the reads given to writeChained (nil ones skipped),
 // each on a reader of its own, while the write transaction holds the
 // lock and has written nothing: the readers' snapshot is the one the
-// transaction verifies. wait waits for them all and returns the first
-// error; nil when there is nothing to read.
-func (db *DB) readBeside(ctx context.Context, reads []func(r *DB) error) (wait func() error) {
+// transaction verifies. wait waits for them all (cancelling them first
+// when abort: the transaction failed) and returns the first error; nil
+// when there is nothing to read.
+func (db *DB) readBeside(ctx context.Context, reads []func(r *DB) error) (wait func(abort bool) error) {
 	reads = slices.DeleteFunc(slices.Clone(reads), func(f func(*DB) error) bool { return f == nil })
 	if len(reads) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	rs, release, err := db.openReaders(ctx, len(reads))
 	if err != nil {
-		return func() error { return err }
+		cancel()
+		return func(bool) error { return err }
 	}
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
 	for i, read := range reads {
 		wg.Go(func() { errs[i] = read(rs[i]) })
 	}
-	return func() error {
+	return func(abort bool) error {
+		if abort {
+			cancel()
+		}
 		wg.Wait()
+		cancel()
 		release()
 		return errors.Join(errs...)
 	}
