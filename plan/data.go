@@ -197,28 +197,6 @@ func (a *answerSet) get(form, variable string) (map[string]string, error) {
 	return m, err
 }
 
-// registerSet holds the derived register outcomes and baseline windows
-// Load reads, read in one pass at the first that is needed.
-type registerSet struct {
-	ctx  context.Context
-	db   *trial.DB
-	ids  []string
-	got  map[string]map[string]float64
-	read bool
-}
-
-// get returns the derived values of outcome id by study code.
-func (r *registerSet) get(id string) (map[string]float64, error) {
-	if !r.read {
-		var err error
-		if r.got, err = r.db.OutcomeValues(r.ctx, r.ids...); err != nil {
-			return nil, err
-		}
-		r.read = true
-	}
-	return r.got[id], nil
-}
-
 // loadWants lists the answers Load reads: who was interviewed at each
 // wave, the survey variables of the balance table, and each survey
 // outcome at its waves and its baseline.
@@ -422,14 +400,8 @@ func (d *Data) loadResponses(p *trial.Protocol, answers *answerSet) error {
 // loadOutcomes reads every protocol outcome at every wave (survey) or in
 // its window (register), with its baseline measure.
 func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, cbErr error, answers *answerSet) error {
-	registers := &registerSet{ctx: ctx, db: db}
 	for _, out := range p.Outcomes {
-		if out.Source.Survey == "" {
-			registers.ids = append(registers.ids, out.ID, out.ID+"_baseline")
-		}
-	}
-	for _, out := range p.Outcomes {
-		base, baseWave, err := d.baseline(registers, out, cb, answers)
+		base, baseWave, err := d.baseline(ctx, db, out, cb, answers)
 		if err != nil {
 			return err
 		}
@@ -462,7 +434,7 @@ func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol
 				o.Y = column(d.Families, func(code string) float64 { return number(cb, ans[code]) })
 			default:
 				o.Source = "register " + out.Source.Register
-				if err := d.registerOutcome(ctx, db, registers, out, &o); err != nil {
+				if err := d.registerOutcome(ctx, db, out, &o); err != nil {
 					return err
 				}
 			}
@@ -474,7 +446,7 @@ func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol
 
 // registerOutcome reads a register outcome's derived values: missing (Y
 // nil, said why) when its register has no import yet or nothing is derived.
-func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, registers *registerSet, out trial.Outcome, o *OutcomeData) error {
+func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, out trial.Outcome, o *OutcomeData) error {
 	have, err := linkage.Imported(ctx, db, out.Source.Register)
 	if err != nil {
 		return err
@@ -484,7 +456,7 @@ func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, registers *reg
 		o.Baseline, o.BaselineWave, o.BaselineColumn = nil, "", ""
 		return nil
 	}
-	vals, err := registers.get(out.ID)
+	vals, err := db.OutcomeValues(ctx, out.ID)
 	if err != nil {
 		return err
 	}
@@ -499,9 +471,9 @@ func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, registers *reg
 // baseline reads an outcome's baseline measure: the register events of its
 // baseline window (derived as OUTCOME_baseline), or the survey variable at
 // the baseline wave. nil when the outcome has none or none is derived yet.
-func (d *Data) baseline(registers *registerSet, out trial.Outcome, cb *survey.Codebook, answers *answerSet) ([]float64, string, error) {
+func (d *Data) baseline(ctx context.Context, db *trial.DB, out trial.Outcome, cb *survey.Codebook, answers *answerSet) ([]float64, string, error) {
 	if out.Source.Survey == "" {
-		vals, err := registers.get(out.ID + "_baseline")
+		vals, err := db.OutcomeValues(ctx, out.ID+"_baseline")
 		if err != nil || len(vals) == 0 {
 			return nil, "", err
 		}

@@ -302,16 +302,6 @@ func storage(cb *survey.Codebook, v *survey.Variable) string {
 // exportRegisters adds the register outcomes and their baseline windows:
 // empty where missing (no import of the register yet).
 func exportRegisters(ctx context.Context, db *trial.DB, p *trial.Protocol, add adder) error {
-	var ids []string
-	for _, o := range p.Outcomes {
-		if o.Source.Register != "" && o.Source.Window != nil {
-			ids = append(ids, o.ID, o.ID+"_baseline")
-		}
-	}
-	all, err := db.OutcomeValues(ctx, ids...)
-	if err != nil {
-		return err
-	}
 	for _, o := range p.Outcomes {
 		src := o.Source
 		if src.Register == "" || src.Window == nil {
@@ -328,7 +318,10 @@ func exportRegisters(ctx context.Context, db *trial.DB, p *trial.Protocol, add a
 			}{o.ID + "_baseline", o.Label + " (baseline window)", *o.Baseline.Window})
 		}
 		for _, win := range windows {
-			vals := all[win.id]
+			vals, err := db.OutcomeValues(ctx, win.id)
+			if err != nil {
+				return err
+			}
 			c := Column{Name: win.id, Label: win.label, Type: o.Type, Storage: "number", Source: "register " + src.Register,
 				Unit: aggregateUnit(src.Aggregate), Window: fmt.Sprintf("(%s, %s] from the randomization date; events %s, %s", win.w.From, win.w.To, strings.Join(src.Events, ", "), src.Aggregate)}
 			if o.Type == "binary" {

@@ -42,31 +42,20 @@ func NormalizeCodes(codes []string) []string {
 
 // Randomized returns every randomized family in order of randomization.
 func (db *DB) Randomized(ctx context.Context, p *Protocol) ([]RandomizedFamily, error) {
-	// The withdrawals first, in one pass over the chain: a look-up in the
-	// chain per family cost more than reading the families.
-	withdrawn, err := withdrawals(ctx, db.sql)
-	if err != nil {
-		return nil, err
-	}
-	var n int
-	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM allocations`).Scan(&n); err != nil {
-		return nil, err
-	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT a.slot, a.family, f.study_code, a.group_code, a.stratum, r.domains, r.weak_domains, a.allocated_on
+	rows, err := db.sql.QueryContext(ctx, `SELECT a.slot, f.study_code, a.group_code, a.stratum, r.domains, r.weak_domains,
+		EXISTS (SELECT 1 FROM chain c WHERE c.family = f.id AND c.kind = 'withdraw'), a.allocated_on
 		FROM allocations a JOIN families f ON f.id = a.family JOIN referrals r ON r.id = f.referral ORDER BY a.slot`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]RandomizedFamily, 0, n)
+	var out []RandomizedFamily
 	for rows.Next() {
 		var f RandomizedFamily
-		var id int64
 		var dom string
-		if err := rows.Scan(&f.Slot, &id, &f.StudyCode, &f.Group, &f.Stratum, &dom, &f.Weak, &f.Date); err != nil {
+		if err := rows.Scan(&f.Slot, &f.StudyCode, &f.Group, &f.Stratum, &dom, &f.Weak, &f.Withdrawn, &f.Date); err != nil {
 			return nil, err
 		}
-		f.Withdrawn = withdrawn[id]
 		var d map[string]int
 		if err := json.Unmarshal([]byte(dom), &d); err != nil {
 			return nil, err
@@ -113,70 +102,27 @@ func (db *DB) Members(ctx context.Context) ([]Member, error) {
 	return out, rows.Err()
 }
 
-// OutcomeValues returns the derived values of register outcomes (or of
-// their baseline windows, id + "_baseline"), by outcome and study code,
-// for every family that has one; NaN where the derivation found it
-// missing. An outcome nothing is derived for has no entry.
-func (db *DB) OutcomeValues(ctx context.Context, outcomes ...string) (map[string]map[string]float64, error) {
-	out := make(map[string]map[string]float64, len(outcomes))
-	if len(outcomes) == 0 {
-		return out, nil
-	}
-	codes, err := StudyCodes(ctx, db.sql)
-	if err != nil {
-		return nil, err
-	}
-	args := make([]any, len(outcomes))
-	for i, o := range outcomes {
-		args[i] = o
-	}
-	// One pass over the table (its key starts with the family), the study
-	// codes from a map rather than a join: a look-up per row in families
-	// cost more than the scan.
-	rows, err := db.sql.QueryContext(ctx, `SELECT family, outcome, value FROM outcome_values
-		WHERE wave = '' AND outcome IN (`+Placeholders(len(outcomes))+`)`, args...)
+// OutcomeValues returns the derived value of a register outcome (or of its
+// baseline window, id + "_baseline") for every family that has one, by
+// study code; NaN where the derivation found it missing.
+func (db *DB) OutcomeValues(ctx context.Context, outcome string) (map[string]float64, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT f.study_code, o.value FROM outcome_values o JOIN families f ON f.id = o.family
+		WHERE o.outcome = ? AND o.wave = ''`, outcome)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	out := map[string]float64{}
 	for rows.Next() {
-		var family int64
-		var outcome string
+		var code string
 		var v sql.NullFloat64
-		if err := rows.Scan(&family, &outcome, &v); err != nil {
+		if err := rows.Scan(&code, &v); err != nil {
 			return nil, err
 		}
-		code, ok := codes[family]
-		if !ok {
-			continue
-		}
-		m := out[outcome]
-		if m == nil {
-			m = map[string]float64{}
-			out[outcome] = m
-		}
-		m[code] = math.NaN()
+		out[code] = math.NaN()
 		if v.Valid {
-			m[code] = v.Float64
+			out[code] = v.Float64
 		}
-	}
-	return out, rows.Err()
-}
-
-// withdrawals are the families the chain records a withdrawal of.
-func withdrawals(ctx context.Context, q queryer) (map[int64]bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT family FROM chain WHERE kind = 'withdraw' AND family IS NOT NULL`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
 	}
 	return out, rows.Err()
 }
