@@ -73,6 +73,9 @@ type ImportOptions struct {
 	// checked).
 	Names    []string
 	MaxUnzip int64 // tests
+	// Progress, when set, is told of the rows read (their number is not
+	// known beforehand: total 0): tick after each row, done at the end.
+	Progress func(step string, total int) (tick, done func())
 }
 
 // FileResult says what one file brought.
@@ -143,6 +146,7 @@ type record struct {
 
 // importer holds what an import needs besides the files.
 type importer struct {
+	tick    func() // a row read
 	o       ImportOptions
 	p       *trial.Protocol
 	cb      *Codebook
@@ -290,6 +294,12 @@ func (im *importer) run(ctx context.Context, tx *sql.Tx) error {
 		}
 		done <- err
 	}()
+	im.tick = func() {}
+	if o.Progress != nil {
+		var done func()
+		im.tick, done = o.Progress("survey import, rows read", 0)
+		defer done()
+	}
 	for i, path := range o.Files {
 		im.readFile(i, path)
 	}
@@ -415,6 +425,7 @@ func (im *importer) readFile(idx int, path string) {
 			im.fileIssue(path, t.Sheet, RuleFileRejected, err)
 			return
 		}
+		im.tick()
 		if r := im.readRow(idx, t, row, colOf, letters); r != nil {
 			im.apply(r)
 		}

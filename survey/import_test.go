@@ -9,6 +9,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"sync/atomic"
 
 	"errors"
 	"io"
@@ -1024,5 +1025,41 @@ func TestFormColumns(t *testing.T) {
 	}
 	if _, ok := all["rent_amount"][f.codes[1]]; n < 30 || all["income_total"][f.codes[0]] != "1600" || ok {
 		t.Errorf("%d answers; income of %s %q; rent of %s blanked: %v", n, f.codes[0], all["income_total"][f.codes[0]], f.codes[1], !ok)
+	}
+}
+
+// TestImportProgress: an import tells its progress of every data row it
+// reads (answered or not, across files) and ends it once; its number of
+// rows is not known beforehand.
+func TestImportProgress(t *testing.T) {
+	f := newFixture(t, 6)
+	a := f.fill("a.xlsx", f.template("m6", m6Day), "m6", []map[string]any{answers(), answers()}, nil)
+	b := f.fill("b.xlsx", f.template("m6", m6Day), "m6", nil, nil)
+	var ticks, dones atomic.Int64
+	total := -1
+	_, err := Import(context.Background(), f.db, f.p, ImportOptions{Form: "m6", Files: []string{a, b}, Actor: actorAt(m6Day), MaxUnzip: 1 << 20,
+		Progress: func(step string, n int) (func(), func()) {
+			total = n
+			return func() { ticks.Add(1) }, func() { dones.Add(1) }
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, path := range []string{a, b} {
+		tb, err := sheet.Open(path, sheet.Options{Sheet: "m6"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := tb.Next(); err != nil {
+				break
+			}
+			rows++
+		}
+		tb.Close()
+	}
+	if total != 0 || ticks.Load() != int64(rows) || dones.Load() != 1 || rows < 12 {
+		t.Errorf("total %d, %d ticks for %d rows, done %d times", total, ticks.Load(), rows, dones.Load())
 	}
 }

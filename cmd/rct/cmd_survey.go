@@ -422,6 +422,7 @@ func runImport(ctx context.Context, f *factory, o ImportOptions) error {
 			return err
 		}
 	}
+	in.Progress = f.IO.Progress
 	res, err := survey.Import(ctx, s.DB, s.Protocol, in)
 	var ie *survey.ImportError
 	if err != nil && !errors.As(err, &ie) {

@@ -12,12 +12,14 @@ import (
 var ProgressAfter = 2 * time.Second
 
 // Progress shows a long step's progress on stderr, only when stderr is a
-// terminal: "randomization inference: 45% (4,500 of 10,000), 3 s left",
-// redrawn at most five times a second from whichever goroutine ticks.
-// tick counts one unit done (safe from many goroutines); done ends the
-// line. When stderr is not a terminal both do nothing.
+// terminal: "randomization inference: 45% (4,500 of 10,000), 3s left",
+// redrawn at most five times a second from whichever goroutine ticks; with
+// no total known (total ≤ 0), the count so far and the time taken:
+// "survey import, rows read: 45,000 (12s)". tick counts one unit done
+// (safe from many goroutines); done ends the line. When stderr is not a
+// terminal both do nothing.
 func (s *IO) Progress(step string, total int) (tick func(), done func()) {
-	if !s.ErrTTY || total <= 0 {
+	if !s.ErrTTY {
 		return func() {}, func() {}
 	}
 	start := time.Now()
@@ -27,6 +29,11 @@ func (s *IO) Progress(step string, total int) (tick func(), done func()) {
 	draw := func(k int64, final bool) {
 		elapsed := time.Since(start)
 		if elapsed < ProgressAfter && !(final && shown) {
+			return
+		}
+		if total <= 0 {
+			fmt.Fprintf(s.ErrOut, "\r%s: %s (%s)\x1b[K", step, thousands(k), elapsed.Round(time.Second))
+			shown = true
 			return
 		}
 		left := ""
@@ -39,7 +46,7 @@ func (s *IO) Progress(step string, total int) (tick func(), done func()) {
 	}
 	tick = func() {
 		k := n.Add(1)
-		if k%64 != 0 && k != int64(total) {
+		if k%64 != 0 && (total <= 0 || k != int64(total)) {
 			return
 		}
 		mu.Lock()

@@ -47,4 +47,20 @@ func TestProgress(t *testing.T) {
 	if out := run(true, time.Hour); out != "" {
 		t.Errorf("a short step: %q", out)
 	}
+	// No total known: the count so far.
+	ProgressAfter = 0
+	defer func() { ProgressAfter = 2 * time.Second }()
+	var b bytes.Buffer
+	io := &IO{ErrOut: &b, ErrTTY: true}
+	tick, done := io.Progress("survey import, rows read", 0)
+	for i := 0; i < 4500; i++ {
+		tick()
+		if i%1000 == 0 {
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	done()
+	if out := b.String(); !strings.Contains(out, "survey import, rows read: 4,500 (") || !strings.HasSuffix(out, "\n") || strings.Contains(out, "%") {
+		t.Errorf("no total: %q", out)
+	}
 }
