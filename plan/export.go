@@ -119,7 +119,10 @@ func (t *DataSet) Codebook() [][]string {
 // managers guide); with the key the arm is named, z is 1 for the arm
 // compared with the reference arm (z_ARM for each with more arms), and the
 // log is summarised (months logged, contacts, hours, guidance accepted).
-func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*DataSet, error) {
+//
+// progress, when not nil, is told of the families' answers read (the
+// longest step: a scan of every stored answer).
+func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, progress func(step string, total int) (tick, done func())) (*DataSet, error) {
 	arms := k.arms()
 	b, err := loadFamilies(ctx, db, p, arms)
 	if err != nil {
@@ -143,7 +146,7 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Da
 		for _, m := range cb.Missing {
 			t.MissingCodes = append(t.MissingCodes, ValueLabel{m.Code, m.Label.In(exportLang(cb), cb.Languages)})
 		}
-		if err := t.exportSurvey(ctx, db, p, cb, b, add); err != nil {
+		if err := t.exportSurvey(ctx, db, p, cb, b, add, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -227,7 +230,7 @@ func exportDesign(b *Data, p *trial.Protocol, arms map[string]string, add adder)
 // exportSurvey adds, for every wave, whether the family was interviewed
 // and every variable asked (identifiers never); declared missing codes
 // become empty cells, kept in t.Missing.
-func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, b *Data, add adder) error {
+func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, b *Data, add adder, progress func(step string, total int) (tick, done func())) error {
 	lang := exportLang(cb)
 	forms := make([]string, len(p.Waves))
 	for i, w := range p.Waves {
@@ -237,7 +240,18 @@ func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Proto
 	for i, f := range b.Families {
 		row[f.StudyCode] = i
 	}
-	all, err := survey.FormColumns(ctx, db, forms, row, len(b.Families)) // every wave in one pass
+	var tick func()
+	if progress != nil {
+		var interviews int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM survey_responses WHERE wave IN (`+trial.Placeholders(len(forms))+`)`,
+			anySlice(forms)...).Scan(&interviews); err != nil {
+			return err
+		}
+		var done func()
+		tick, done = progress("data export, interviews read", interviews)
+		defer done()
+	}
+	all, err := survey.FormColumns(ctx, db, forms, row, len(b.Families), tick) // every wave in one pass
 	if err != nil {
 		return err
 	}
@@ -434,4 +448,13 @@ func exportCaseLog(log *survey.ActivityLog, cb *survey.Codebook, add adder) erro
 		return strconv.Itoa(cl.Months[code])
 	})
 	return nil
+}
+
+// anySlice is s as query arguments.
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }

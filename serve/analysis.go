@@ -79,7 +79,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, u *Session) erro
 	if err != nil {
 		return err
 	}
-	t, err := plan.Export(ctx, s.cfg.DB, p, nil)
+	t, err := plan.Export(ctx, s.cfg.DB, p, nil, nil)
 	if err != nil {
 		return withStatus(http.StatusConflict, err)
 	}

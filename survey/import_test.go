@@ -954,7 +954,8 @@ func TestFormColumns(t *testing.T) {
 	for c, r := range row {
 		row[c] = len(row) - 1 - r
 	}
-	cols, err := FormColumns(ctx, f.db, []string{"m6"}, row, len(row))
+	ticks := 0
+	cols, err := FormColumns(ctx, f.db, []string{"m6"}, row, len(row), func() { ticks++ })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1022,6 +1023,9 @@ func TestFormColumns(t *testing.T) {
 	delete(rent, f.codes[2])
 	if err != nil || len(of) != len(wants) || fmt.Sprint(rent) != fmt.Sprint(all["rent_amount"]) || len(of[Want{"m0", "hh_size"}]) != 0 {
 		t.Errorf("AnswersOf: %v %v", err, of[Want{"m6", "rent_amount"}])
+	}
+	if interviewed := f.count(`SELECT count(*) FROM survey_responses WHERE wave = 'm6'`); ticks != interviewed {
+		t.Errorf("%d ticks for %d families' answers", ticks, interviewed)
 	}
 	if _, ok := all["rent_amount"][f.codes[1]]; n < 30 || all["income_total"][f.codes[0]] != "1600" || ok {
 		t.Errorf("%d answers; income of %s %q; rent of %s blanked: %v", n, f.codes[0], all["income_total"][f.codes[0]], f.codes[1], !ok)

@@ -419,13 +419,18 @@ type AnswerColumn struct {
 // the row of a study code (families not in it are left out). Columns exist
 // for the variables that have a stored answer. Without a map per answer,
 // an export of 80,000 families × 3 waves × 40 variables spends its time
-// reading, not hashing study codes.
-func FormColumns(ctx context.Context, db *trial.DB, forms []string, row map[string]int, n int) (map[Want]*AnswerColumn, error) {
+// reading, not hashing study codes. tick, when not nil, is called as each
+// family's answers at a form begin (a command's progress).
+func FormColumns(ctx context.Context, db *trial.DB, forms []string, row map[string]int, n int, tick func()) (map[Want]*AnswerColumn, error) {
 	out := map[Want]*AnswerColumn{}
-	lastCode, r := "", -1
+	lastCode, lastForm, r := "", "", -1
 	var last Want
 	var col *AnswerColumn
 	err := eachAnswer(ctx, db, forms, nil, func(code, form, variable, value string, blanked bool) {
+		if tick != nil && (code != lastCode || form != lastForm) {
+			lastForm = form
+			tick()
+		}
 		if code != lastCode { // a family's answers come together
 			lastCode, r = code, -1
 			if i, ok := row[code]; ok && i >= 0 && i < n {

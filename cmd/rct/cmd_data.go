@@ -80,7 +80,7 @@ func runDataExport(ctx context.Context, f *factory, o DataExportOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := plan.Export(ctx, s.DB, s.Protocol, k)
+	t, err := plan.Export(ctx, s.DB, s.Protocol, k, f.IO.Progress)
 	if err != nil {
 		return err
 	}
