@@ -55,6 +55,18 @@ type DB struct {
 	// a copy on read-only media or an archive: it is read as it is, and
 	// every write is refused with that reason.
 	ReadOnly bool
+	// Progress, when set, is told of the long steps (the audit chain's
+	// verification): tick after each unit of work, done at the end.
+	Progress func(step string, total int) (tick, done func())
+}
+
+// progress starts a long step's progress of total units (0: not known);
+// without Progress both do nothing.
+func (db *DB) progress(step string, total int) (tick, done func()) {
+	if db.Progress == nil {
+		return func() {}, func() {}
+	}
+	return db.Progress(step, total)
 }
 
 // ErrReadOnly is returned by a write to a read-only trial database.

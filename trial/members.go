@@ -15,8 +15,9 @@ import (
 // order with every field length-prefixed. An allocation entry records it,
 // so that moving a person between randomized families, editing one, or
 // swapping the referral behind two families — in effect changing people's
-// arm — is found by audit verify.
-func membersDigests(ctx context.Context, q queryer, only map[int64]bool) (map[int64]string, error) {
+// arm — is found by audit verify. tick, when not nil, is told of each
+// family digested.
+func membersDigests(ctx context.Context, q queryer, only map[int64]bool, tick func()) (map[int64]string, error) {
 	ids := make([]int64, 0, len(only))
 	for id := range only {
 		ids = append(ids, id)
@@ -28,6 +29,11 @@ func membersDigests(ctx context.Context, q queryer, only map[int64]bool) (map[in
 		ids = ids[len(chunk):]
 		if err := digestChunk(ctx, q, chunk, out); err != nil {
 			return nil, err
+		}
+		if tick != nil {
+			for range chunk {
+				tick()
+			}
 		}
 	}
 	return out, nil

@@ -126,7 +126,7 @@ func (db *DB) Randomize(ctx context.Context, p *Protocol, in RandomizeInput) ([]
 		for _, f := range fams {
 			only[f.id] = true
 		}
-		members, err := membersDigests(ctx, tx, only)
+		members, err := membersDigests(ctx, tx, only, nil)
 		if err != nil {
 			return err
 		}

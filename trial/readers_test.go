@@ -81,3 +81,21 @@ func TestArmsReadBeside(t *testing.T) {
 		t.Errorf("a doctored allocation: %v", err)
 	}
 }
+
+// TestVerifyProgress: the chain's verification tells its progress of every
+// entry walked and every family whose members are checked, and ends it
+// once.
+func TestVerifyProgress(t *testing.T) {
+	tt, k := attackTrial(t)
+	var ticks, dones int
+	tt.db.Progress = func(step string, total int) (func(), func()) {
+		return func() { ticks++ }, func() { dones++ }
+	}
+	rep, err := tt.db.VerifyChain(context.Background(), tt.p, k)
+	if err != nil || len(rep.Problems) > 0 {
+		t.Fatal(err, rep.Problems)
+	}
+	if ticks < rep.Entries+12 || dones != 1 {
+		t.Errorf("%d ticks for %d entries and 12 families, done %d times", ticks, rep.Entries, dones)
+	}
+}

@@ -65,6 +65,7 @@ type verifier struct {
 	logDigest string
 	// unkeyed counts the entries recorded without the key (withdrawals).
 	unkeyed int
+	tick    func() // an entry or a family checked
 }
 
 // chainAlloc is an allocation as both the chain and the allocations table
@@ -82,6 +83,9 @@ func (v *verifier) problem(err error) { v.rep.Problems = append(v.rep.Problems, 
 func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey) (*AuditReport, error) {
 	v := &verifier{ctx: ctx, q: q, p: p, groups: groups, key: key, byCode: map[string]Group{}, codes: map[int64]string{},
 		rep: &AuditReport{Keyed: key != nil, Problems: []string{}, Notes: []string{}, HeadHash: zeroHash}, fromChain: map[int]chainAlloc{}}
+	var done func()
+	v.tick, done = db.progress("audit chain, entries and families checked", 0)
+	defer done()
 	entries, err := readChain(ctx, q)
 	if err != nil {
 		return nil, err
@@ -246,6 +250,7 @@ func (v *verifier) witness(entries []ChainEntry) {
 func (v *verifier) entries(entries []ChainEntry) {
 	prev := zeroHash
 	for i, e := range entries {
+		v.tick()
 		if e.Seq != i+1 {
 			v.problem(chainProblem(e.Seq, "expected entry %d here: an entry was deleted or inserted", i+1))
 			return
@@ -385,7 +390,7 @@ func (v *verifier) members() error {
 	if len(only) == 0 {
 		return nil
 	}
-	digests, err := membersDigests(v.ctx, v.q, only)
+	digests, err := membersDigests(v.ctx, v.q, only, v.tick)
 	if err != nil {
 		return err
 	}

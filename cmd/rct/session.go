@@ -68,6 +68,7 @@ func (f *factory) open(ctx context.Context, n need) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.Progress = f.IO.Progress
 	s := &session{DB: db, Actor: f.actor()}
 	if err := s.load(ctx, f, n); err != nil {
 		db.Close()
