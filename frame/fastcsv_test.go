@@ -2,9 +2,11 @@ package frame
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -84,4 +86,29 @@ func FuzzReadFor(f *testing.F) {
 			t.Errorf("Read %s %v; ReadFor %s %v", a, ea, b, eb)
 		}
 	})
+}
+
+// TestReadForProgress: the fast reader tells a megabyte parsed at a time,
+// all of the data below the header whatever the blocks, and ends once.
+func TestReadForProgress(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("y,z,x\n")
+	for i := 0; b.Len() < 2600<<10; i++ {
+		fmt.Fprintf(&b, "%d.25,%d,%d\n", i, i%2, i%7)
+	}
+	path := filepath.Join(t.TempDir(), "d.csv")
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	defer func() { blockSize = 4 << 20 }()
+	for _, bs := range []int{4 << 20, 100 << 10, 333} {
+		blockSize = bs
+		var ticks, dones atomic.Int64
+		s := Spec{Outcome: "y", Treatment: "z", Covariates: []string{"x"},
+			Progress: func(string, int) (func(), func()) { return func() { ticks.Add(1) }, func() { dones.Add(1) } }}
+		if _, err := ReadFor(path, s); err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(b.Len()-len("y,z,x\n")) >> 20; ticks.Load() != want || dones.Load() != 1 {
+			t.Errorf("block %d: %d ticks, want %d; done %d times", bs, ticks.Load(), want, dones.Load())
+		}
+	}
 }

@@ -76,6 +76,7 @@ func runEstimate(f *factory, o EstimateOptions) error {
 	for i, c := range o.Spec.Covariates {
 		o.Spec.Covariates[i] = strings.TrimSpace(c) // "a, b" as people write it
 	}
+	o.Spec.Progress = f.IO.Progress
 	fr, err := frame.ReadFor(o.Data, o.Spec)
 	if err != nil {
 		return err
