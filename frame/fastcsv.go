@@ -90,10 +90,7 @@ func readCSVFast(path string, s Spec) (*Frame, error) {
 			return nil, errSlowPath // a header line longer than the buffer
 		}
 	}
-	tick, done := func() {}, func() {}
-	if s.Progress != nil {
-		tick, done = s.Progress("reading "+filepath.Base(path)+", MB parsed", 0)
-	}
+	tick, done := s.Progress.Start("reading "+filepath.Base(path)+", MB parsed", 0)
 	defer done()
 	var parsedBytes atomic.Int64
 	work := make(chan block)

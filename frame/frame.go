@@ -12,6 +12,7 @@ import (
 
 	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/internal/sheet"
 )
 
@@ -131,9 +132,8 @@ type Spec struct {
 	Weights      string // ols: weighted least squares with this column's weights
 	SE           string
 	Alpha        float64
-	// Progress, when set, is told of a long read (not part of the model):
-	// tick after each block of the file parsed, done at the end.
-	Progress func(step string, total int) (tick, done func())
+	// Progress, when set, is told of a long read (not part of the model).
+	Progress progress.Func
 }
 
 // Estimate is a spec's result, with the fields of the reference files.

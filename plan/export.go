@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
@@ -122,7 +123,7 @@ func (t *DataSet) Codebook() [][]string {
 //
 // progress, when not nil, is told of the families' answers read (the
 // longest step: a scan of every stored answer).
-func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, progress func(step string, total int) (tick, done func())) (*DataSet, error) {
+func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, progress progress.Func) (*DataSet, error) {
 	arms := k.arms()
 	b, err := loadFamilies(ctx, db, p, arms)
 	if err != nil {
@@ -230,7 +231,7 @@ func exportDesign(b *Data, p *trial.Protocol, arms map[string]string, add adder)
 // exportSurvey adds, for every wave, whether the family was interviewed
 // and every variable asked (identifiers never); declared missing codes
 // become empty cells, kept in t.Missing.
-func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, b *Data, add adder, progress func(step string, total int) (tick, done func())) error {
+func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, b *Data, add adder, progress progress.Func) error {
 	lang := exportLang(cb)
 	forms := make([]string, len(p.Waves))
 	for i, w := range p.Waves {
@@ -240,18 +241,7 @@ func (t *DataSet) exportSurvey(ctx context.Context, db *trial.DB, p *trial.Proto
 	for i, f := range b.Families {
 		row[f.StudyCode] = i
 	}
-	var tick func()
-	if progress != nil {
-		var interviews int
-		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM survey_responses WHERE wave IN (`+trial.Placeholders(len(forms))+`)`,
-			anySlice(forms)...).Scan(&interviews); err != nil {
-			return err
-		}
-		var done func()
-		tick, done = progress("data export, interviews read", interviews)
-		defer done()
-	}
-	all, err := survey.FormColumns(ctx, db, forms, row, len(b.Families), tick) // every wave in one pass
+	all, err := survey.FormColumns(ctx, db, forms, row, len(b.Families), progress) // every wave in one pass
 	if err != nil {
 		return err
 	}
@@ -448,13 +438,4 @@ func exportCaseLog(log *survey.ActivityLog, cb *survey.Codebook, add adder) erro
 		return strconv.Itoa(cl.Months[code])
 	})
 	return nil
-}
-
-// anySlice is s as query arguments.
-func anySlice(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
 }

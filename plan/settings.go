@@ -2,6 +2,7 @@ package plan
 
 import (
 	"github.com/rct-trials/rct/analysis"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/trial"
 )
 
@@ -31,17 +32,14 @@ type Settings struct {
 	Bootstrap     int    `json:"bootstrap"` // resamples for the SEs of the Lee bounds; 0: none
 	// Progress, when set, is told of the long steps (the randomization
 	// inference's draws): tick after each unit of work, done at the end.
-	Progress func(step string, total int) (tick, done func()) `json:"-"`
+	Progress progress.Func `json:"-"`
 }
 
 // riOptions are the draws of a randomization-inference step, with its
 // progress when the command shows it; done ends the progress.
 func (s Settings) riOptions(step string) (o analysis.RIOptions, done func()) {
 	o = analysis.RIOptions{Draws: s.Draws, Seed: s.Seed}
-	if s.Progress == nil {
-		return o, func() {}
-	}
-	o.Tick, done = s.Progress(step, s.Draws)
+	o.Tick, done = s.Progress.Start(step, s.Draws)
 	return o, done
 }
 

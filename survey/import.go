@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/trial"
 )
@@ -74,8 +75,8 @@ type ImportOptions struct {
 	Names    []string
 	MaxUnzip int64 // tests
 	// Progress, when set, is told of the rows read (their number is not
-	// known beforehand: total 0): tick after each row, done at the end.
-	Progress func(step string, total int) (tick, done func())
+	// known beforehand).
+	Progress progress.Func
 }
 
 // FileResult says what one file brought.
@@ -294,12 +295,9 @@ func (im *importer) run(ctx context.Context, tx *sql.Tx) error {
 		}
 		done <- err
 	}()
-	im.tick = func() {}
-	if o.Progress != nil {
-		var done func()
-		im.tick, done = o.Progress("survey import, rows read", 0)
-		defer done()
-	}
+	var ended func()
+	im.tick, ended = o.Progress.Start("survey import, rows read", 0)
+	defer ended()
 	for i, path := range o.Files {
 		im.readFile(i, path)
 	}

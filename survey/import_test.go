@@ -954,8 +954,11 @@ func TestFormColumns(t *testing.T) {
 	for c, r := range row {
 		row[c] = len(row) - 1 - r
 	}
-	ticks := 0
-	cols, err := FormColumns(ctx, f.db, []string{"m6"}, row, len(row), func() { ticks++ })
+	ticks, total := 0, -1
+	cols, err := FormColumns(ctx, f.db, []string{"m6"}, row, len(row), func(_ string, n int) (func(), func()) {
+		total = n
+		return func() { ticks++ }, func() {}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1024,8 +1027,8 @@ func TestFormColumns(t *testing.T) {
 	if err != nil || len(of) != len(wants) || fmt.Sprint(rent) != fmt.Sprint(all["rent_amount"]) || len(of[Want{"m0", "hh_size"}]) != 0 {
 		t.Errorf("AnswersOf: %v %v", err, of[Want{"m6", "rent_amount"}])
 	}
-	if interviewed := f.count(`SELECT count(*) FROM survey_responses WHERE wave = 'm6'`); ticks != interviewed {
-		t.Errorf("%d ticks for %d families' answers", ticks, interviewed)
+	if interviewed := f.count(`SELECT count(*) FROM survey_responses WHERE wave = 'm6'`); ticks != interviewed || total != interviewed {
+		t.Errorf("%d ticks of %d for %d families' answers", ticks, total, interviewed)
 	}
 	if _, ok := all["rent_amount"][f.codes[1]]; n < 30 || all["income_total"][f.codes[0]] != "1600" || ok {
 		t.Errorf("%d answers; income of %s %q; rent of %s blanked: %v", n, f.codes[0], all["income_total"][f.codes[0]], f.codes[1], !ok)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/trial"
 )
 
@@ -419,9 +420,20 @@ type AnswerColumn struct {
 // the row of a study code (families not in it are left out). Columns exist
 // for the variables that have a stored answer. Without a map per answer,
 // an export of 80,000 families × 3 waves × 40 variables spends its time
-// reading, not hashing study codes. tick, when not nil, is called as each
-// family's answers at a form begin (a command's progress).
-func FormColumns(ctx context.Context, db *trial.DB, forms []string, row map[string]int, n int, tick func()) (map[Want]*AnswerColumn, error) {
+// reading, not hashing study codes. progress, when set, is told of the
+// interviews read (each family's answers at a form).
+func FormColumns(ctx context.Context, db *trial.DB, forms []string, row map[string]int, n int, progress progress.Func) (map[Want]*AnswerColumn, error) {
+	var tick func()
+	if progress != nil {
+		var interviews int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM survey_responses WHERE wave IN (`+trial.Placeholders(len(forms))+`)`,
+			strArgs(forms)...).Scan(&interviews); err != nil {
+			return nil, err
+		}
+		var done func()
+		tick, done = progress.Start("interviews read", interviews)
+		defer done()
+	}
 	out := map[Want]*AnswerColumn{}
 	lastCode, lastForm, r := "", "", -1
 	var last Want
@@ -475,16 +487,11 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 	if err != nil {
 		return err
 	}
-	args := []any{}
-	for _, f := range forms {
-		args = append(args, f)
-	}
+	args := strArgs(forms)
 	where := `v.wave IN (` + trial.Placeholders(len(forms)) + `)`
 	if variables != nil {
 		where += ` AND v.variable IN (` + trial.Placeholders(len(variables)) + `)`
-		for _, v := range variables {
-			args = append(args, v)
-		}
+		args = append(args, strArgs(variables)...)
 	}
 	field := func(x string) string { return `length(CAST(` + x + ` AS BLOB)) || ':' || ` + x }
 	rows, err := db.SQL().QueryContext(ctx, `SELECT v.family, v.wave, group_concat(`+field("v.period")+` || `+field("v.variable")+
@@ -520,6 +527,15 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 		}
 	}
 	return rows.Err()
+}
+
+// strArgs are s as query arguments.
+func strArgs(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }
 
 // unpacker reads the fields eachAnswer's query packs: length, ':', bytes.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rct-trials/rct/internal/progress"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )
 
@@ -56,17 +57,8 @@ type DB struct {
 	// every write is refused with that reason.
 	ReadOnly bool
 	// Progress, when set, is told of the long steps (the audit chain's
-	// verification): tick after each unit of work, done at the end.
-	Progress func(step string, total int) (tick, done func())
-}
-
-// progress starts a long step's progress of total units (0: not known);
-// without Progress both do nothing.
-func (db *DB) progress(step string, total int) (tick, done func()) {
-	if db.Progress == nil {
-		return func() {}, func() {}
-	}
-	return db.Progress(step, total)
+	// verification).
+	Progress progress.Func
 }
 
 // ErrReadOnly is returned by a write to a read-only trial database.

@@ -84,7 +84,7 @@ func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group
 	v := &verifier{ctx: ctx, q: q, p: p, groups: groups, key: key, byCode: map[string]Group{}, codes: map[int64]string{},
 		rep: &AuditReport{Keyed: key != nil, Problems: []string{}, Notes: []string{}, HeadHash: zeroHash}, fromChain: map[int]chainAlloc{}}
 	var done func()
-	v.tick, done = db.progress("audit chain, entries and families checked", 0)
+	v.tick, done = db.Progress.Start("audit chain, entries and families checked", 0)
 	defer done()
 	entries, err := readChain(ctx, q)
 	if err != nil {
