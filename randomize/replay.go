@@ -32,7 +32,7 @@ func NewReplayer(d Design, profiles [][]int) (*Replayer, error) {
 		case Blocks:
 			label = Blocks
 		case StratifiedBlocks:
-			label = "stratum:" + StratumKey(p)
+			label = stratumStream(StratumKey(p))
 		default:
 			continue
 		}

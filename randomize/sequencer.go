@@ -129,7 +129,7 @@ func (s *Sequencer) next(profile []int, key string) (Allocation, error) {
 		s.pos++
 	case Blocks:
 		if s.pos >= len(s.list) {
-			s.list, s.pos = s.blocks.next(s.src, s.list[:0]), 0
+			s.list, s.pos = drawBlock(s.src, s.blocks, s.list[:0]), 0
 		}
 		a.Group = s.list[s.pos]
 		a.Deterministic = !s.replay && allSame(s.list[s.pos:])
@@ -137,7 +137,7 @@ func (s *Sequencer) next(profile []int, key string) (Allocation, error) {
 	case StratifiedBlocks:
 		st := s.stratum(key)
 		if st.pos >= len(st.block) {
-			st.block, st.pos = s.blocks.next(st.src, st.block[:0]), 0
+			st.block, st.pos = drawBlock(st.src, s.blocks, st.block[:0]), 0
 		}
 		a.Group = st.block[st.pos]
 		a.Deterministic = !s.replay && allSame(st.block[st.pos:])
@@ -176,11 +176,15 @@ func (s *Sequencer) next(profile []int, key string) (Allocation, error) {
 func (s *Sequencer) stratum(k string) *blockState {
 	st, ok := s.strat[k]
 	if !ok {
-		st = &blockState{src: NewSource(s.seed, "stratum:"+k), n: make([]int, len(s.d.Ratio))}
+		st = &blockState{src: NewSource(s.seed, stratumStream(k)), n: make([]int, len(s.d.Ratio))}
 		s.strat[k] = st
 	}
 	return st
 }
+
+// stratumStream names the random stream of the stratum whose key is k:
+// every stratum draws its blocks from a stream of its own.
+func stratumStream(k string) string { return "stratum:" + k }
 
 // byRatio draws a group with probability ratio/sum.
 func (s *Sequencer) byRatio(src *Source) int {
@@ -194,8 +198,9 @@ func (s *Sequencer) byRatio(src *Source) int {
 	return len(s.d.Ratio) - 1
 }
 
-// blockMaker draws the blocks of a block design: for each block size, the
-// block before shuffling, holding each group size/sum × ratio times.
+// blockMaker holds the blocks of a block design before shuffling, one for
+// each block size, holding each group size/sum × ratio times: drawBlock
+// draws from them.
 type blockMaker [][]int
 
 func newBlockMaker(d Design) blockMaker {
@@ -210,10 +215,6 @@ func newBlockMaker(d Design) blockMaker {
 	}
 	return m
 }
-
-// next draws a block size and returns a shuffled block of it, in buf's
-// storage (the spent block's).
-func (m blockMaker) next(src *Source, buf []int) []int { return drawBlock(src, m, buf) }
 
 // drawBlock draws one of the blocks (unshuffled) at random and returns it
 // shuffled, in buf's storage: the group indices of a blockMaker, or the
