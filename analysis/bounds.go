@@ -3,7 +3,6 @@ package analysis
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"sort"
 	"sync"
@@ -190,7 +189,7 @@ func LeeBootstrap(y, z []float64, B int, seed uint64) (seLower, seUpper float64,
 			defer wg.Done()
 			yb, zb := make([]float64, len(y)), make([]float64, len(y))
 			for b := w; b < B; b += workers {
-				src := rand.New(rand.NewPCG(seed, uint64(b)))
+				src := DrawSource(seed, b)
 				k := 0
 				for a := 0; a < 2; a++ {
 					for range idx[a] {

@@ -38,8 +38,9 @@ type RIResult struct {
 }
 
 // DrawSource is the random source of draw b (from 0) of the
-// randomization tests seeded with seed: PCG(seed, b). Drawing with it
-// again gives the assignment that draw used.
+// randomization tests, or resample b of the bootstrap, seeded with seed:
+// PCG(seed, b). Drawing with it again gives what that draw used, on any
+// number of cores.
 func DrawSource(seed uint64, b int) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, uint64(b)))
 }

@@ -153,9 +153,9 @@ func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Data
 		d.Notes = append(d.Notes, "no survey data: "+cbErr.Error())
 		cb = nil
 	}
-	ans := &answerSet{ctx: ctx, db: db}
+	var ans answerSet
 	if cb != nil {
-		if ans.got, err = survey.AnswersOf(ctx, db, loadWants(p)); err != nil {
+		if ans, err = survey.AnswersOf(ctx, db, loadWants(p)); err != nil {
 			return nil, err
 		}
 	}
@@ -174,27 +174,18 @@ func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Data
 	return d, nil
 }
 
-// answerSet holds the survey answers Load reads, read in one pass over the
-// stored answers (a query per variable scans them all each time: 0.6 s
-// each at 80,000 families).
-type answerSet struct {
-	ctx context.Context
-	db  *trial.DB
-	got map[survey.Want]map[string]string
-}
+// answerSet holds the survey answers Load reads (loadWants lists them),
+// read in one pass over the stored answers (a query per variable scans
+// them all each time: 0.6 s each at 80,000 families).
+type answerSet map[survey.Want]map[string]string
 
 // get returns the current answers to a variable at a wave by study code.
-func (a *answerSet) get(form, variable string) (map[string]string, error) {
-	w := survey.Want{Form: form, Variable: variable}
-	if m, ok := a.got[w]; ok {
-		return m, nil
+func (a answerSet) get(form, variable string) (map[string]string, error) {
+	m, ok := a[survey.Want{Form: form, Variable: variable}]
+	if !ok {
+		return nil, fmt.Errorf("plan: the answers to %s at %s were not read (loadWants does not list them)", variable, form)
 	}
-	m, err := survey.Answers(a.ctx, a.db, form, variable)
-	if a.got == nil {
-		a.got = map[survey.Want]map[string]string{}
-	}
-	a.got[w] = m
-	return m, err
+	return m, nil
 }
 
 // loadWants lists the answers Load reads: who was interviewed at each
@@ -330,7 +321,7 @@ func stratumDummies(v trial.Variable, j int, fams []trial.RandomizedFamily) []an
 // loadBalance reads the baseline variables of the balance table: weak on
 // each domain (weak_DOMAIN), the number of weak domains (weak_domains),
 // the strata dummies and survey variables of the first wave.
-func (d *Data) loadBalance(p *trial.Protocol, cb *survey.Codebook, answers *answerSet) error {
+func (d *Data) loadBalance(p *trial.Protocol, cb *survey.Codebook, answers answerSet) error {
 	spec := BalanceVariables(p)
 	n := len(d.Families)
 	d.JointSkip = map[string]string{}
@@ -377,7 +368,7 @@ func (d *Data) loadBalance(p *trial.Protocol, cb *survey.Codebook, answers *answ
 }
 
 // loadResponses reads which families were interviewed at each wave.
-func (d *Data) loadResponses(p *trial.Protocol, answers *answerSet) error {
+func (d *Data) loadResponses(p *trial.Protocol, answers answerSet) error {
 	for _, w := range p.Waves {
 		ans, err := answers.get(w.ID, "interview_date")
 		if err != nil {
@@ -399,7 +390,7 @@ func (d *Data) loadResponses(p *trial.Protocol, answers *answerSet) error {
 
 // loadOutcomes reads every protocol outcome at every wave (survey) or in
 // its window (register), with its baseline measure.
-func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, cbErr error, answers *answerSet) error {
+func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, cbErr error, answers answerSet) error {
 	for _, out := range p.Outcomes {
 		base, baseWave, err := d.baseline(ctx, db, out, cb, answers)
 		if err != nil {
@@ -471,7 +462,7 @@ func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, out trial.Outc
 // baseline reads an outcome's baseline measure: the register events of its
 // baseline window (derived as OUTCOME_baseline), or the survey variable at
 // the baseline wave. nil when the outcome has none or none is derived yet.
-func (d *Data) baseline(ctx context.Context, db *trial.DB, out trial.Outcome, cb *survey.Codebook, answers *answerSet) ([]float64, string, error) {
+func (d *Data) baseline(ctx context.Context, db *trial.DB, out trial.Outcome, cb *survey.Codebook, answers answerSet) ([]float64, string, error) {
 	if out.Source.Survey == "" {
 		vals, err := db.OutcomeValues(ctx, out.ID+"_baseline")
 		if err != nil || len(vals) == 0 {
