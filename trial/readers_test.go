@@ -7,19 +7,23 @@ import (
 	"testing"
 )
 
+// rowCount counts a table's rows as db sees them (a reader or the writer).
+func rowCount(t *testing.T, db *DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestReadersOneSnapshot: readers see the database as it was when they
 // were opened, all of them the same, whatever is committed afterwards;
 // they refuse writes, and the writer is not held up by them.
 func TestReadersOneSnapshot(t *testing.T) {
 	tt := newTestTrial(t)
 	ctx := context.Background()
-	meta := func(db *DB) int {
-		var n int
-		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM trial_meta`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	meta := func(db *DB) int { return rowCount(t, db, "trial_meta") }
 	before := meta(tt.db)
 	rs, release, err := tt.db.openReaders(ctx, 2)
 	if err != nil {
@@ -54,13 +58,7 @@ func TestReadersOneSnapshot(t *testing.T) {
 func TestArmsReadBeside(t *testing.T) {
 	tt, k := attackTrial(t)
 	ctx := context.Background()
-	entries := func(db *DB) int {
-		var n int
-		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM chain`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	entries := func(db *DB) int { return rowCount(t, db, "chain") }
 	before := entries(tt.db)
 	seen := -1
 	if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor, func(r *DB) error { seen = entries(r); return nil }); err != nil {
