@@ -55,7 +55,10 @@ func (s *Source) below(n uint64) uint64 {
 }
 
 // reject finishes below when the first draw fell in the zone that may be
-// rejected (for the small n of blocks, almost never).
+// rejected (for the small n of blocks, almost never). Not inlined, so
+// that below is.
+//
+//go:noinline
 func (s *Source) reject(hi, lo, n uint64) uint64 {
 	thresh := -n % n
 	for lo < thresh {
