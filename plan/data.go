@@ -53,7 +53,8 @@ type Data struct {
 	// with two groups directly the assignment z of the one contrast (no
 	// mapping per draw).
 	Draw     analysis.Draw
-	drawCode []float64 // nil: the group index
+	drawCode []float64    // nil: the group index
+	design   *designDraws // Draw's, to warm
 	// Balance holds the baseline variables of the balance table, in the
 	// protocol's order (NaN where a survey answer is missing); JointSkip
 	// names those left out of the joint test for a reason other than
@@ -141,10 +142,19 @@ func (k *Keyed) arms() map[string]string {
 // Load assembles the analysis set of the trial from its database. k, read
 // with the key, unblinds it; nil keeps the analysis blinded.
 func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Data, error) {
+	return load(ctx, db, p, k, nil)
+}
+
+// load is Load; families, when set, is called once the families are read,
+// before the rest (Analyze starts replaying the design's draws there).
+func load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, families func(*Data)) (*Data, error) {
 	arms := k.arms()
 	d, err := loadFamilies(ctx, db, p, arms)
 	if err != nil {
 		return nil, err
+	}
+	if families != nil {
+		families(d)
 	}
 	// Without a codebook (none installed, or one that no longer fits the
 	// protocol) there are no survey data: said, not fatal.
@@ -256,9 +266,10 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 	if c := d.Contrasts[0]; len(groups) == 2 {
 		d.drawCode[c.Arm], d.drawCode[c.Ref] = 1, 0
 	}
-	if d.Draw, err = DesignDraw(p.Design(groups), profiles, d.drawCode); err != nil {
+	if d.design, err = newDesignDraws(p.Design(groups), profiles, d.drawCode); err != nil {
 		return nil, err
 	}
+	d.Draw = d.design.draw
 	for j, v := range p.Randomization.Strata {
 		f := Factor{Variable: v.ID, Levels: make([]string, len(fams))}
 		for i, fam := range fams {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/rct-trials/rct/analysis"
 	"github.com/rct-trials/rct/randomize"
@@ -16,6 +17,38 @@ import (
 // group g unit i is given: {0, 1} for a two-group assignment, the group
 // indices for a draw of k groups.
 func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysis.Draw, error) {
+	dd, err := newDesignDraws(d, profiles, values)
+	if err != nil {
+		return nil, err
+	}
+	return dd.draw, nil
+}
+
+// designDraws is DesignDraw's draw, with draws replayed ahead of time
+// (warm) while the rest of the analysis set is read on one core: the
+// randomization tests then take them instead of replaying them. A draw is
+// the same whoever replays it, so the results are too.
+type designDraws struct {
+	r      *randomize.Replayer
+	values []float64
+	n      int
+	width  uint // bits a unit's group takes in a kept draw: 1, 2, 4 or 8
+
+	mu      sync.Mutex
+	ready   *sync.Cond         // signalled when a kept draw is replayed
+	kept    map[[32]byte]*kept // by the draw's seed
+	stopped bool               // the warming ends after its current draw
+	warming sync.WaitGroup
+}
+
+// kept is a draw replayed ahead: each unit's group, width bits each.
+type kept struct {
+	groups []uint64
+	done   bool
+	err    error
+}
+
+func newDesignDraws(d randomize.Design, profiles [][]int, values []float64) (*designDraws, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
@@ -28,16 +61,120 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	return func(src *rand.Rand, z []float64) error {
-		if len(z) != len(profiles) {
-			return analysis.ErrLength
+	dd := &designDraws{r: r, values: values, n: len(profiles), width: 8}
+	for w := uint(1); w < 8; w *= 2 {
+		if len(values) <= 1<<w {
+			dd.width = w
+			break
 		}
-		var seed [32]byte
-		for i := 0; i < 4; i++ {
-			binary.LittleEndian.PutUint64(seed[8*i:], src.Uint64())
+	}
+	dd.ready = sync.NewCond(&dd.mu)
+	return dd, nil
+}
+
+// seedOf reads a draw's seed from its source: what the Replayer is given.
+func seedOf(src *rand.Rand) [32]byte {
+	var seed [32]byte
+	for i := 0; i < 4; i++ {
+		binary.LittleEndian.PutUint64(seed[8*i:], src.Uint64())
+	}
+	return seed
+}
+
+// draw is the analysis.Draw: a kept draw when the warming replayed (or is
+// replaying) it, else replayed here. A draw asked for that the warming has
+// not reached ends the warming: the tests have caught up with it.
+func (dd *designDraws) draw(src *rand.Rand, z []float64) error {
+	if len(z) != dd.n {
+		return analysis.ErrLength
+	}
+	seed := seedOf(src)
+	dd.mu.Lock()
+	k := dd.kept[seed]
+	if k == nil {
+		dd.stopped = true
+	}
+	for k != nil && !k.done {
+		dd.ready.Wait()
+	}
+	delete(dd.kept, seed)
+	dd.mu.Unlock()
+	if k == nil || k.err != nil {
+		return dd.r.Assign(seed, dd.values, z)
+	}
+	per := int(64 / dd.width)
+	mask := uint64(1)<<dd.width - 1
+	for w, x := range k.groups {
+		for i := range z[w*per : min((w+1)*per, len(z))] {
+			z[w*per+i] = dd.values[x&mask]
+			x >>= dd.width
 		}
-		return r.Assign(seed, values, z)
-	}, nil
+	}
+	return nil
+}
+
+// warmBytes bounds the memory of the draws kept ahead: 10,000 draws of
+// 100,000 families in two groups fit.
+const warmBytes = 128 << 20
+
+// warm starts replaying the draws of randomization tests seeded with seed,
+// draw 0 first, on a goroutine of its own, until draws are kept, their
+// memory reaches warmBytes, or the tests catch up. stop ends it, waits for
+// it and lets go of the draws not taken.
+func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
+	groups := make([]float64, len(dd.values))
+	for g := range groups {
+		groups[g] = float64(g)
+	}
+	per := int(64 / dd.width)
+	words := (dd.n + per - 1) / per
+	limit := min(draws, warmBytes/(8*max(words, 1)))
+	dd.mu.Lock()
+	dd.kept, dd.stopped = map[[32]byte]*kept{}, false
+	dd.mu.Unlock()
+	dd.warming.Add(1)
+	go func() {
+		defer dd.warming.Done()
+		z := make([]float64, dd.n)
+		for b := 0; b < limit; b++ {
+			s := seedOf(analysis.DrawSource(seed, b))
+			k := &kept{}
+			dd.mu.Lock()
+			if dd.stopped || dd.kept[s] != nil {
+				dd.mu.Unlock()
+				return
+			}
+			dd.kept[s] = k
+			dd.mu.Unlock()
+			err := dd.r.Assign(s, groups, z)
+			if err == nil {
+				k.groups = make([]uint64, words)
+				for w := range k.groups {
+					var x uint64
+					for i, g := range z[w*per : min((w+1)*per, len(z))] {
+						x |= uint64(g) << (uint(i) * dd.width)
+					}
+					k.groups[w] = x
+				}
+			}
+			dd.mu.Lock()
+			k.done, k.err = true, err
+			dd.ready.Broadcast()
+			dd.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func() {
+		dd.mu.Lock()
+		dd.stopped = true
+		dd.mu.Unlock()
+		dd.warming.Wait()
+		dd.mu.Lock()
+		dd.kept = nil
+		dd.mu.Unlock()
+	}
 }
 
 // PlannedDraw is DesignDraw for a trial not yet run: n units whose factor

@@ -3,7 +3,9 @@ package plan
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rct-trials/rct/analysis"
@@ -41,6 +43,74 @@ func TestDesignDrawKeepsTheDesign(t *testing.T) {
 		for k, v := range diff {
 			if math.Abs(v) > 3 {
 				t.Fatalf("draw %d: stratum %s imbalance %v", b, k, v)
+			}
+		}
+	}
+}
+
+// TestWarmDrawsSame: a draw replayed ahead (warm) and taken by the tests
+// is the draw they would replay themselves, for two groups (one bit a
+// unit), three (two bits), a count of units that fills no whole word, and
+// minimization (no blocks); whether the tests take the kept draws after
+// the warming ends, or race it from the start.
+func TestWarmDrawsSame(t *testing.T) {
+	two, profiles := trialDesign(131)
+	three := randomize.Design{Method: randomize.StratifiedBlocks, Ratio: []int{2, 1, 1}, BlockSizes: []int{4, 8}, Levels: []int{2, 2}}
+	mini := randomize.Design{Method: randomize.Minimization, Ratio: []int{1, 1}, Levels: []int{2, 2}, P: 0.8, Imbalance: "range"}
+	cases := []struct {
+		name   string
+		d      randomize.Design
+		values []float64
+	}{
+		{"two groups", two, []float64{1, 0}},
+		{"three groups", three, []float64{0, 1, 2}},
+		{"minimization", mini, []float64{0, 1}},
+	}
+	const seed, draws = 7, 300
+	for _, c := range cases {
+		cold, err := newDesignDraws(c.d, profiles, c.values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([][]float64, draws)
+		for b := range want {
+			want[b] = make([]float64, len(profiles))
+			if err := cold.draw(analysis.DrawSource(seed, b), want[b]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, race := range []bool{false, true} {
+			dd, _ := newDesignDraws(c.d, profiles, c.values)
+			stop := dd.warm(seed, draws-50) // the last 50 are not kept
+			if !race {
+				dd.warming.Wait()
+				if len(dd.kept) != draws-50 {
+					t.Fatalf("%s: %d draws kept, want %d", c.name, len(dd.kept), draws-50)
+				}
+			}
+			var wg sync.WaitGroup
+			for w := 0; w < 2; w++ {
+				wg.Go(func() {
+					z := make([]float64, len(profiles))
+					for b := w; b < draws; b += 2 {
+						if err := dd.draw(analysis.DrawSource(seed, b), z); err != nil {
+							t.Error(err)
+							return
+						}
+						if !slices.Equal(z, want[b]) {
+							t.Errorf("%s (race %v): draw %d differs from its replay", c.name, race, b)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			stop()
+			if dd.kept != nil {
+				t.Fatalf("%s: stop kept %d draws", c.name, len(dd.kept))
+			}
+			if !race && !dd.stopped {
+				t.Fatalf("%s: the tests went past the kept draws and the warming was not stopped", c.name)
 			}
 		}
 	}

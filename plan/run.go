@@ -13,7 +13,16 @@ import (
 // Analyze loads the analysis set of the trial and runs the protocol's
 // analysis on it with the settings s; k (read with the key) unblinds it.
 func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings, k *Keyed) (*Analysis, error) {
-	d, err := Load(ctx, db, p, k)
+	// The randomization tests' draws depend on the families alone: they
+	// are replayed on the other core while the answers and the register
+	// outcomes are read on one.
+	stop := func() {}
+	defer func() { stop() }()
+	d, err := load(ctx, db, p, k, func(d *Data) {
+		if s.Draws > 0 {
+			stop = d.design.warm(s.Seed, s.Draws)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
