@@ -76,11 +76,8 @@ func Lee(y, z []float64) (LeeBounds, error) {
 	if len(y) != len(z) {
 		return LeeBounds{}, ErrLength
 	}
-	var r [2][]float64
+	var w leeWork
 	var n [2]float64
-	for a := range r {
-		r[a] = make([]float64, 0, len(y))
-	}
 	for i, v := range y {
 		a := int(z[i])
 		if a != 0 && a != 1 {
@@ -88,9 +85,23 @@ func Lee(y, z []float64) (LeeBounds, error) {
 		}
 		n[a]++
 		if !math.IsNaN(v) {
-			r[a] = append(r[a], v)
+			w.r[a] = append(w.r[a], v)
 		}
 	}
+	return w.bounds(n)
+}
+
+// leeWork holds Lee's respondents by arm and its sorting, reused from one
+// bootstrap resample to the next.
+type leeWork struct {
+	r      [2][]float64 // the respondents' outcomes by arm, in unit order
+	sorted []float64
+	count  []int
+}
+
+// bounds are the Lee bounds of w.r, n units in each arm.
+func (w *leeWork) bounds(n [2]float64) (LeeBounds, error) {
+	r := w.r
 	if len(r[0]) == 0 || len(r[1]) == 0 {
 		return LeeBounds{}, fmt.Errorf("%w: no respondents in a group", ErrTooFew)
 	}
@@ -98,11 +109,11 @@ func Lee(y, z []float64) (LeeBounds, error) {
 	m0, m1 := mean(r[0]), mean(r[1])
 	if b.Q1 >= b.Q0 {
 		b.Trim, b.Trimmed = (b.Q1-b.Q0)/b.Q1, "treatment"
-		lo, hi := trimmedMeans(r[1], b.Trim)
+		lo, hi := w.trimmedMeans(r[1], b.Trim)
 		b.Lower, b.Upper = lo-m0, hi-m0
 	} else {
 		b.Trim, b.Trimmed = (b.Q0-b.Q1)/b.Q0, "control"
-		lo, hi := trimmedMeans(r[0], b.Trim)
+		lo, hi := w.trimmedMeans(r[0], b.Trim)
 		b.Lower, b.Upper = m1-hi, m1-lo
 	}
 	return b, nil
@@ -110,29 +121,33 @@ func Lee(y, z []float64) (LeeBounds, error) {
 
 // trimmedMeans returns the mean of x without its top share p (low) and
 // without its bottom share p (high), trimming fractionally.
-func trimmedMeans(x []float64, p float64) (low, high float64) {
-	s := sortedCopy(x)
+func (w *leeWork) trimmedMeans(x []float64, p float64) (low, high float64) {
+	s := w.sortedCopy(x)
 	keep := float64(len(s)) * (1 - p)
-	sum := func(vals func(i int) float64) float64 {
-		t, left := 0.0, keep
-		for i := 0; i < len(s) && left > 1e-12; i++ {
-			w := math.Min(1, left)
-			t += w * vals(i)
-			left -= w
-		}
-		return t / keep
+	t, left := 0.0, keep
+	for i := 0; i < len(s) && left > 1e-12; i++ {
+		f := math.Min(1, left)
+		t += f * s[i]
+		left -= f
 	}
-	low = sum(func(i int) float64 { return s[i] })
-	high = sum(func(i int) float64 { return s[len(s)-1-i] })
+	low = t / keep
+	t, left = 0.0, keep
+	for i := len(s) - 1; i >= 0 && left > 1e-12; i-- {
+		f := math.Min(1, left)
+		t += f * s[i]
+		left -= f
+	}
+	high = t / keep
 	return low, high
 }
 
-// sortedCopy returns x sorted. Whole numbers in a range no wider than
-// 4n + 64 (0/1 outcomes, counts: what Lee bounds mostly trim, 500 times
-// over in the bootstrap) are counted rather than compared: the same
-// sorted values, in O(n).
-func sortedCopy(x []float64) []float64 {
-	s := append([]float64(nil), x...)
+// sortedCopy returns x sorted, in w's storage. Whole numbers in a range
+// no wider than 4n + 64 (0/1 outcomes, counts: what Lee bounds mostly
+// trim, 500 times over in the bootstrap) are counted rather than
+// compared: the same sorted values, in O(n).
+func (w *leeWork) sortedCopy(x []float64) []float64 {
+	s := append(w.sorted[:0], x...)
+	w.sorted = s
 	if len(s) == 0 {
 		return s
 	}
@@ -148,7 +163,11 @@ func sortedCopy(x []float64) []float64 {
 		sort.Float64s(s)
 		return s
 	}
-	count := make([]int, int(hi-lo)+1)
+	count := w.count[:0]
+	for range int(hi-lo) + 1 {
+		count = append(count, 0)
+	}
+	w.count = count
 	for _, v := range s {
 		count[int(v-lo)]++
 	}
@@ -162,6 +181,12 @@ func sortedCopy(x []float64) []float64 {
 	return s
 }
 
+// sortedCopy returns x sorted (leeWork.sortedCopy in storage of its own).
+func sortedCopy(x []float64) []float64 {
+	var w leeWork
+	return w.sortedCopy(x)
+}
+
 func mean(x []float64) float64 {
 	s := 0.0
 	for _, v := range x {
@@ -173,10 +198,18 @@ func mean(x []float64) float64 {
 // LeeBootstrap returns the standard errors of the Lee bounds from B
 // resamples of units within arms, draw b from PCG(seed, b).
 func LeeBootstrap(y, z []float64, B int, seed uint64) (seLower, seUpper float64, err error) {
+	if len(y) != len(z) {
+		return 0, 0, ErrLength
+	}
 	var idx [2][]int
 	for i := range z {
-		idx[int(z[i])] = append(idx[int(z[i])], i)
+		a := int(z[i])
+		if a != 0 && a != 1 {
+			return 0, 0, fmt.Errorf("analysis: z[%d] = %v is not 0 or 1", i, z[i])
+		}
+		idx[a] = append(idx[a], i)
 	}
+	n := [2]float64{float64(len(idx[0])), float64(len(idx[1]))}
 	// Resample b draws from its own stream, PCG(seed, b): the resamples
 	// are spread over the cores and gathered in order, the same for any
 	// number of cores.
@@ -187,18 +220,21 @@ func LeeBootstrap(y, z []float64, B int, seed uint64) (seLower, seUpper float64,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			yb, zb := make([]float64, len(y)), make([]float64, len(y))
+			// A resample is arm 0's units then arm 1's: Lee of it sees
+			// each arm's respondents in the order drawn.
+			var lw leeWork
 			for b := w; b < B; b += workers {
 				src := DrawSource(seed, b)
-				k := 0
 				for a := 0; a < 2; a++ {
+					r := lw.r[a][:0]
 					for range idx[a] {
-						i := idx[a][src.IntN(len(idx[a]))]
-						yb[k], zb[k] = y[i], z[i]
-						k++
+						if v := y[idx[a][src.IntN(len(idx[a]))]]; !math.IsNaN(v) {
+							r = append(r, v)
+						}
 					}
+					lw.r[a] = r
 				}
-				lb, err := Lee(yb, zb)
+				lb, err := lw.bounds(n)
 				if err != nil {
 					continue // a resample without respondents in an arm
 				}
