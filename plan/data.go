@@ -145,16 +145,14 @@ func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Data
 	return load(ctx, db, p, k, nil)
 }
 
-// load is Load; families, when set, is called once the families are read,
-// before the rest (Analyze starts replaying the design's draws there).
-func load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, families func(*Data)) (*Data, error) {
+// load is Load; warm, when set, is given the design's draws as soon as
+// the families' strata are read, before the rest (Analyze starts
+// replaying them there), and returns what stops that.
+func load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, warm func(*designDraws) (stop func())) (*Data, error) {
 	arms := k.arms()
-	d, err := loadFamilies(ctx, db, p, arms)
+	d, err := loadFamilies(ctx, db, p, arms, warm)
 	if err != nil {
 		return nil, err
-	}
-	if families != nil {
-		families(d)
 	}
 	// Without a codebook (none installed, or one that no longer fits the
 	// protocol) there are no survey data: said, not fatal.
@@ -226,22 +224,64 @@ func loadWants(p *trial.Protocol) []survey.Want {
 }
 
 // loadFamilies reads the randomized families and their groups, and sets
-// the contrasts, the design draw and the strata adjustment.
-func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string) (*Data, error) {
-	fams, err := db.Randomized(ctx, p)
-	if err != nil {
-		return nil, err
-	}
+// the contrasts, the design draw and the strata adjustment. The design's
+// draws are made from the families' strata, read first on their own (a
+// tenth of the families' time) and given to warm when set.
+func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string, warm func(*designDraws) (stop func())) (*Data, error) {
 	groups, err := db.Groups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(fams) < 4 || len(groups) < 2 {
-		return nil, fmt.Errorf("%w: the analysis needs at least four randomized families in two groups or more (have %d families, %d groups)", ErrNotRandomized, len(fams), len(groups))
+	profiles, err := db.Profiles(ctx, p)
+	if err != nil {
+		return nil, err
 	}
-	d := &Data{Families: fams, Groups: groups, Method: p.Randomization.Method, Blinded: arms == nil}
+	if len(profiles) < 4 || len(groups) < 2 {
+		return nil, fmt.Errorf("%w: the analysis needs at least four randomized families in two groups or more (have %d families, %d groups)", ErrNotRandomized, len(profiles), len(groups))
+	}
+	d := &Data{Groups: groups, Method: p.Randomization.Method, Blinded: arms == nil}
 	if d.Contrasts, err = contrasts(p, groups, arms); err != nil {
 		return nil, err
+	}
+	d.drawCode = make([]float64, len(groups))
+	for i := range d.drawCode {
+		d.drawCode[i] = float64(i)
+	}
+	if c := d.Contrasts[0]; len(groups) == 2 {
+		d.drawCode[c.Arm], d.drawCode[c.Ref] = 1, 0
+	}
+	design := func(profiles [][]int) (stop func(), err error) {
+		if d.design, err = newDesignDraws(p.Design(groups), profiles, d.drawCode); err != nil {
+			return nil, err
+		}
+		d.Draw = d.design.draw
+		if warm == nil {
+			return func() {}, nil
+		}
+		return warm(d.design), nil
+	}
+	stop, err := design(profiles)
+	if err != nil {
+		return nil, err
+	}
+	fams, err := db.Randomized(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	d.Families = fams
+	if !slices.EqualFunc(fams, profiles, func(f trial.RandomizedFamily, p []int) bool { return slices.Equal(f.Profile, p) }) {
+		// Randomized in between (rct serve): the design is the families'.
+		stop()
+		if len(fams) < 4 {
+			return nil, fmt.Errorf("%w: the analysis needs at least four randomized families (have %d)", ErrNotRandomized, len(fams))
+		}
+		profiles = make([][]int, len(fams))
+		for i, f := range fams {
+			profiles[i] = f.Profile
+		}
+		if _, err := design(profiles); err != nil {
+			return nil, err
+		}
 	}
 	d.GroupNames = make([]string, len(groups))
 	index := map[string]int{}
@@ -254,22 +294,9 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 		}
 	}
 	d.G = make([]int, len(fams))
-	profiles := make([][]int, len(fams))
 	for i, f := range fams {
-		profiles[i] = f.Profile
 		d.G[i] = index[f.Group]
 	}
-	d.drawCode = make([]float64, len(groups))
-	for i := range d.drawCode {
-		d.drawCode[i] = float64(i)
-	}
-	if c := d.Contrasts[0]; len(groups) == 2 {
-		d.drawCode[c.Arm], d.drawCode[c.Ref] = 1, 0
-	}
-	if d.design, err = newDesignDraws(p.Design(groups), profiles, d.drawCode); err != nil {
-		return nil, err
-	}
-	d.Draw = d.design.draw
 	for j, v := range p.Randomization.Strata {
 		f := Factor{Variable: v.ID, Levels: make([]string, len(fams))}
 		for i, fam := range fams {

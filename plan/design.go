@@ -120,7 +120,7 @@ const warmBytes = 128 << 20
 // warm starts replaying the draws of randomization tests seeded with seed,
 // draw 0 first, on a goroutine of its own, until draws are kept, their
 // memory reaches warmBytes, or the tests catch up. stop ends it, waits for
-// it and lets go of the draws not taken.
+// it and lets go of the draws not taken; it may be called more than once.
 func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
 	groups := make([]float64, len(dd.values))
 	for g := range groups {
@@ -166,7 +166,7 @@ func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
 			}
 		}
 	}()
-	return func() {
+	return sync.OnceFunc(func() {
 		dd.mu.Lock()
 		dd.stopped = true
 		dd.mu.Unlock()
@@ -174,7 +174,7 @@ func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
 		dd.mu.Lock()
 		dd.kept = nil
 		dd.mu.Unlock()
-	}
+	})
 }
 
 // PlannedDraw is DesignDraw for a trial not yet run: n units whose factor

@@ -125,7 +125,7 @@ func (t *DataSet) Codebook() [][]string {
 // longest step: a scan of every stored answer).
 func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, progress progress.Func) (*DataSet, error) {
 	arms := k.arms()
-	b, err := loadFamilies(ctx, db, p, arms)
+	b, err := loadFamilies(ctx, db, p, arms, nil)
 	if err != nil {
 		return nil, err
 	}

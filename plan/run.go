@@ -13,15 +13,22 @@ import (
 // Analyze loads the analysis set of the trial and runs the protocol's
 // analysis on it with the settings s; k (read with the key) unblinds it.
 func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings, k *Keyed) (*Analysis, error) {
-	// The randomization tests' draws depend on the families alone: they
-	// are replayed on the other core while the answers and the register
-	// outcomes are read on one.
-	stop := func() {}
-	defer func() { stop() }()
-	d, err := load(ctx, db, p, k, func(d *Data) {
-		if s.Draws > 0 {
-			stop = d.design.warm(s.Seed, s.Draws)
+	// The randomization tests' draws depend on the design and the
+	// families' strata alone: they are replayed on the other core while
+	// the families, their answers and their register outcomes are read on
+	// one.
+	var stops []func()
+	defer func() {
+		for _, stop := range stops {
+			stop()
 		}
+	}()
+	d, err := load(ctx, db, p, k, func(dd *designDraws) (stop func()) {
+		if s.Draws <= 0 {
+			return func() {}
+		}
+		stops = append(stops, dd.warm(s.Seed, s.Draws))
+		return stops[len(stops)-1]
 	})
 	if err != nil {
 		return nil, err
