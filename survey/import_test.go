@@ -21,6 +21,7 @@ import (
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/internal/trialtest"
 	"github.com/rct-trials/rct/trial"
 	"github.com/xuri/excelize/v2"
 )
@@ -48,46 +49,15 @@ func actorAt(t time.Time) trial.Actor {
 
 func newFixture(t testing.TB, families int) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	p, err := trial.ParseProtocol("example", trial.ExampleProtocol())
-	if err != nil {
-		t.Fatal(err)
-	}
 	a := actorAt(randomizedOn)
-	if _, err := trial.Init(ctx, trial.InitOptions{Protocol: p, ProtocolPath: "x", DBPath: filepath.Join(dir, "t.db"),
-		KeyPath: filepath.Join(dir, "t.key"), PseudoKeyPath: filepath.Join(dir, "t.pk"), Actor: a}); err != nil {
-		t.Fatal(err)
-	}
-	db, err := trial.Open(ctx, filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	pk, _ := db.VerifyPseudoKey(ctx, filepath.Join(dir, "t.pk"))
-	key, err := db.VerifyAllocationKey(ctx, filepath.Join(dir, "t.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := filepath.Join(dir, "ref.csv")
-	writeReferrals(t, ref, p, "KG", families, time.Date(2016, 9, 1, 0, 0, 0, 0, time.UTC))
-	refs, n, err := trial.ReadReferrals(ref, p, a.Today(), sheet.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Enroll(ctx, p, trial.EnrollInput{File: ref, SHA256: "r", RowsRead: n, Referrals: refs, Key: pk, Actor: a}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Pending: true, Key: key, Actor: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, dir: dir, db: db, p: p, key: key}
-	for _, r := range res {
+	tt := trialtest.New(t, a)
+	tt.Enroll(t, "ref.csv", "KG", families, time.Date(2016, 9, 1, 0, 0, 0, 0, time.UTC), a)
+	f := &fixture{t: t, dir: tt.Dir, db: tt.DB, p: tt.P, key: tt.Key}
+	for _, r := range tt.Randomize(t, a) {
 		f.codes = append(f.codes, r.StudyCode)
 	}
 	f.cb = exampleCB(t)
-	if _, _, err := Install(ctx, db, p, f.cb, "codebook.yaml", "", a); err != nil {
+	if _, _, err := Install(context.Background(), tt.DB, tt.P, f.cb, "codebook.yaml", "", a); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -424,19 +394,12 @@ func (f *fixture) lateFamily() string {
 	// Every enrolled family was randomized: take one out of the schedule
 	// by enrolling it again is not possible; use a code that is enrolled
 	// later in a fresh referral file.
-	ctx := context.Background()
-	p := f.p
-	ref := filepath.Join(f.dir, "late.csv")
-	writeReferrals(f.t, ref, p, "LATE", 1, time.Date(2016, 9, 1, 0, 0, 0, 0, time.UTC))
-	a := actorAt(randomizedOn.AddDate(0, 0, 1))
-	refs, n, err := trial.ReadReferrals(ref, p, a.Today(), sheet.Options{})
-	if err != nil {
+	tt := &trialtest.Trial{Dir: f.dir, DB: f.db, P: f.p}
+	var err error
+	if tt.PseudoKey, err = f.db.VerifyPseudoKey(context.Background(), filepath.Join(f.dir, "t.pk")); err != nil {
 		f.t.Fatal(err)
 	}
-	pk, _ := f.db.VerifyPseudoKey(ctx, filepath.Join(f.dir, "t.pk"))
-	if _, err := f.db.Enroll(ctx, p, trial.EnrollInput{File: ref, SHA256: "late", RowsRead: n, Referrals: refs, Key: pk, Actor: a}); err != nil {
-		f.t.Fatal(err)
-	}
+	tt.Enroll(f.t, "late.csv", "LATE", 1, time.Date(2016, 9, 1, 0, 0, 0, 0, time.UTC), actorAt(randomizedOn.AddDate(0, 0, 1)))
 	if err := f.db.SQL().QueryRow(`SELECT study_code FROM families WHERE id NOT IN (SELECT family FROM allocations) LIMIT 1`).Scan(&code); err != nil {
 		f.t.Fatal(err)
 	}
@@ -904,35 +867,6 @@ func TestCaseLog(t *testing.T) {
 	}
 	if _, err := Import(ctx, f.db, f.p, ImportOptions{Form: CaseLog, Files: []string{mk("k.xlsx", in, "2017-03")}, Actor: actorAt(m6Day), Caseload: load}); !errors.Is(err, trial.ErrKeyRefused) {
 		t.Errorf("an import of the log without the key: %v", err)
-	}
-}
-
-// writeReferrals writes a referral file of n eligible, consenting families
-// (a mother and a child each), referred a day apart from start. (The
-// simulator cannot be used here: it imports this package.)
-func writeReferrals(t testing.TB, path string, p *trial.Protocol, prefix string, n int, start time.Time) {
-	t.Helper()
-	var b strings.Builder
-	head := []string{"referral_id", "referral_date", "role", "national_number", "first_name", "last_name", "birth_date", "postcode", "consent"}
-	head = append(head, p.Eligibility.Domains...)
-	for _, v := range p.Randomization.Strata {
-		head = append(head, v.ID)
-	}
-	b.WriteString(strings.Join(head, ",") + "\n")
-	for i := 0; i < n; i++ {
-		day := start.AddDate(0, 0, i%30).Format("02/01/2006")
-		row := []string{fmt.Sprintf("%s-%06d", prefix, i+1), day, "mother", "", fmt.Sprintf("Moeder%d", i), prefix + "family", "01/02/1990", "8500", "yes"}
-		for range p.Eligibility.Domains {
-			row = append(row, "1")
-		}
-		for j, v := range p.Randomization.Strata {
-			row = append(row, v.Values[(i/(j+1))%len(v.Values)])
-		}
-		b.WriteString(strings.Join(row, ",") + "\n")
-		b.WriteString(fmt.Sprintf("%s-%06d,,child,,Kind%d,%sfamily,%s,8500,%s\n", prefix, i+1, i, prefix, day, strings.Repeat(",", len(p.Eligibility.Domains)+len(p.Randomization.Strata)-1)))
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

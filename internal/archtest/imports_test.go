@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr"},
 	"frame":              {"analysis", "internal/dataerr", "internal/sheet", "internal/progress"},
 	"internal/passwords": {},
+	"internal/trialtest": {"trial", "internal/sheet"}, // imported by tests only
 	"serve":              {"trial", "survey", "plan", "reports", "internal/passwords", "internal/sheet", "internal/dataerr", "internal/files"},
 	"cmd/rct":            {"*"},
 }
