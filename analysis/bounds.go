@@ -122,23 +122,90 @@ func (w *leeWork) bounds(n [2]float64) (LeeBounds, error) {
 // trimmedMeans returns the mean of x without its top share p (low) and
 // without its bottom share p (high), trimming fractionally.
 func (w *leeWork) trimmedMeans(x []float64, p float64) (low, high float64) {
+	keep := float64(len(x)) * (1 - p)
+	if lo, count, ok := w.counted(x); ok {
+		return countedSum(lo, count, keep, false) / keep, countedSum(lo, count, keep, true) / keep
+	}
 	s := w.sortedCopy(x)
-	keep := float64(len(s)) * (1 - p)
+	return sortedSum(s, keep, false) / keep, sortedSum(s, keep, true) / keep
+}
+
+// sortedSum is the sum of the first keep values of sorted s (the last,
+// top), the boundary one weighted by what is left of keep.
+func sortedSum(s []float64, keep float64, top bool) float64 {
 	t, left := 0.0, keep
 	for i := 0; i < len(s) && left > 1e-12; i++ {
+		v := s[i]
+		if top {
+			v = s[len(s)-1-i]
+		}
 		f := math.Min(1, left)
-		t += f * s[i]
+		t += f * v
 		left -= f
 	}
-	low = t / keep
-	t, left = 0.0, keep
-	for i := len(s) - 1; i >= 0 && left > 1e-12; i-- {
-		f := math.Min(1, left)
-		t += f * s[i]
-		left -= f
+	return t
+}
+
+// counted counts whole numbers in a range no wider than 4n + 64 whose
+// every partial sum is a whole number below 2^53 (so exact, in any order):
+// count[d] is how many are lo + d. ok is false for any other x.
+func (w *leeWork) counted(x []float64) (lo float64, count []int, ok bool) {
+	if len(x) == 0 {
+		return 0, nil, false
 	}
-	high = t / keep
-	return low, high
+	lo, hi := x[0], x[0]
+	for _, v := range x {
+		if v != math.Trunc(v) || math.IsInf(v, 0) {
+			return 0, nil, false
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if hi-lo > float64(4*len(x)+64) || max(math.Abs(lo), math.Abs(hi))*float64(len(x)) >= 1<<53 {
+		return 0, nil, false
+	}
+	count = w.count[:0]
+	for range int(hi-lo) + 1 {
+		count = append(count, 0)
+	}
+	w.count = count
+	for _, v := range x {
+		count[int(v-lo)]++
+	}
+	return lo, count, true
+}
+
+// countedSum is sortedSum of the values count holds, a value at a time:
+// the same bits, since every whole step adds a whole number exactly and
+// takes a whole number off keep exactly, as one step per unit does.
+func countedSum(lo float64, count []int, keep float64, top bool) float64 {
+	t, left := 0.0, keep
+	for k := range count {
+		d := k
+		if top {
+			d = len(count) - 1 - k
+		}
+		c := float64(count[d])
+		if c == 0 {
+			continue
+		}
+		if !(left > 1e-12) {
+			break
+		}
+		v := lo + float64(d)
+		if left >= c { // c steps of weight 1
+			t += c * v
+			left -= c
+			continue
+		}
+		m := math.Floor(left) // whole steps, then the boundary's share
+		t += m * v
+		left -= m
+		if left > 1e-12 {
+			t += left * v
+		}
+		break
+	}
+	return t
 }
 
 // sortedCopy returns x sorted, in w's storage. Whole numbers in a range
@@ -179,12 +246,6 @@ func (w *leeWork) sortedCopy(x []float64) []float64 {
 		}
 	}
 	return s
-}
-
-// sortedCopy returns x sorted (leeWork.sortedCopy in storage of its own).
-func sortedCopy(x []float64) []float64 {
-	var w leeWork
-	return w.sortedCopy(x)
 }
 
 func mean(x []float64) float64 {
