@@ -51,6 +51,23 @@ func NewReplayer(d Design, profiles [][]int) (*Replayer, error) {
 // Assign re-runs the design with seed and sets z[i] to values[g], g the
 // group of unit i.
 func (r *Replayer) Assign(seed [32]byte, values, z []float64) error {
+	return assign(r, seed, values, z)
+}
+
+// AssignGroups is Assign writing each unit's group index g itself.
+func (r *Replayer) AssignGroups(seed [32]byte, g []uint8) error {
+	if len(r.d.Ratio) > 256 {
+		return fmt.Errorf("randomize: %d groups do not fit in a byte", len(r.d.Ratio))
+	}
+	values := make([]uint8, len(r.d.Ratio))
+	for i := range values {
+		values[i] = uint8(i)
+	}
+	return assign(r, seed, values, g)
+}
+
+// assign is Assign for values of any type: the same draws, the same order.
+func assign[T any](r *Replayer, seed [32]byte, values, z []T) error {
 	if len(z) != len(r.profiles) {
 		return fmt.Errorf("randomize: %d units, %d places to assign", len(r.profiles), len(z))
 	}
@@ -71,14 +88,14 @@ func (r *Replayer) Assign(seed [32]byte, values, z []float64) error {
 	}
 	// The blocks as the values they write: shuffled, the same permutation
 	// as the groups'.
-	blocks := make([][]float64, len(r.blocks))
+	blocks := make([][]T, len(r.blocks))
 	for k, b := range r.blocks {
-		blocks[k] = make([]float64, len(b))
+		blocks[k] = make([]T, len(b))
 		for j, g := range b {
 			blocks[k][j] = values[g]
 		}
 	}
-	var block []float64
+	var block []T
 	for k, units := range r.members {
 		src := NewSource(seed, r.labels[k])
 		for len(units) > 0 {

@@ -25,11 +25,14 @@ func TestReplayerSameAsSequencer(t *testing.T) {
 			for g := range values {
 				values[g] = float64(10 + g)
 			}
-			z := make([]float64, n)
+			z, g := make([]float64, n), make([]uint8, n)
 			for b := range 5 {
 				seed := testSeed
 				seed[31] = byte(b)
 				if err := r.Assign(seed, values, z); err != nil {
+					t.Fatal(err)
+				}
+				if err := r.AssignGroups(seed, g); err != nil {
 					t.Fatal(err)
 				}
 				s, _ := New(d, seed)
@@ -38,8 +41,8 @@ func TestReplayerSameAsSequencer(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if z[i] != values[a.Group] {
-						t.Fatalf("%s %v seed %d: unit %d in group %v, the sequencer says %d", name(d), ratio, b, i, z[i]-10, a.Group)
+					if z[i] != values[a.Group] || int(g[i]) != a.Group {
+						t.Fatalf("%s %v seed %d: unit %d in group %v (AssignGroups: %d), the sequencer says %d", name(d), ratio, b, i, z[i]-10, g[i], a.Group)
 					}
 				}
 			}
