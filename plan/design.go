@@ -33,6 +33,9 @@ type designDraws struct {
 	values []float64
 	n      int
 	width  uint // bits a unit's group takes in a kept draw: 1, 2, 4 or 8
+	// eights, with two groups, are the values of eight units whose groups
+	// are a byte's bits: a kept draw is unpacked a byte at a time.
+	eights *[256][8]float64
 
 	mu      sync.Mutex
 	ready   *sync.Cond         // signalled when a kept draw is replayed
@@ -66,6 +69,14 @@ func newDesignDraws(d randomize.Design, profiles [][]int, values []float64) (*de
 		if len(values) <= 1<<w {
 			dd.width = w
 			break
+		}
+	}
+	if dd.width == 1 {
+		dd.eights = new([256][8]float64)
+		for b := range dd.eights {
+			for j := range 8 {
+				dd.eights[b][j] = values[b>>j&1]
+			}
 		}
 	}
 	dd.ready = sync.NewCond(&dd.mu)
@@ -102,15 +113,49 @@ func (dd *designDraws) draw(src *rand.Rand, z []float64) error {
 	if k == nil || k.err != nil {
 		return dd.r.Assign(seed, dd.values, z)
 	}
+	dd.unpack(k.groups, z)
+	return nil
+}
+
+// pack packs each unit's group g[i] into width bits of groups.
+func (dd *designDraws) pack(g []uint8, groups []uint64) {
+	per := int(64 / dd.width)
+	for w := range groups {
+		unit := g[w*per : min((w+1)*per, len(g))]
+		var x uint64
+		if dd.width == 1 && len(unit) == 64 {
+			// Eight 0/1 bytes at a time: the multiply gathers byte j's
+			// bit into bit j of the top byte.
+			for c := range 8 {
+				b := binary.LittleEndian.Uint64(unit[8*c:])
+				x |= (b * 0x0102040810204080 >> 56) << (8 * c)
+			}
+		} else {
+			for i, v := range unit {
+				x |= uint64(v) << (uint(i) * dd.width)
+			}
+		}
+		groups[w] = x
+	}
+}
+
+// unpack sets z[i] to the value of the group packed for unit i.
+func (dd *designDraws) unpack(groups []uint64, z []float64) {
 	per := int(64 / dd.width)
 	mask := uint64(1)<<dd.width - 1
-	for w, x := range k.groups {
-		for i := range z[w*per : min((w+1)*per, len(z))] {
-			z[w*per+i] = dd.values[x&mask]
+	for w, x := range groups {
+		unit := z[w*per : min((w+1)*per, len(z))]
+		if dd.eights != nil && len(unit) == 64 {
+			for c := range 8 {
+				copy(unit[8*c:8*c+8], dd.eights[x>>(8*c)&0xff][:])
+			}
+			continue
+		}
+		for i := range unit {
+			unit[i] = dd.values[x&mask]
 			x >>= dd.width
 		}
 	}
-	return nil
 }
 
 // warmBytes bounds the memory of the draws kept ahead: 10,000 draws of
@@ -122,10 +167,6 @@ const warmBytes = 128 << 20
 // memory reaches warmBytes, or the tests catch up. stop ends it, waits for
 // it and lets go of the draws not taken; it may be called more than once.
 func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
-	groups := make([]float64, len(dd.values))
-	for g := range groups {
-		groups[g] = float64(g)
-	}
 	per := int(64 / dd.width)
 	words := (dd.n + per - 1) / per
 	limit := min(draws, warmBytes/(8*max(words, 1)))
@@ -135,7 +176,7 @@ func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
 	dd.warming.Add(1)
 	go func() {
 		defer dd.warming.Done()
-		z := make([]float64, dd.n)
+		g := make([]uint8, dd.n)
 		for b := 0; b < limit; b++ {
 			s := seedOf(analysis.DrawSource(seed, b))
 			k := &kept{}
@@ -146,16 +187,10 @@ func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
 			}
 			dd.kept[s] = k
 			dd.mu.Unlock()
-			err := dd.r.Assign(s, groups, z)
+			err := dd.r.AssignGroups(s, g)
 			if err == nil {
 				k.groups = make([]uint64, words)
-				for w := range k.groups {
-					var x uint64
-					for i, g := range z[w*per : min((w+1)*per, len(z))] {
-						x |= uint64(g) << (uint(i) * dd.width)
-					}
-					k.groups[w] = x
-				}
+				dd.pack(g, k.groups)
 			}
 			dd.mu.Lock()
 			k.done, k.err = true, err
