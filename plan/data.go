@@ -53,8 +53,7 @@ type Data struct {
 	// with two groups directly the assignment z of the one contrast (no
 	// mapping per draw).
 	Draw     analysis.Draw
-	drawCode []float64    // nil: the group index
-	design   *designDraws // Draw's, to warm
+	drawCode []float64 // nil: the group index
 	// Balance holds the baseline variables of the balance table, in the
 	// protocol's order (NaN where a survey answer is missing); JointSkip
 	// names those left out of the joint test for a reason other than
@@ -145,12 +144,10 @@ func Load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed) (*Data
 	return load(ctx, db, p, k, nil)
 }
 
-// load is Load; warm, when set, is given the design's draws as soon as
-// the families' strata are read, before the rest (Analyze starts
-// replaying them there), and returns what stops that.
-func load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, warm func(*designDraws) (stop func())) (*Data, error) {
+// load is Load on the design w read ahead (nil: read here).
+func load(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, w *Warmed) (*Data, error) {
 	arms := k.arms()
-	d, err := loadFamilies(ctx, db, p, arms, warm)
+	d, err := loadFamilies(ctx, db, p, arms, w)
 	if err != nil {
 		return nil, err
 	}
@@ -224,17 +221,22 @@ func loadWants(p *trial.Protocol) []survey.Want {
 }
 
 // loadFamilies reads the randomized families and their groups, and sets
-// the contrasts, the design draw and the strata adjustment. The design's
-// draws are made from the families' strata, read first on their own (a
-// tenth of the families' time) and given to warm when set.
-func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string, warm func(*designDraws) (stop func())) (*Data, error) {
-	groups, err := db.Groups(ctx)
-	if err != nil {
-		return nil, err
-	}
-	profiles, err := db.Profiles(ctx, p)
-	if err != nil {
-		return nil, err
+// the contrasts, the design draw and the strata adjustment. The design is
+// w's (the groups and strata it read, its draws being replayed) when set;
+// families randomized since (rct serve) make it again from the families.
+func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map[string]string, w *Warmed) (*Data, error) {
+	var groups []trial.Group
+	var profiles [][]int
+	var err error
+	if w != nil {
+		groups, profiles = w.groups, w.profiles
+	} else {
+		if groups, err = db.Groups(ctx); err != nil {
+			return nil, err
+		}
+		if profiles, err = db.Profiles(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 	if len(profiles) < 4 || len(groups) < 2 {
 		return nil, fmt.Errorf("%w: the analysis needs at least four randomized families in two groups or more (have %d families, %d groups)", ErrNotRandomized, len(profiles), len(groups))
@@ -250,17 +252,20 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 	if c := d.Contrasts[0]; len(groups) == 2 {
 		d.drawCode[c.Arm], d.drawCode[c.Ref] = 1, 0
 	}
-	design := func(profiles [][]int) (stop func(), err error) {
-		if d.design, err = newDesignDraws(p.Design(groups), profiles, d.drawCode); err != nil {
-			return nil, err
+	design := func(dd *designDraws) error {
+		if dd == nil {
+			if dd, err = newDesignDraws(p.Design(groups), profiles); err != nil {
+				return err
+			}
 		}
-		d.Draw = d.design.draw
-		if warm == nil {
-			return func() {}, nil
-		}
-		return warm(d.design), nil
+		d.Draw = dd.draw
+		return dd.setValues(d.drawCode)
 	}
-	stop, err := design(profiles)
+	if w != nil {
+		err = design(w.design)
+	} else {
+		err = design(nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -270,8 +275,7 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 	}
 	d.Families = fams
 	if !slices.EqualFunc(fams, profiles, func(f trial.RandomizedFamily, p []int) bool { return slices.Equal(f.Profile, p) }) {
-		// Randomized in between (rct serve): the design is the families'.
-		stop()
+		w.Stop()
 		if len(fams) < 4 {
 			return nil, fmt.Errorf("%w: the analysis needs at least four randomized families (have %d)", ErrNotRandomized, len(fams))
 		}
@@ -279,7 +283,7 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 		for i, f := range fams {
 			profiles[i] = f.Profile
 		}
-		if _, err := design(profiles); err != nil {
+		if err := design(nil); err != nil {
 			return nil, err
 		}
 	}

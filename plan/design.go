@@ -17,8 +17,11 @@ import (
 // group g unit i is given: {0, 1} for a two-group assignment, the group
 // indices for a draw of k groups.
 func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysis.Draw, error) {
-	dd, err := newDesignDraws(d, profiles, values)
+	dd, err := newDesignDraws(d, profiles)
 	if err != nil {
+		return nil, err
+	}
+	if err := dd.setValues(values); err != nil {
 		return nil, err
 	}
 	return dd.draw, nil
@@ -30,7 +33,8 @@ func DesignDraw(d randomize.Design, profiles [][]int, values []float64) (analysi
 // the same whoever replays it, so the results are too.
 type designDraws struct {
 	r      *randomize.Replayer
-	values []float64
+	groups int
+	values []float64 // setValues'
 	n      int
 	width  uint // bits a unit's group takes in a kept draw: 1, 2, 4 or 8
 	// eights, with two groups, are the values of eight units whose groups
@@ -51,12 +55,11 @@ type kept struct {
 	err    error
 }
 
-func newDesignDraws(d randomize.Design, profiles [][]int, values []float64) (*designDraws, error) {
+// newDesignDraws is the design's draws; setValues says what they write
+// before the first is drawn (the warming needs only the groups).
+func newDesignDraws(d randomize.Design, profiles [][]int) (*designDraws, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
-	}
-	if len(values) != len(d.Ratio) {
-		return nil, fmt.Errorf("plan: %d groups in the design, %d values", len(d.Ratio), len(values))
 	}
 	// The units are fixed: their profiles are checked and their strata
 	// found once, not on each of the thousands of draws.
@@ -64,13 +67,23 @@ func newDesignDraws(d randomize.Design, profiles [][]int, values []float64) (*de
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	dd := &designDraws{r: r, values: values, n: len(profiles), width: 8}
+	dd := &designDraws{r: r, groups: len(d.Ratio), n: len(profiles), width: 8}
 	for w := uint(1); w < 8; w *= 2 {
-		if len(values) <= 1<<w {
+		if dd.groups <= 1<<w {
 			dd.width = w
 			break
 		}
 	}
+	dd.ready = sync.NewCond(&dd.mu)
+	return dd, nil
+}
+
+// setValues sets what a draw writes for each group: values[g].
+func (dd *designDraws) setValues(values []float64) error {
+	if len(values) != dd.groups {
+		return fmt.Errorf("plan: %d groups in the design, %d values", dd.groups, len(values))
+	}
+	dd.values, dd.eights = values, nil
 	if dd.width == 1 {
 		dd.eights = new([256][8]float64)
 		for b := range dd.eights {
@@ -79,8 +92,7 @@ func newDesignDraws(d randomize.Design, profiles [][]int, values []float64) (*de
 			}
 		}
 	}
-	dd.ready = sync.NewCond(&dd.mu)
-	return dd, nil
+	return nil
 }
 
 // seedOf reads a draw's seed from its source: what the Replayer is given.

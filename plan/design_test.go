@@ -68,8 +68,11 @@ func TestWarmDrawsSame(t *testing.T) {
 	}
 	const seed, draws = 7, 300
 	for _, c := range cases {
-		cold, err := newDesignDraws(c.d, profiles, c.values)
+		cold, err := newDesignDraws(c.d, profiles)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cold.setValues(c.values); err != nil {
 			t.Fatal(err)
 		}
 		want := make([][]float64, draws)
@@ -80,7 +83,8 @@ func TestWarmDrawsSame(t *testing.T) {
 			}
 		}
 		for _, race := range []bool{false, true} {
-			dd, _ := newDesignDraws(c.d, profiles, c.values)
+			dd, _ := newDesignDraws(c.d, profiles)
+			dd.setValues(c.values)
 			stop := dd.warm(seed, draws-50) // the last 50 are not kept
 			if !race {
 				dd.warming.Wait()

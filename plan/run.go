@@ -13,23 +13,57 @@ import (
 // Analyze loads the analysis set of the trial and runs the protocol's
 // analysis on it with the settings s; k (read with the key) unblinds it.
 func Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings, k *Keyed) (*Analysis, error) {
-	// The randomization tests' draws depend on the design and the
-	// families' strata alone: they are replayed on the other core while
-	// the families, their answers and their register outcomes are read on
-	// one.
-	var stops []func()
-	defer func() {
-		for _, stop := range stops {
-			stop()
-		}
-	}()
-	d, err := load(ctx, db, p, k, func(dd *designDraws) (stop func()) {
-		if s.Draws <= 0 {
-			return func() {}
-		}
-		stops = append(stops, dd.warm(s.Seed, s.Draws))
-		return stops[len(stops)-1]
-	})
+	w := Warm(ctx, db, p, s)
+	defer w.Stop()
+	return w.Analyze(ctx, db, p, s, k)
+}
+
+// Warmed is the trial's design read ahead of its analysis, the draws of
+// its randomization tests being replayed on a goroutine of its own.
+type Warmed struct {
+	groups   []trial.Group
+	profiles [][]int
+	design   *designDraws
+	stop     func()
+}
+
+// Warm reads the trial's design (its groups and the randomized families'
+// strata in allocation order) and starts replaying the draws of s's
+// randomization tests: they depend on nothing else, so the other core
+// replays them while the families, their answers and their register
+// outcomes are read on one, and whatever a command reads before it
+// analyses (a report's context). Nil when there is nothing to replay (no
+// draws, or a design the analysis refuses: it says why). Stop ends it.
+func Warm(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings) *Warmed {
+	if s.Draws <= 0 {
+		return nil
+	}
+	groups, err := db.Groups(ctx)
+	if err != nil {
+		return nil
+	}
+	profiles, err := db.Profiles(ctx, p)
+	if err != nil || len(profiles) < 4 || len(groups) < 2 {
+		return nil
+	}
+	dd, err := newDesignDraws(p.Design(groups), profiles)
+	if err != nil {
+		return nil
+	}
+	return &Warmed{groups: groups, profiles: profiles, design: dd, stop: dd.warm(s.Seed, s.Draws)}
+}
+
+// Stop ends the warming and lets go of the draws not taken; nil does
+// nothing, and so does a second call.
+func (w *Warmed) Stop() {
+	if w != nil {
+		w.stop()
+	}
+}
+
+// Analyze is plan.Analyze on the design w read; nil reads it now.
+func (w *Warmed) Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings, k *Keyed) (*Analysis, error) {
+	d, err := load(ctx, db, p, k, w)
 	if err != nil {
 		return nil, err
 	}
