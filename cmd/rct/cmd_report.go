@@ -81,6 +81,16 @@ func runReport(ctx context.Context, f *factory, o ReportOptions) error {
 	}
 	defer s.Close()
 	in := &reports.Input{Lang: o.Lang, Date: o.Date, Version: version}
+	settings := f.settings(s.Protocol, o.Settings)
+	analyze := plan.Analyze
+	if s.Key == nil {
+		// The analysis's draws are replayed on the other core while the
+		// context is read. (With the key, the key's checks take both
+		// cores: the analysis replays them after.)
+		w := plan.Warm(ctx, s.DB, s.Protocol, settings)
+		defer w.Stop()
+		analyze = w.Analyze
+	}
 	// The context first: it hashes the database, which an unblinded
 	// analysis then appends to.
 	if in.Context, err = plan.Gather(ctx, s.DB, s.Protocol, o.Lang); err != nil {
@@ -93,7 +103,7 @@ func runReport(ctx context.Context, f *factory, o ReportOptions) error {
 	if k != nil {
 		in.Unblind(k.Arms)
 	}
-	if in.Analysis, err = plan.Analyze(ctx, s.DB, s.Protocol, f.settings(s.Protocol, o.Settings), k); err != nil {
+	if in.Analysis, err = analyze(ctx, s.DB, s.Protocol, settings, k); err != nil {
 		return err
 	}
 	rep, err := reports.Build(in)
