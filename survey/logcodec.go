@@ -113,9 +113,9 @@ func decodeMonth(plain []byte) (*logMonth, error) {
 	}
 	n := d.count(6)
 	if n > 0 {
-		// Grown as values decode, not sized by the count alone: damaged
-		// bytes may claim more than they hold.
-		m.Values = make([]logValue, 0, min(n, 1<<16))
+		// count bounds n by what the bytes can hold (six varints, a byte
+		// or more each), so damaged bytes cannot claim more.
+		m.Values = make([]logValue, 0, n)
 	}
 	for range n {
 		if d.err != nil {
