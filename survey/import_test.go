@@ -1019,3 +1019,36 @@ func TestImportProgress(t *testing.T) {
 		t.Errorf("total %d, %d ticks for %d rows, done %d times", total, ticks.Load(), rows, dones.Load())
 	}
 }
+
+// TestLegacyLogRead: a log an older rct kept readable in the survey tables
+// is read with the sealed one (and resealed at the next import); a trial
+// without one reads none, without scanning the survey answers for it.
+func TestLegacyLogRead(t *testing.T) {
+	f := newFixture(t, 4)
+	ctx := context.Background()
+	if _, err := f.importFiles("m6", m6Day, f.fill("a.xlsx", f.template("m6", m6Day), "m6", []map[string]any{answers()}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	log, err := OpenActivityLog(ctx, f.db, f.key)
+	if err != nil || !log.Empty() {
+		t.Fatalf("a trial without a log: empty %v, %v", log != nil && log.Empty(), err)
+	}
+	var family, batch int64
+	if err := f.db.SQL().QueryRow(`SELECT family, batch FROM survey_values WHERE wave = 'm6' LIMIT 1`).Scan(&family, &batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SQL().Exec(`INSERT INTO survey_responses (family, wave, period, first_batch) VALUES (?, 'caselog', '2017-03', ?)`, family, batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SQL().Exec(`INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row) VALUES (?, 'caselog', '2017-03', 'contacts', 1, '4', ?, 2)`, family, batch); err != nil {
+		t.Fatal(err)
+	}
+	if log, err = OpenActivityLog(ctx, f.db, f.key); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	log.EachCurrent(func(code, period, variable, value string) { got = append(got, period+" "+variable+"="+value) })
+	if log.Empty() || !slices.Equal(got, []string{"2017-03 contacts=4"}) {
+		t.Fatalf("the legacy log read as %v (empty %v)", got, log.Empty())
+	}
+}
