@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"sort"
+	"strconv"
 )
 
 // membersDigests are, for the families in only, the SHA-256 of what makes a family who it is: its
@@ -48,10 +49,23 @@ func digestChunk(ctx context.Context, q queryer, ids []int64, out map[int64]stri
 	}
 	list := Placeholders(len(ids))
 	hs := map[int64]hash.Hash{}
-	field := func(h hash.Hash, values ...any) {
+	var buf []byte
+	field := func(h hash.Hash, values ...any) { // each as fmt.Sprint writes it: "len:value;"
 		for _, v := range values {
-			s := fmt.Sprint(v)
-			fmt.Fprintf(h, "%d:%s;", len(s), s)
+			var s string
+			switch x := v.(type) {
+			case string:
+				s = x
+			case int:
+				s = strconv.Itoa(x)
+			default:
+				s = fmt.Sprint(v)
+			}
+			buf = strconv.AppendInt(buf[:0], int64(len(s)), 10)
+			buf = append(buf, ':')
+			buf = append(buf, s...)
+			buf = append(buf, ';')
+			h.Write(buf)
 		}
 	}
 	rows, err := q.QueryContext(ctx, `SELECT f.id, r.referral_id, r.referred_on, r.content_sha256, r.weak_domains, r.domains,
