@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -1051,4 +1052,62 @@ func TestLegacyLogRead(t *testing.T) {
 	if log.Empty() || !slices.Equal(got, []string{"2017-03 contacts=4"}) {
 		t.Fatalf("the legacy log read as %v (empty %v)", got, log.Empty())
 	}
+}
+
+// TestEachAnswerInOrder: eachAnswer gives every stored answer, versions
+// and blanked ones included, in the order of a plain query sorted by
+// family, form, period, variable and version; and a family's answers
+// packed out of that order are put back in it.
+func TestEachAnswerInOrder(t *testing.T) {
+	f := newFixture(t, 6)
+	ctx := context.Background()
+	if _, err := f.importFiles("m6", m6Day, f.fill("a.xlsx", f.template("m6", m6Day), "m6", []map[string]any{answers(), with(answers(), "income_total", 1500), answers()}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	path := f.fill("b.xlsx", f.template("m6", m6Day), "m6", []map[string]any{with(answers(), "income_total", 1600), with(answers(), "rent_amount", nil)}, nil)
+	if _, err := Import(ctx, f.db, f.p, ImportOptions{Form: "m6", Files: []string{path}, Actor: actorAt(m6Day), MaxUnzip: 1 << 20, OverwriteBlanks: true}); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := trial.StudyCodes(ctx, f.db.SQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.db.SQL().Query(`SELECT family, wave, period, variable, value FROM survey_values WHERE wave = 'm6' ORDER BY family, wave, period, variable, version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for rows.Next() {
+		var fam int64
+		var wave, period, variable string
+		var value sql.NullString
+		if err := rows.Scan(&fam, &wave, &period, &variable, &value); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintf("%s %s %s %q %v", codes[fam], wave, variable, value.String, !value.Valid))
+	}
+	rows.Close()
+	var got []string
+	if err := eachAnswer(ctx, f.db, []string{"m6"}, nil, func(code, form, variable, value string, blanked bool) {
+		got = append(got, fmt.Sprintf("%s %s %s %q %v", code, form, variable, value, blanked))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 50 || !slices.Equal(got, want) {
+		t.Fatalf("eachAnswer gave %d answers, the table %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+	}
+	group := []packedAnswer{{"", "b", "2", 2, false}, {"", "a", "", 1, true}, {"2017-03", "a", "x", 1, false}, {"", "b", "1", 1, false}}
+	slices.SortStableFunc(group, comparePacked)
+	if group[0].variable != "a" || group[1].version != 1 || group[2].version != 2 || group[3].period != "2017-03" {
+		t.Fatalf("answers out of order sorted as %v", group)
+	}
+}
+
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

@@ -1,6 +1,7 @@
 package survey
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -480,8 +481,9 @@ func set(m map[string]string, code, value string, blanked bool) {
 // period, variable and version; code is the study code, followed by
 // " 2017-03" for a month of the activity log. SQLite packs each family's
 // answers at a form into one string (each field its length in bytes, ':'
-// and its bytes; "-" for a blanked value): crossing into Go a row per
-// answer costs 3 s per 2 million answers, packed a third of that.
+// and its bytes, the version and ','; "-" for a blanked value): crossing
+// into Go a row per answer costs 3 s per 2 million answers, packed a
+// third of that.
 func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn func(code, form, variable, value string, blanked bool)) error {
 	codes, err := trial.StudyCodes(ctx, db.SQL())
 	if err != nil {
@@ -493,14 +495,21 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 		where += ` AND v.variable IN (` + trial.Placeholders(len(variables)) + `)`
 		args = append(args, strArgs(variables)...)
 	}
-	field := func(x string) string { return `length(CAST(` + x + ` AS BLOB)) || ':' || ` + x }
-	rows, err := db.SQL().QueryContext(ctx, `SELECT v.family, v.wave, group_concat(`+field("v.period")+` || `+field("v.variable")+
-		` || CASE WHEN v.value IS NULL THEN '-' ELSE `+field("v.value")+` END, '' ORDER BY v.period, v.variable, v.version)
+	// Each answer packed: its period, variable, version and value. The
+	// rows come in the table's key order, which is the order wanted
+	// (period, variable, version); group_concat's own ORDER BY sorted
+	// them again (the query took 5.2-5.7 s with it, 3.7 s without, at 6.5
+	// million answers), so the order is checked here instead, and a
+	// family's answers sorted only if they ever come otherwise.
+	rows, err := db.SQL().QueryContext(ctx, `SELECT v.family, v.wave, group_concat(octet_length(v.period) || ':' || v.period ||
+		octet_length(v.variable) || ':' || v.variable || v.version || ',' ||
+		CASE WHEN v.value IS NULL THEN '-' ELSE octet_length(v.value) || ':' || v.value END, '')
 		FROM survey_values v WHERE `+where+` GROUP BY v.family, v.wave`, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	var group []packedAnswer
 	for rows.Next() {
 		var family int64
 		var form, packed string
@@ -508,25 +517,43 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 			return err
 		}
 		code := codes[family]
+		group = group[:0]
 		for p := (unpacker{s: packed}); p.s != ""; {
-			period, variable := p.field(), p.field()
-			value, blanked := "", strings.HasPrefix(p.s, "-")
-			if blanked {
+			a := packedAnswer{period: p.field(), variable: p.field(), version: p.version()}
+			if a.blanked = strings.HasPrefix(p.s, "-"); a.blanked {
 				p.s = p.s[1:]
 			} else {
-				value = p.field()
+				a.value = p.field()
 			}
 			if p.bad {
 				return fmt.Errorf("survey: the stored answers of family %s at %s do not read back", code, form)
 			}
+			group = append(group, a)
+		}
+		if !slices.IsSortedFunc(group, comparePacked) {
+			slices.SortStableFunc(group, comparePacked)
+		}
+		for _, a := range group {
 			key := code
-			if period != "" {
-				key += " " + period
+			if a.period != "" {
+				key += " " + a.period
 			}
-			fn(key, form, variable, value, blanked)
+			fn(key, form, a.variable, a.value, a.blanked)
 		}
 	}
 	return rows.Err()
+}
+
+// packedAnswer is an answer as eachAnswer's query packs it.
+type packedAnswer struct {
+	period, variable, value string
+	version                 int
+	blanked                 bool
+}
+
+// comparePacked orders answers by period, variable and version.
+func comparePacked(a, b packedAnswer) int {
+	return cmp.Or(strings.Compare(a.period, b.period), strings.Compare(a.variable, b.variable), cmp.Compare(a.version, b.version))
 }
 
 // strArgs are s as query arguments.
@@ -542,6 +569,18 @@ func strArgs(s []string) []any {
 type unpacker struct {
 	s   string
 	bad bool
+}
+
+// version reads a version: digits and ','.
+func (u *unpacker) version() int {
+	i := strings.IndexByte(u.s, ',')
+	n, err := strconv.Atoi(u.s[:max(i, 0)])
+	if i < 0 || err != nil || n < 1 {
+		u.bad, u.s = true, ""
+		return 0
+	}
+	u.s = u.s[i+1:]
+	return n
 }
 
 func (u *unpacker) field() string {
