@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/sheet"
@@ -40,6 +42,8 @@ type Codebook struct {
 
 	missing    map[string]string // code or label (lower case) → code
 	missingNum []float64         // each missing code as a number (NaN if not one)
+	// missingFirst: some key of missing starts with this ASCII byte.
+	missingFirst [utf8.RuneSelf]bool
 }
 
 // Info identifies a codebook version.
@@ -246,8 +250,14 @@ func (cb *Codebook) IsMissing(s string) (string, bool) {
 	if s == "" || len(cb.Missing) == 0 {
 		return "", false
 	}
-	if c, ok := cb.missing[strings.ToLower(s)]; ok {
-		return c, true
+	// A value whose first byte is ASCII lower-cases to a first byte that
+	// only that byte's case gives: unless a code or label starts with it,
+	// the value is none of them (most answers, not lower-cased for
+	// nothing).
+	if b := s[0]; b >= utf8.RuneSelf || cb.missingFirst[unicode.ToLower(rune(b))] {
+		if c, ok := cb.missing[strings.ToLower(s)]; ok {
+			return c, true
+		}
 	}
 	if c := s[0]; c == '-' || c == '+' || c >= '0' && c <= '9' || c == '.' {
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
@@ -264,6 +274,7 @@ func (cb *Codebook) IsMissing(s string) (string, bool) {
 // indexMissing maps each missing code and label (lower case) to its code.
 func (cb *Codebook) indexMissing() {
 	cb.missing = map[string]string{}
+	cb.missingFirst = [utf8.RuneSelf]bool{}
 	cb.missingNum = make([]float64, len(cb.Missing))
 	for i, m := range cb.Missing {
 		cb.missing[strings.ToLower(m.Code)] = m.Code
@@ -277,6 +288,11 @@ func (cb *Codebook) indexMissing() {
 			f = math.NaN()
 		}
 		cb.missingNum[i] = f
+	}
+	for k := range cb.missing {
+		if k != "" && k[0] < utf8.RuneSelf {
+			cb.missingFirst[k[0]] = true
+		}
 	}
 }
 

@@ -1,10 +1,12 @@
 package survey
 
 import (
-	"github.com/rct-trials/rct/internal/sheet"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rct-trials/rct/internal/sheet"
 )
 
 var exampleWaves = []string{"m0", "m6", "m12"}
@@ -203,4 +205,43 @@ func FuzzParseExpr(f *testing.F) {
 		Eval(e, env)
 		e.Refs()
 	})
+}
+
+// TestIsMissingFirstByte: skipping values whose first byte no code or
+// label starts with changes no answer: IsMissing agrees with the plain
+// look-up (lower-cased code or label, or the same number) on labels in
+// any case, their first letters, numbers written otherwise, and values
+// that lower-case to a label only through a non-ASCII first letter.
+func TestIsMissingFirstByte(t *testing.T) {
+	cb := exampleCB(t)
+	cb.Missing = append(cb.Missing, Choice{Code: "-97", Label: Text{"en": "kiosk"}})
+	cb.indexMissing()
+	plain := func(s string) (string, bool) {
+		if s == "" {
+			return "", false
+		}
+		if c, ok := cb.missing[strings.ToLower(s)]; ok {
+			return c, true
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			for i, v := range cb.missingNum {
+				if v == f {
+					return cb.Missing[i].Code, true
+				}
+			}
+		}
+		return "", false
+	}
+	values := []string{"", "-99", "-99.0", "+1", "-98", "1", "Refused", "REFUSED", "refused", "R", "Weet het niet", "weet HET niet",
+		"Don't know", "don't know", "Refus de répondre", "REFUS DE RÉPONDRE", "Kiosk", "\u212Aiosk", "\u212A", "kiosk ", "x", "Ja", "é", "ÉTÉ", ".5"}
+	for _, v := range values {
+		gc, gok := cb.IsMissing(v)
+		wc, wok := plain(v)
+		if gc != wc || gok != wok {
+			t.Errorf("IsMissing(%q) = %q, %v; the look-up gives %q, %v", v, gc, gok, wc, wok)
+		}
+	}
+	if c, ok := cb.IsMissing("\u212Aiosk"); !ok || c != "-97" {
+		t.Errorf("a value lower-cased to a label through its first letter (KELVIN SIGN): %q %v", c, ok)
+	}
 }
