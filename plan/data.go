@@ -261,12 +261,11 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 		d.Draw = dd.draw
 		return dd.setValues(d.drawCode)
 	}
+	var warmed *designDraws
 	if w != nil {
-		err = design(w.design)
-	} else {
-		err = design(nil)
+		warmed = w.design
 	}
-	if err != nil {
+	if err := design(warmed); err != nil {
 		return nil, err
 	}
 	fams, err := db.Randomized(ctx, p)

@@ -61,7 +61,8 @@ func (w *Warmed) Stop() {
 	}
 }
 
-// Analyze is plan.Analyze on the design w read; nil reads it now.
+// Analyze is plan.Analyze on the design w read and the draws it keeps;
+// nil reads the design now and replays every draw in the tests.
 func (w *Warmed) Analyze(ctx context.Context, db *trial.DB, p *trial.Protocol, s Settings, k *Keyed) (*Analysis, error) {
 	d, err := load(ctx, db, p, k, w)
 	if err != nil {
