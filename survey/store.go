@@ -575,7 +575,7 @@ type unpacker struct {
 func (u *unpacker) version() int {
 	i := strings.IndexByte(u.s, ',')
 	n, err := strconv.Atoi(u.s[:max(i, 0)])
-	if i < 0 || err != nil || n < 1 {
+	if i < 0 || err != nil || n < 0 {
 		u.bad, u.s = true, ""
 		return 0
 	}
