@@ -12,6 +12,7 @@ import (
 
 	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/trial"
 )
@@ -68,6 +69,8 @@ type ReadOptions struct {
 	// counted and dropped as they are read (data minimisation, and memory:
 	// most of an extract is other people).
 	Keep func(pseudonym string) bool
+	// Progress, when set, is told of each row read.
+	Progress progress.Func
 }
 
 // maxUnmappedCodes bounds the distinct unmapped codes counted: beyond it
@@ -91,6 +94,8 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 	if err := r.columns(); err != nil {
 		return nil, err
 	}
+	tick, done := o.Progress.Start("register extract, rows read", 0)
+	defer done()
 	for len(r.errs) < 1000 {
 		row, err := t.Next()
 		if err == io.EOF {
@@ -99,6 +104,7 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 		if err != nil {
 			return nil, err
 		}
+		tick()
 		r.ex.RowsRead++
 		if e := t.Uncomputed(row); e != nil {
 			r.errs = append(r.errs, e)

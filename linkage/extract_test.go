@@ -40,12 +40,19 @@ func TestReadExtract(t *testing.T) {
 		"85073003328;Helene;Vandenbroucke;1985-07-30;8500;LL;01/05/2017;31/10/2017;1200;\n"+
 		"85073003329;Sara;Peeters;00/03/1990;8510;ACT;2017-06-01;;;\n"+
 		";Amina;El Amrani;1993-05-18;8510;AFH;43000;;250,5;huur\n")
-	ex, err := ReadExtract(path, ocmw(t), ReadOptions{Key: key})
+	ticks, dones, total := 0, 0, -1
+	ex, err := ReadExtract(path, ocmw(t), ReadOptions{Key: key, Progress: func(step string, n int) (func(), func()) {
+		total = n
+		return func() { ticks++ }, func() { dones++ }
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ex.RowsRead != 4 || len(ex.Persons) != 3 || ex.BadNumbers != 1 || ex.NoNumber != 1 {
 		t.Fatalf("rows %d persons %d bad %d none %d", ex.RowsRead, len(ex.Persons), ex.BadNumbers, ex.NoNumber)
+	}
+	if ticks != 4 || dones != 1 || total != 0 {
+		t.Errorf("progress: %d ticks for 4 rows, done %d times, total %d (a count)", ticks, dones, total)
 	}
 	n, _ := ident.ParseNumber("85073003328")
 	h := ex.Persons[0]

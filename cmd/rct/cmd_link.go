@@ -85,7 +85,7 @@ func runLinkImport(ctx context.Context, f *factory, o LinkOptions) error {
 		return err
 	}
 	defer s.Close()
-	reg, ex, err := readExtract(ctx, s, o)
+	reg, ex, err := readExtract(ctx, f, s, o)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func printUnmapped(f *factory, unmapped map[string]int) error {
 // the trial's pseudonymisation key, dropping on read the persons whose
 // valid number is not a trial person's (not in a labelled sample, where a
 // trial person under a foreign number is a false negative to count).
-func readExtract(ctx context.Context, s *session, o LinkOptions) (trial.Register, *linkage.Extract, error) {
+func readExtract(ctx context.Context, f *factory, s *session, o LinkOptions) (trial.Register, *linkage.Extract, error) {
 	reg, ok := s.Protocol.Register(o.Register)
 	if !ok {
 		var ids []string
@@ -162,7 +162,7 @@ func readExtract(ctx context.Context, s *session, o LinkOptions) (trial.Register
 	if err != nil {
 		return reg, nil, err
 	}
-	ro := linkage.ReadOptions{Key: s.PseudoKey.Key[:], Pseudonymised: o.Pseudonymised, Sheet: o.Sheet, Truth: o.Truth}
+	ro := linkage.ReadOptions{Key: s.PseudoKey.Key[:], Pseudonymised: o.Pseudonymised, Sheet: o.Sheet, Truth: o.Truth, Progress: f.IO.Progress}
 	if o.Truth == "" {
 		ro.Keep = func(p string) bool { return known[p] }
 	}
@@ -256,7 +256,7 @@ func runLinkEvaluate(ctx context.Context, f *factory, o LinkOptions) error {
 		return err
 	}
 	defer s.Close()
-	reg, ex, err := readExtract(ctx, s, o)
+	reg, ex, err := readExtract(ctx, f, s, o)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"trial":              {"internal/dataerr", "internal/files", "internal/sheet", "internal/progress", "ident", "randomize"},
 	"internal/files":     {},
 	"survey":             {"trial", "internal/dataerr", "internal/sheet", "internal/progress", "ident"},
-	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "ident"},
+	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "internal/progress", "ident"},
 	"plan":               {"analysis", "randomize", "trial", "survey", "linkage", "internal/sheet", "internal/progress"},
 	"reports":            {"analysis", "plan", "internal/files", "internal/sheet"},
 	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr"},
