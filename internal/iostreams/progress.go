@@ -11,6 +11,9 @@ import (
 // shorter than that print nothing.
 var ProgressAfter = 2 * time.Second
 
+// ProgressEvery is how often a step's line is redrawn at most.
+var ProgressEvery = 200 * time.Millisecond
+
 // Progress shows a long step's progress on stderr, only when stderr is a
 // terminal: "randomization inference: 45% (4,500 of 10,000), 3s left",
 // redrawn at most five times a second from whichever goroutine ticks; with
@@ -51,7 +54,7 @@ func (s *IO) Progress(step string, total int) (tick func(), done func()) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if now := time.Now(); now.Sub(last) >= 200*time.Millisecond {
+		if now := time.Now(); now.Sub(last) >= ProgressEvery {
 			last = now
 			draw(k, false)
 		}
