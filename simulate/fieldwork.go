@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 	"github.com/xuri/excelize/v2"
@@ -30,6 +31,9 @@ type FieldworkOptions struct {
 	Key      *trial.AllocationKey
 	Actor    trial.Actor // its day is the day of the fieldwork
 	Dir      string      // where the files go
+	// Progress, when set, is told of the interviews, log rows and
+	// extract rows written, a step for each file.
+	Progress progress.Func
 }
 
 // FieldworkResult lists the files written and the truth.
@@ -101,7 +105,7 @@ func Fieldwork(ctx context.Context, o FieldworkOptions) (*FieldworkResult, error
 		return nil, err
 	}
 	res := &FieldworkResult{}
-	w := writer{dir: o.Dir, res: res}
+	w := writer{dir: o.Dir, res: res, progress: o.Progress}
 	today := o.Actor.Today()
 	byCode := map[string]family{}
 	for _, f := range fams {
@@ -149,8 +153,9 @@ func armIndex(p *trial.Protocol, arm string) int {
 }
 
 type writer struct {
-	dir string
-	res *FieldworkResult
+	dir      string
+	res      *FieldworkResult
+	progress progress.Func
 }
 
 // file writes one new file through write, refusing to overwrite.
@@ -229,7 +234,10 @@ func (w writer) interviews(cfg Config, cb *survey.Codebook, version int, p *tria
 		a   map[string]any
 	}
 	var done []answered
+	tick, ended := w.progress.Start(wave+" interviews written", len(slots))
+	defer ended()
 	for i, s := range slots {
+		tick()
 		fam, ok := byCode[s.StudyCode]
 		if !ok || !fam.h.Responds(cfg, wave, fam.z) {
 			continue
@@ -467,7 +475,10 @@ func (w writer) caselog(cb *survey.Codebook, version int, p *trial.Protocol, fam
 		return nil
 	}
 	yes, no := cb.ChoiceLabel("yes_no", "1", cb.Languages[0]), cb.ChoiceLabel("yes_no", "0", cb.Languages[0])
+	tick, ended := w.progress.Start("case-manager log, rows written", len(rows))
+	defer ended()
 	answers := func(i int) map[string]any {
+		tick()
 		fam := who[i]
 		h, m := fam.h, months[i]
 		rng := rand.New(rand.NewPCG(h.seed, 0x0c00_0000+uint64(h.Index)*16+uint64(m)))

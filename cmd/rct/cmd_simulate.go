@@ -205,7 +205,8 @@ func runFieldwork(ctx context.Context, f *factory, o FieldworkOptions) error {
 		return err
 	}
 	defer s.Close()
-	res, err := simulate.Fieldwork(ctx, simulate.FieldworkOptions{Config: cfg, DB: s.DB, Protocol: s.Protocol, Key: s.Key, Actor: s.Actor, Dir: o.Dir})
+	res, err := simulate.Fieldwork(ctx, simulate.FieldworkOptions{Config: cfg, DB: s.DB, Protocol: s.Protocol, Key: s.Key, Actor: s.Actor, Dir: o.Dir,
+		Progress: f.IO.Progress})
 	if err != nil {
 		return err
 	}

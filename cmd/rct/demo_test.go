@@ -27,6 +27,7 @@ type inProcess struct {
 	now  time.Time
 	rand *rand.ChaCha8
 	in   string // standard input of the next command
+	tty  bool   // stderr is a terminal: progress is shown
 }
 
 func newInProcess(t testing.TB, dir string, seed uint64) *inProcess {
@@ -40,7 +41,7 @@ func (r *inProcess) run(args ...string) (string, string, int) {
 	var out, errOut bytes.Buffer
 	in := r.in
 	r.in = ""
-	f := &factory{IO: &iostreams.IO{In: strings.NewReader(in), Out: &out, ErrOut: &errOut}, Rand: r.rand,
+	f := &factory{IO: &iostreams.IO{In: strings.NewReader(in), Out: &out, ErrOut: &errOut, ErrTTY: r.tty}, Rand: r.rand,
 		Getenv: func(k string) string {
 			switch k {
 			case "RCT_USER":
@@ -183,4 +184,31 @@ func TestDemoRecoversTruth(t *testing.T) {
 	// codes were, and estimatr reproduces every estimate from it.
 	checkExport(t, r, "")
 	checkExport(t, r, r.path("trial.key"))
+}
+
+// TestFieldworkProgress: at a terminal, simulate fieldwork shows the
+// interviews of each wave, the log's rows and each extract's rows as it
+// writes them, each step ending its line.
+func TestFieldworkProgress(t *testing.T) {
+	iostreams.ProgressAfter, iostreams.ProgressEvery = 0, 0
+	defer func() { iostreams.ProgressAfter, iostreams.ProgressEvery = 2*time.Second, 200*time.Millisecond }()
+	r := randomizedTrial(t, 40, 5)
+	r.now, r.tty = time.Date(2019, 12, 31, 17, 0, 0, 0, time.UTC), true
+	_, errOut, code := r.run("simulate", "fieldwork", "--key", r.path("trial.key"), "-o", r.dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(errOut, "\n")
+	for _, step := range []string{"m0 interviews written: 100%", "m6 interviews written: 100%", "m12 interviews written: 100%",
+		"case-manager log, rows written: 100%", "ocmw extract, rows written: ", "vdab extract, rows written: "} {
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l, "\r"+step) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q on %d lines, want one, ended:\n%q", step, n, errOut)
+		}
+	}
 }

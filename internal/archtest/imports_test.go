@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 	"linkage":            {"trial", "internal/dataerr", "internal/sheet", "internal/progress", "ident"},
 	"plan":               {"analysis", "randomize", "trial", "survey", "linkage", "internal/sheet", "internal/progress"},
 	"reports":            {"analysis", "plan", "internal/files", "internal/sheet"},
-	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr"},
+	"simulate":           {"trial", "survey", "ident", "randomize", "internal/sheet", "internal/dataerr", "internal/progress"},
 	"frame":              {"analysis", "internal/dataerr", "internal/sheet", "internal/progress"},
 	"internal/passwords": {},
 	"internal/trialtest": {"trial", "internal/sheet"}, // imported by tests only
