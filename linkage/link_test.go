@@ -44,7 +44,7 @@ func TestLinkTiers(t *testing.T) {
 	if err := simulate.WriteReferralsXLSX(refFile, p, rows); err != nil {
 		t.Fatal(err)
 	}
-	refs, n, err := trial.ReadReferrals(refFile, p, actor.Today(), sheet.Options{})
+	refs, n, err := trial.ReadReferrals(refFile, p, actor.Today(), sheet.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

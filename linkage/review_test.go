@@ -39,7 +39,7 @@ func TestReview(t *testing.T) {
 	if err := simulate.WriteReferralsXLSX(ref, p, simulate.Referrals(cfg, p)); err != nil {
 		t.Fatal(err)
 	}
-	refs, n, err := trial.ReadReferrals(ref, p, actor.Today(), sheet.Options{})
+	refs, n, err := trial.ReadReferrals(ref, p, actor.Today(), sheet.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request, u *Session) erro
 	if err != nil {
 		return err
 	}
-	refs, rows, err := trial.ReadReferrals(up.path, p, a.Today(), sheet.Options{})
+	refs, rows, err := trial.ReadReferrals(up.path, p, a.Today(), sheet.Options{}, nil)
 	var res *trial.EnrollResult
 	if err == nil {
 		res, err = s.cfg.DB.Enroll(ctx, p, trial.EnrollInput{File: up.name, SHA256: sum, RowsRead: rows, Referrals: refs, Key: s.cfg.PseudoKey, Actor: a})

@@ -49,7 +49,7 @@ func BenchmarkEnroll(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				refs, n, err := trial.ReadReferrals(xlsx, p, actor.Today(), sheet.Options{})
+				refs, n, err := trial.ReadReferrals(xlsx, p, actor.Today(), sheet.Options{}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/internal/sheet"
 )
 
@@ -56,6 +57,8 @@ type EnrollInput struct {
 	Key       *PseudoKey
 	Actor     Actor
 	DryRun    bool // check against the database, write nothing
+	// Progress, when set, is told of each referral checked and stored.
+	Progress progress.Func
 }
 
 // Enroll stores referrals in one transaction. A referral is a duplicate
@@ -75,7 +78,10 @@ func (db *DB) Enroll(ctx context.Context, p *Protocol, in EnrollInput) (*EnrollR
 			return err
 		}
 		var problems dataerr.List
+		tick, done := in.Progress.Start("enrolment, referrals checked", len(in.Referrals))
+		defer done()
 		for ri, r := range in.Referrals {
+			tick()
 			if err := e.referral(r, prep[ri]); err != nil {
 				de, ok := err.(*dataerr.Error)
 				if !ok {

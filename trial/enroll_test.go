@@ -54,13 +54,30 @@ func newTestTrial(t *testing.T) *testTrial {
 	return &testTrial{dir: dir, db: db, p: p, key: k, actor: a}
 }
 
+// enroll reads and enrols a referral list, and checks that each step told
+// its progress: a tick for each row read, then for each referral checked,
+// each step ended once.
 func (tt *testTrial) enroll(t *testing.T, path string) (*EnrollResult, error) {
 	t.Helper()
-	refs, n, err := ReadReferrals(path, tt.p, tt.actor.Today(), sheet.Options{})
+	ticks, dones := map[string]int{}, map[string]int{}
+	totals := map[string]int{}
+	progress := func(step string, total int) (func(), func()) {
+		totals[step] = total
+		return func() { ticks[step]++ }, func() { dones[step]++ }
+	}
+	refs, n, err := ReadReferrals(path, tt.p, tt.actor.Today(), sheet.Options{}, progress)
 	if err != nil {
 		return nil, err
 	}
-	return tt.db.Enroll(context.Background(), tt.p, EnrollInput{File: path, SHA256: "x", RowsRead: n, Referrals: refs, Key: tt.key, Actor: tt.actor})
+	res, err := tt.db.Enroll(context.Background(), tt.p, EnrollInput{File: path, SHA256: "x", RowsRead: n, Referrals: refs, Key: tt.key, Actor: tt.actor, Progress: progress})
+	const read, checked = "referral list, rows read", "enrolment, referrals checked"
+	if ticks[read] != n || dones[read] != 1 || totals[read] != 0 {
+		t.Errorf("reading: %d ticks for %d rows, %d dones", ticks[read], n, dones[read])
+	}
+	if err == nil && (ticks[checked] != len(refs) || dones[checked] != 1 || totals[checked] != len(refs)) {
+		t.Errorf("enrolment: %d ticks of %d for %d referrals, %d dones", ticks[checked], totals[checked], len(refs), dones[checked])
+	}
+	return res, err
 }
 
 func (tt *testTrial) count(t *testing.T, table string) int {

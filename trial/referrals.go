@@ -13,6 +13,7 @@ import (
 
 	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/internal/sheet"
 )
 
@@ -76,7 +77,7 @@ const MaxProblems = 1000
 // protocol. today is the current calendar date: referral and birth dates
 // after it are errors. Every problem is returned at once, up to MaxProblems;
 // when there is any, no referral is returned.
-func ReadReferrals(path string, p *Protocol, today time.Time, opt sheet.Options) ([]*Referral, int, error) {
+func ReadReferrals(path string, p *Protocol, today time.Time, opt sheet.Options, progress progress.Func) ([]*Referral, int, error) {
 	if opt.Prefer == "" {
 		opt.Prefer = "referrals"
 	}
@@ -90,7 +91,9 @@ func ReadReferrals(path string, p *Protocol, today time.Time, opt sheet.Options)
 	if r.header(); len(r.errs) > 0 {
 		return nil, 0, r.errs
 	}
-	r.readRows()
+	tick, done := progress.Start("referral list, rows read", 0)
+	r.readRows(tick)
+	done()
 	if len(r.errs) > 0 {
 		sort.SliceStable(r.errs, func(i, j int) bool {
 			if r.errs[i].Row != r.errs[j].Row {
@@ -170,7 +173,7 @@ func (r *referralReader) header() {
 }
 
 // readRows reads every row: a person, and the values of its referral.
-func (r *referralReader) readRows() {
+func (r *referralReader) readRows(tick func()) {
 	for len(r.errs) < MaxProblems {
 		row, err := r.t.Next()
 		if err == io.EOF {
@@ -180,6 +183,7 @@ func (r *referralReader) readRows() {
 			r.add(asDataErr(err, r.path))
 			return
 		}
+		tick()
 		r.rows++
 		if e := r.t.Uncomputed(row); e != nil {
 			r.add(e)

@@ -68,11 +68,12 @@ func runEnroll(ctx context.Context, f *factory, o EnrollOptions) error {
 	if err != nil {
 		return err
 	}
-	refs, rows, err := trial.ReadReferrals(o.File, s.Protocol, s.Actor.Today(), sheet.Options{Sheet: o.Sheet})
+	refs, rows, err := trial.ReadReferrals(o.File, s.Protocol, s.Actor.Today(), sheet.Options{Sheet: o.Sheet}, f.IO.Progress)
 	if err != nil {
 		return err
 	}
-	res, err := s.DB.Enroll(ctx, s.Protocol, trial.EnrollInput{File: o.File, SHA256: sum, RowsRead: rows, Referrals: refs, Key: s.PseudoKey, Actor: s.Actor, DryRun: o.DryRun})
+	res, err := s.DB.Enroll(ctx, s.Protocol, trial.EnrollInput{File: o.File, SHA256: sum, RowsRead: rows, Referrals: refs, Key: s.PseudoKey, Actor: s.Actor, DryRun: o.DryRun,
+		Progress: f.IO.Progress})
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func (tt *Trial) Enroll(t testing.TB, name, prefix string, n int, start time.Tim
 	t.Helper()
 	path := filepath.Join(tt.Dir, name)
 	WriteReferrals(t, path, tt.P, prefix, n, start)
-	refs, rows, err := trial.ReadReferrals(path, tt.P, a.Today(), sheet.Options{})
+	refs, rows, err := trial.ReadReferrals(path, tt.P, a.Today(), sheet.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
