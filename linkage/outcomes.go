@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/trial"
 )
 
@@ -143,7 +144,10 @@ type derivation struct {
 // relative to the family's randomization date, and stores them in one
 // transaction, replacing earlier derivations. An outcome whose register
 // has no import yet is stored as missing (NULL), not as zero events.
-func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor) ([]DeriveResult, error) {
+//
+// progress, when set, is told of each family's value of each outcome
+// window derived.
+func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor, progress progress.Func) ([]DeriveResult, error) {
 	out := []DeriveResult{}
 	err := db.Write(ctx, func(tx *sql.Tx) error {
 		d, err := loadDerivation(ctx, tx, p)
@@ -153,11 +157,20 @@ func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outcome_values WHERE wave = ''`); err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO outcome_values (family, outcome, wave, value, linked, derived_at) VALUES (?, ?, '', ?, ?, ?)`)
-		if err != nil {
-			return err
+		// Many rows at a time: a statement per family and window took
+		// most of the 5.6 s at 80,632 families.
+		ins := trial.NewBulk(ctx, tx, `INSERT INTO outcome_values (family, outcome, wave, value, linked, derived_at)`, 6)
+		windows := 0
+		for _, o := range p.Outcomes {
+			if o.Source.Register != "" && o.Source.Window != nil {
+				windows++
+				if o.Baseline != nil && o.Baseline.Window != nil {
+					windows++
+				}
+			}
 		}
-		defer ins.Close()
+		tick, done := progress.Start("register outcomes derived (families × windows)", windows*len(d.fams))
+		defer done()
 		stamp := a.Now().UTC().Format(time.RFC3339)
 		for _, o := range p.Outcomes {
 			src := o.Source
@@ -197,9 +210,10 @@ func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor)
 							r.NonZero++
 						}
 					}
-					if _, err := ins.ExecContext(ctx, f.id, win.id, v, boolInt(isLinked), stamp); err != nil {
+					if err := ins.Add(f.id, win.id, "", v, boolInt(isLinked), stamp); err != nil {
 						return err
 					}
+					tick()
 					r.Families++
 					if isLinked {
 						r.Linked++
@@ -208,7 +222,7 @@ func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor)
 				out = append(out, r)
 			}
 		}
-		return nil
+		return ins.Flush()
 	})
 	return out, err
 }

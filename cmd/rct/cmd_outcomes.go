@@ -43,7 +43,7 @@ func runDerive(ctx context.Context, f *factory, o DeriveOptions) error {
 		return err
 	}
 	defer s.Close()
-	res, err := linkage.Derive(ctx, s.DB, s.Protocol, s.Actor)
+	res, err := linkage.Derive(ctx, s.DB, s.Protocol, s.Actor, f.IO.Progress)
 	if err != nil {
 		return err
 	}

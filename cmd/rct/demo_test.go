@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -210,5 +211,34 @@ func TestFieldworkProgress(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%q on %d lines, want one, ended:\n%q", step, n, errOut)
 		}
+	}
+}
+
+// TestDeriveProgress: at a terminal, outcomes derive counts each family's
+// value of each window to its total, and derives what it derived before.
+func TestDeriveProgress(t *testing.T) {
+	r := simulatedTrial(t, 40, 5)
+	before := r.must("outcomes", "derive", "--json")
+	iostreams.ProgressAfter, iostreams.ProgressEvery = 0, 0
+	defer func() { iostreams.ProgressAfter, iostreams.ProgressEvery = 2*time.Second, 200*time.Millisecond }()
+	r.tty = true
+	out, errOut, code := r.run("outcomes", "derive", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if out != before {
+		t.Errorf("derived again at a terminal: %s\nbefore: %s", out, before)
+	}
+	var res []struct{ Families int }
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) == 0 {
+		t.Fatalf("%v %s", err, out)
+	}
+	total := 0
+	for _, x := range res {
+		total += x.Families
+	}
+	want := fmt.Sprintf("register outcomes derived (families × windows): 100%% (%d of %d)\x1b[K\n", total, total)
+	if !strings.Contains(errOut, want) {
+		t.Errorf("no %q in %q", want, errOut)
 	}
 }
