@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/survey"
 	"github.com/rct-trials/rct/trial"
 )
@@ -56,8 +57,9 @@ const ReferralDir = "referrals"
 // simulation.yaml (cfg, which `rct simulate fieldwork` reads back) and
 // Kind en Gezin's referral workbooks, one per month of recruitment, named
 // after the day the month's list is sent (its last day):
-// referrals/2016-09-30.xlsx. No file is overwritten.
-func Write(dir string, cfg Config) ([]string, error) {
+// referrals/2016-09-30.xlsx. No file is overwritten. progress, when set,
+// is told of each referral list written.
+func Write(dir string, cfg Config, progress progress.Func) ([]string, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -101,10 +103,13 @@ func Write(dir string, cfg Config) ([]string, error) {
 			return nil, err
 		}
 	}
+	tick, done := progress.Start("referral lists written", len(order))
+	defer done()
 	for i, m := range order {
 		if err := WriteReferralsXLSX(paths[3+i], p, months[m]); err != nil {
 			return nil, err
 		}
+		tick()
 	}
 	return paths, nil
 }

@@ -116,7 +116,7 @@ func runSimulate(ctx context.Context, f *factory, o SimulateOptions) error {
 	if err := o.Config.Validate(); err != nil {
 		return usagef("%v", err)
 	}
-	paths, err := simulate.Write(o.Out, o.Config)
+	paths, err := simulate.Write(o.Out, o.Config, f.IO.Progress)
 	if err != nil {
 		return err
 	}

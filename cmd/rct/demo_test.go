@@ -187,15 +187,22 @@ func TestDemoRecoversTruth(t *testing.T) {
 	checkExport(t, r, r.path("trial.key"))
 }
 
-// TestFieldworkProgress: at a terminal, simulate fieldwork shows the
-// interviews of each wave, the log's rows and each extract's rows as it
-// writes them, each step ending its line.
+// TestFieldworkProgress: at a terminal, simulate shows the referral lists
+// it writes, and simulate fieldwork the interviews of each wave, the log's
+// rows and each extract's rows as it writes them, each step ending its
+// line.
 func TestFieldworkProgress(t *testing.T) {
 	iostreams.ProgressAfter, iostreams.ProgressEvery = 0, 0
 	defer func() { iostreams.ProgressAfter, iostreams.ProgressEvery = 2*time.Second, 200*time.Millisecond }()
-	r := randomizedTrial(t, 40, 5)
+	r := newInProcess(t, t.TempDir(), 5)
+	r.tty = true
+	_, errOut, code := r.run("simulate", "--families", "40", "--seed", "5", "-o", r.path("other"))
+	if code != 0 || !strings.Contains(errOut, "referral lists written: 100% (") {
+		t.Errorf("simulate: exit %d, progress %q", code, errOut)
+	}
+	r = randomizedTrial(t, 40, 5)
 	r.now, r.tty = time.Date(2019, 12, 31, 17, 0, 0, 0, time.UTC), true
-	_, errOut, code := r.run("simulate", "fieldwork", "--key", r.path("trial.key"), "-o", r.dir)
+	_, errOut, code = r.run("simulate", "fieldwork", "--key", r.path("trial.key"), "-o", r.dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
