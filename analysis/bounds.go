@@ -150,6 +150,18 @@ func sortedSum(s []float64, keep float64, top bool) float64 {
 // every partial sum is a whole number below 2^53 (so exact, in any order):
 // count[d] is how many are lo + d. ok is false for any other x.
 func (w *leeWork) counted(x []float64) (lo float64, count []int, ok bool) {
+	lo, count, ok = w.countWhole(x)
+	if ok && max(math.Abs(lo), math.Abs(lo+float64(len(count)-1)))*float64(len(x)) >= 1<<53 {
+		return 0, nil, false
+	}
+	return lo, count, ok
+}
+
+// countWhole counts whole numbers in a range no wider than 4n + 64 (0/1
+// outcomes, counts: what Lee bounds mostly trim, 500 times over in the
+// bootstrap): count[d] is how many are lo + d. ok is false for any other
+// x, and for none.
+func (w *leeWork) countWhole(x []float64) (lo float64, count []int, ok bool) {
 	if len(x) == 0 {
 		return 0, nil, false
 	}
@@ -160,7 +172,7 @@ func (w *leeWork) counted(x []float64) (lo float64, count []int, ok bool) {
 		}
 		lo, hi = min(lo, v), max(hi, v)
 	}
-	if hi-lo > float64(4*len(x)+64) || max(math.Abs(lo), math.Abs(hi))*float64(len(x)) >= 1<<53 {
+	if hi-lo > float64(4*len(x)+64) {
 		return 0, nil, false
 	}
 	count = w.count[:0]
@@ -208,35 +220,16 @@ func countedSum(lo float64, count []int, keep float64, top bool) float64 {
 	return t
 }
 
-// sortedCopy returns x sorted, in w's storage. Whole numbers in a range
-// no wider than 4n + 64 (0/1 outcomes, counts: what Lee bounds mostly
-// trim, 500 times over in the bootstrap) are counted rather than
-// compared: the same sorted values, in O(n).
+// sortedCopy returns x sorted, in w's storage: whole numbers in a narrow
+// range counted into order (countWhole), the same sorted values in O(n);
+// others sorted.
 func (w *leeWork) sortedCopy(x []float64) []float64 {
 	s := append(w.sorted[:0], x...)
 	w.sorted = s
-	if len(s) == 0 {
-		return s
-	}
-	lo, hi := s[0], s[0]
-	for _, v := range s {
-		if v != math.Trunc(v) || math.IsInf(v, 0) {
-			sort.Float64s(s)
-			return s
-		}
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	if hi-lo > float64(4*len(s)+64) {
+	lo, count, ok := w.countWhole(x)
+	if !ok {
 		sort.Float64s(s)
 		return s
-	}
-	count := w.count[:0]
-	for range int(hi-lo) + 1 {
-		count = append(count, 0)
-	}
-	w.count = count
-	for _, v := range s {
-		count[int(v-lo)]++
 	}
 	k := 0
 	for d, c := range count {
