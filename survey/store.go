@@ -565,15 +565,17 @@ func strArgs(s []string) []any {
 	return out
 }
 
-// unpacker reads the fields eachAnswer's query packs: length, ':', bytes.
+// unpacker reads the fields eachAnswer's query packs: a field is its
+// length, ':' and its bytes; a version its digits and ','.
 type unpacker struct {
 	s   string
 	bad bool
 }
 
-// version reads a version: digits and ','.
-func (u *unpacker) version() int {
-	i := strings.IndexByte(u.s, ',')
+// number reads a number ended by sep; once anything is amiss, bad stays
+// set and nothing more is read.
+func (u *unpacker) number(sep byte) int {
+	i := strings.IndexByte(u.s, sep)
 	n, err := strconv.Atoi(u.s[:max(i, 0)])
 	if i < 0 || err != nil || n < 0 {
 		u.bad, u.s = true, ""
@@ -583,15 +585,18 @@ func (u *unpacker) version() int {
 	return n
 }
 
+func (u *unpacker) version() int { return u.number(',') }
+
 func (u *unpacker) field() string {
-	i := strings.IndexByte(u.s, ':')
-	n, err := strconv.Atoi(u.s[:max(i, 0)])
-	if i < 0 || err != nil || n < 0 || n > len(u.s)-i-1 {
+	n := u.number(':')
+	if n > len(u.s) {
 		u.bad, u.s = true, ""
+	}
+	if u.bad {
 		return ""
 	}
-	f := u.s[i+1 : i+1+n]
-	u.s = u.s[i+1+n:]
+	f := u.s[:n]
+	u.s = u.s[n:]
 	return f
 }
 
