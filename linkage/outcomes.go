@@ -160,67 +160,48 @@ func Derive(ctx context.Context, db *trial.DB, p *trial.Protocol, a trial.Actor,
 		// Many rows at a time: a statement per family and window took
 		// most of the 5.6 s at 80,632 families.
 		ins := trial.NewBulk(ctx, tx, `INSERT INTO outcome_values (family, outcome, wave, value, linked, derived_at)`, 6)
-		windows := 0
-		for _, o := range p.Outcomes {
-			if o.Source.Register != "" && o.Source.Window != nil {
-				windows++
-				if o.Baseline != nil && o.Baseline.Window != nil {
-					windows++
-				}
-			}
-		}
-		tick, done := progress.Start("register outcomes derived (families × windows)", windows*len(d.fams))
+		windows := p.RegisterWindows()
+		tick, done := progress.Start("register outcomes derived (families × windows)", len(windows)*len(d.fams))
 		defer done()
 		stamp := a.Now().UTC().Format(time.RFC3339)
-		for _, o := range p.Outcomes {
-			src := o.Source
-			if src.Register == "" || src.Window == nil {
-				continue
-			}
-			have, err := imported(ctx, tx, src.Register)
-			if err != nil {
-				return err
-			}
-			windows := []struct {
-				id string
-				w  trial.Window
-			}{{o.ID, *src.Window}}
-			if o.Baseline != nil && o.Baseline.Window != nil {
-				windows = append(windows, struct {
-					id string
-					w  trial.Window
-				}{o.ID + "_baseline", *o.Baseline.Window})
-			}
-			for _, win := range windows {
-				r := DeriveResult{Outcome: win.id}
-				if !have {
-					r.Missing = fmt.Sprintf("register %s has no import yet: missing, not zero", src.Register)
+		have := map[string]bool{} // by register: imported yet
+		for _, win := range windows {
+			src := win.Outcome.Source
+			imp, ok := have[src.Register]
+			if !ok {
+				if imp, err = imported(ctx, tx, src.Register); err != nil {
+					return err
 				}
-				for _, f := range d.fams {
-					var v any // NULL: the register was never imported
-					isLinked := d.linked[src.Register][f.id]
-					if have {
-						var ss []Spell
-						for _, ev := range src.Events {
-							ss = append(ss, d.spells[src.Register][ev][f.id]...)
-						}
-						x := Aggregate(ss, Window{From: win.w.From.AddTo(f.date), To: win.w.To.AddTo(f.date)}, src.Aggregate)
-						v = x
-						if x != 0 {
-							r.NonZero++
-						}
+				have[src.Register] = imp
+			}
+			r := DeriveResult{Outcome: win.ID}
+			if !imp {
+				r.Missing = fmt.Sprintf("register %s has no import yet: missing, not zero", src.Register)
+			}
+			for _, f := range d.fams {
+				var v any // NULL: the register was never imported
+				isLinked := d.linked[src.Register][f.id]
+				if imp {
+					var ss []Spell
+					for _, ev := range src.Events {
+						ss = append(ss, d.spells[src.Register][ev][f.id]...)
 					}
-					if err := ins.Add(f.id, win.id, "", v, boolInt(isLinked), stamp); err != nil {
-						return err
-					}
-					tick()
-					r.Families++
-					if isLinked {
-						r.Linked++
+					x := Aggregate(ss, Window{From: win.Window.From.AddTo(f.date), To: win.Window.To.AddTo(f.date)}, src.Aggregate)
+					v = x
+					if x != 0 {
+						r.NonZero++
 					}
 				}
-				out = append(out, r)
+				if err := ins.Add(f.id, win.ID, "", v, boolInt(isLinked), stamp); err != nil {
+					return err
+				}
+				tick()
+				r.Families++
+				if isLinked {
+					r.Linked++
+				}
 			}
+			out = append(out, r)
 		}
 		return ins.Flush()
 	})

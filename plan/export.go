@@ -306,39 +306,24 @@ func storage(cb *survey.Codebook, v *survey.Variable) string {
 // exportRegisters adds the register outcomes and their baseline windows:
 // empty where missing (no import of the register yet).
 func exportRegisters(ctx context.Context, db *trial.DB, p *trial.Protocol, add adder) error {
-	for _, o := range p.Outcomes {
-		src := o.Source
-		if src.Register == "" || src.Window == nil {
-			continue
+	for _, win := range p.RegisterWindows() {
+		o, src := win.Outcome, win.Outcome.Source
+		vals, err := db.OutcomeValues(ctx, win.ID)
+		if err != nil {
+			return err
 		}
-		windows := []struct {
-			id, label string
-			w         trial.Window
-		}{{o.ID, o.Label, *src.Window}}
-		if o.Baseline != nil && o.Baseline.Window != nil {
-			windows = append(windows, struct {
-				id, label string
-				w         trial.Window
-			}{o.ID + "_baseline", o.Label + " (baseline window)", *o.Baseline.Window})
+		c := Column{Name: win.ID, Label: win.Label, Type: o.Type, Storage: "number", Source: "register " + src.Register,
+			Unit: aggregateUnit(src.Aggregate), Window: fmt.Sprintf("(%s, %s] from the randomization date; events %s, %s", win.Window.From, win.Window.To, strings.Join(src.Events, ", "), src.Aggregate)}
+		if o.Type == "binary" {
+			c.Values = []ValueLabel{{"1", "Yes"}, {"0", "No"}}
 		}
-		for _, win := range windows {
-			vals, err := db.OutcomeValues(ctx, win.id)
-			if err != nil {
-				return err
+		add(c, func(i int, code string) string {
+			v, ok := vals[code]
+			if !ok || math.IsNaN(v) {
+				return ""
 			}
-			c := Column{Name: win.id, Label: win.label, Type: o.Type, Storage: "number", Source: "register " + src.Register,
-				Unit: aggregateUnit(src.Aggregate), Window: fmt.Sprintf("(%s, %s] from the randomization date; events %s, %s", win.w.From, win.w.To, strings.Join(src.Events, ", "), src.Aggregate)}
-			if o.Type == "binary" {
-				c.Values = []ValueLabel{{"1", "Yes"}, {"0", "No"}}
-			}
-			add(c, func(i int, code string) string {
-				v, ok := vals[code]
-				if !ok || math.IsNaN(v) {
-					return ""
-				}
-				return strconv.FormatFloat(v, 'f', -1, 64)
-			})
-		}
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		})
 	}
 	return nil
 }

@@ -504,6 +504,33 @@ func (p *Protocol) ArmIDs() []string {
 	return ids
 }
 
+// OutcomeWindow is a window a register outcome is derived in: the
+// outcome's own, or its baseline window (ID the outcome's + "_baseline").
+type OutcomeWindow struct {
+	Outcome *Outcome
+	ID      string
+	Label   string
+	Window  Window
+}
+
+// RegisterWindows lists the windows of the register outcomes in protocol
+// order, each outcome's own before its baseline window: what outcomes
+// derive stores and data export writes.
+func (p *Protocol) RegisterWindows() []OutcomeWindow {
+	var out []OutcomeWindow
+	for i := range p.Outcomes {
+		o := &p.Outcomes[i]
+		if o.Source.Register == "" || o.Source.Window == nil {
+			continue
+		}
+		out = append(out, OutcomeWindow{Outcome: o, ID: o.ID, Label: o.Label, Window: *o.Source.Window})
+		if o.Baseline != nil && o.Baseline.Window != nil {
+			out = append(out, OutcomeWindow{Outcome: o, ID: o.ID + "_baseline", Label: o.Label + " (baseline window)", Window: *o.Baseline.Window})
+		}
+	}
+	return out
+}
+
 // Register returns the register with that id.
 func (p *Protocol) Register(id string) (Register, bool) {
 	for _, r := range p.Registers {

@@ -1,6 +1,7 @@
 package trial
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,36 @@ func TestSpan(t *testing.T) {
 		if _, _, err := bad.Parse(); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+}
+
+// TestRegisterWindows: every register outcome of the example protocol has
+// its window, followed by its baseline window when it has one, in the
+// protocol's order; survey outcomes have none.
+func TestRegisterWindows(t *testing.T) {
+	p, err := ParseProtocol("example", ExampleProtocol())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, o := range p.Outcomes {
+		if o.Source.Register == "" {
+			continue
+		}
+		want = append(want, o.ID)
+		if o.Baseline != nil && o.Baseline.Window != nil {
+			want = append(want, o.ID+"_baseline")
+		}
+	}
+	var got []string
+	for _, w := range p.RegisterWindows() {
+		got = append(got, w.ID)
+		if base := strings.HasSuffix(w.ID, "_baseline"); base && (w.Window != *w.Outcome.Baseline.Window || w.Label != w.Outcome.Label+" (baseline window)") ||
+			!base && (w.Window != *w.Outcome.Source.Window || w.Label != w.Outcome.Label) {
+			t.Errorf("%s: window %+v, label %q", w.ID, w.Window, w.Label)
+		}
+	}
+	if len(want) < 2 || !slices.Equal(got, want) {
+		t.Fatalf("windows %v, want %v", got, want)
 	}
 }
