@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/internal/trialtest"
 	"github.com/rct-trials/rct/simulate"
 	"github.com/rct-trials/rct/trial"
 )
@@ -22,21 +22,9 @@ import (
 // trial (discarded).
 func TestLinkTiers(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	p, err := trial.ParseProtocol("example", trial.ExampleProtocol())
-	if err != nil {
-		t.Fatal(err)
-	}
 	actor := trial.Actor{Name: "test", Now: func() time.Time { return time.Date(2019, 6, 30, 12, 0, 0, 0, time.UTC) }}
-	if _, err := trial.Init(ctx, trial.InitOptions{Protocol: p, ProtocolPath: "x", DBPath: filepath.Join(dir, "t.db"), KeyPath: filepath.Join(dir, "t.key"), PseudoKeyPath: filepath.Join(dir, "t.pk"), Actor: actor}); err != nil {
-		t.Fatal(err)
-	}
-	db, err := trial.Open(ctx, filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	key, _ := db.VerifyPseudoKey(ctx, filepath.Join(dir, "t.pk"))
+	tt := trialtest.New(t, actor)
+	dir, p, db, key := tt.Dir, tt.P, tt.DB, tt.PseudoKey
 	cfg := simulate.DefaultConfig()
 	cfg.Families, cfg.Duplicates, cfg.MissingNumber = 300, 0, 0
 	rows := simulate.Referrals(cfg, p)
@@ -44,13 +32,7 @@ func TestLinkTiers(t *testing.T) {
 	if err := simulate.WriteReferralsXLSX(refFile, p, rows); err != nil {
 		t.Fatal(err)
 	}
-	refs, n, err := trial.ReadReferrals(refFile, p, actor.Today(), sheet.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Enroll(ctx, p, trial.EnrollInput{File: refFile, SHA256: "r", RowsRead: n, Referrals: refs, Key: key, Actor: actor}); err != nil {
-		t.Fatal(err)
-	}
+	refs := tt.EnrollFile(t, refFile, actor)
 	// Mothers of enrolled families: 100 by number, 100 by name variant.
 	var mothers []simulate.ReferralRow
 	enrolled := map[string]bool{}

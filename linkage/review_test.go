@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/internal/trialtest"
 	"github.com/rct-trials/rct/simulate"
 	"github.com/rct-trials/rct/trial"
 	"github.com/xuri/excelize/v2"
@@ -21,31 +21,16 @@ import (
 // once decided; a decision is not changed by a later workbook.
 func TestReview(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	p, _ := trial.ParseProtocol("example", trial.ExampleProtocol())
 	actor := trial.Actor{Name: "reviewer", Now: func() time.Time { return time.Date(2019, 6, 30, 12, 0, 0, 0, time.UTC) }}
-	if _, err := trial.Init(ctx, trial.InitOptions{Protocol: p, ProtocolPath: "x", DBPath: filepath.Join(dir, "t.db"), KeyPath: filepath.Join(dir, "t.key"), PseudoKeyPath: filepath.Join(dir, "t.pk"), Actor: actor}); err != nil {
-		t.Fatal(err)
-	}
-	db, err := trial.Open(ctx, filepath.Join(dir, "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	key, _ := db.VerifyPseudoKey(ctx, filepath.Join(dir, "t.pk"))
+	tt := trialtest.New(t, actor)
+	dir, p, db := tt.Dir, tt.P, tt.DB
 	cfg := simulate.DefaultConfig()
 	cfg.Families = 10
 	ref := filepath.Join(dir, "ref.xlsx")
 	if err := simulate.WriteReferralsXLSX(ref, p, simulate.Referrals(cfg, p)); err != nil {
 		t.Fatal(err)
 	}
-	refs, n, err := trial.ReadReferrals(ref, p, actor.Today(), sheet.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Enroll(ctx, p, trial.EnrollInput{File: ref, SHA256: "r", RowsRead: n, Referrals: refs, Key: key, Actor: actor}); err != nil {
-		t.Fatal(err)
-	}
+	tt.EnrollFile(t, ref, actor)
 	// Three links under review, each with an event.
 	exec := func(q string, args ...any) {
 		if _, err := db.SQL().ExecContext(ctx, q, args...); err != nil {

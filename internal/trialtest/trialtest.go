@@ -61,13 +61,21 @@ func (tt *Trial) Enroll(t testing.TB, name, prefix string, n int, start time.Tim
 	t.Helper()
 	path := filepath.Join(tt.Dir, name)
 	WriteReferrals(t, path, tt.P, prefix, n, start)
+	tt.EnrollFile(t, path, a)
+}
+
+// EnrollFile reads the referral list at path and enrols it as a does; it
+// returns the referrals read.
+func (tt *Trial) EnrollFile(t testing.TB, path string, a trial.Actor) []*trial.Referral {
+	t.Helper()
 	refs, rows, err := trial.ReadReferrals(path, tt.P, a.Today(), sheet.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tt.DB.Enroll(context.Background(), tt.P, trial.EnrollInput{File: path, SHA256: name, RowsRead: rows, Referrals: refs, Key: tt.PseudoKey, Actor: a}); err != nil {
+	if _, err := tt.DB.Enroll(context.Background(), tt.P, trial.EnrollInput{File: path, SHA256: filepath.Base(path), RowsRead: rows, Referrals: refs, Key: tt.PseudoKey, Actor: a}); err != nil {
 		t.Fatal(err)
 	}
+	return refs
 }
 
 // Randomize randomizes every family enrolled and not yet randomized.
