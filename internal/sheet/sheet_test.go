@@ -54,11 +54,17 @@ func TestParseDate(t *testing.T) {
 }
 
 func FuzzParseDate(f *testing.F) {
-	for _, s := range []string{"2020-01-31", "31/01/2020", "43861", "31.12.1999", "9999999"} {
+	for _, s := range []string{"2020-01-31", "31/01/2020", "43861", "31.12.1999", "9999999", "1/2/0000", "0000-01-01",
+		"31/02/2020", "29/02/2019", "29/02/2020", "2020-1-5", "2020-01-5x", "2020-13-01", "01/13/2020", "1//2020", "001/1/2020"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := ParseDate(s, false)
+		// The fast path for the common forms agrees with the expressions.
+		if ref, refErr := parseDate(Clean(s), false); !ref.Equal(d) || (err == nil) != (refErr == nil) ||
+			(err != nil && err.Error() != refErr.Error()) {
+			t.Fatalf("%q: %v, %v; the expressions give %v, %v", s, d, err, ref, refErr)
+		}
 		if err != nil {
 			return
 		}

@@ -41,6 +41,83 @@ var ErrDateFormat = errors.New("not a date: write dates as dd/mm/yyyy or yyyy-mm
 // midnight UTC of that date.
 func ParseDate(s string, date1904 bool) (time.Time, error) {
 	s = Clean(s)
+	if t, ok := commonDate(s); ok {
+		return t, nil
+	}
+	return parseDate(s, date1904)
+}
+
+// commonDate reads the two forms registers and workbooks write most,
+// dd/mm/yyyy and yyyy-mm-dd, without a regular expression (a register
+// extract has millions of dates). It takes only a date that exists; all
+// else goes to parseDate, which gives the same result or the error.
+func commonDate(s string) (time.Time, bool) {
+	var y, m, d int
+	switch {
+	case len(s) >= 8 && len(s) <= 10 && s[len(s)-5] == '/':
+		// d/m/yyyy to dd/mm/yyyy
+		day, rest, ok := digits(s, 1, 2, '/')
+		if !ok {
+			return time.Time{}, false
+		}
+		month, rest, ok := digits(rest, 1, 2, '/')
+		if !ok || len(rest) != 4 {
+			return time.Time{}, false
+		}
+		year, _, ok := digits(rest, 4, 4, 0)
+		if !ok {
+			return time.Time{}, false
+		}
+		y, m, d = year, month, day
+	case len(s) >= 8 && len(s) <= 10 && s[4] == '-':
+		year, rest, ok := digits(s, 4, 4, '-')
+		if !ok {
+			return time.Time{}, false
+		}
+		month, rest, ok := digits(rest, 1, 2, '-')
+		if !ok {
+			return time.Time{}, false
+		}
+		day, rest, ok := digits(rest, 1, 2, 0)
+		if !ok || rest != "" {
+			return time.Time{}, false
+		}
+		y, m, d = year, month, day
+	default:
+		return time.Time{}, false
+	}
+	if y < 1 || m < 1 || m > 12 || d < 1 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d { // 31/02 rolls over: not a day
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// digits reads least to most ASCII digits from the start of s, then the byte
+// end (none when end is 0), and returns their value and what follows.
+func digits(s string, least, most int, end byte) (int, string, bool) {
+	n, v := 0, 0
+	for n < len(s) && n < most && s[n] >= '0' && s[n] <= '9' {
+		v = v*10 + int(s[n]-'0')
+		n++
+	}
+	if n < least {
+		return 0, s, false
+	}
+	if end == 0 {
+		return v, s[n:], true
+	}
+	if n >= len(s) || s[n] != end {
+		return 0, s, false
+	}
+	return v, s[n+1:], true
+}
+
+// parseDate is ParseDate through the accepted forms' expressions.
+func parseDate(s string, date1904 bool) (time.Time, error) {
 	if serialForm.MatchString(s) {
 		f, _ := strconv.ParseFloat(s, 64)
 		n := int(math.Floor(f))
