@@ -100,7 +100,7 @@ func dateLevel(a, b Date) int8 {
 		return 0
 	case a.Y == b.Y && a.M == b.D && a.D == b.M:
 		return 1
-	case Levenshtein(a.digits(), b.digits()) == 1:
+	case oneDigitOff(a, b):
 		return 2
 	}
 	ta := float64(a.Y)*365.25 + float64(a.M)*30.44 + float64(a.D)
@@ -109,6 +109,27 @@ func dateLevel(a, b Date) int8 {
 		return 3
 	}
 	return 4
+}
+
+// oneDigitOff reports whether the dates' digits (YYYYMMDD) are one edit
+// apart. Both are known dates. When every part fits its width, both
+// strings have 8 digits, and one edit between strings of the same length
+// is one changed digit: the digits are compared in place, without making
+// the strings (this runs for every candidate pair).
+func oneDigitOff(a, b Date) bool {
+	if a.Y > 9999 || b.Y > 9999 || a.M > 99 || b.M > 99 || a.D > 99 || b.D > 99 {
+		return Levenshtein(a.digits(), b.digits()) == 1
+	}
+	off := 0
+	for _, x := range [...][2]int{{a.Y, b.Y}, {a.M, b.M}, {a.D, b.D}} {
+		for x[0] != x[1] {
+			if x[0]%10 != x[1]%10 {
+				off++
+			}
+			x[0], x[1] = x[0]/10, x[1]/10
+		}
+	}
+	return off == 1
 }
 
 func abs(x int) int {

@@ -165,3 +165,48 @@ func TestTermFrequency(t *testing.T) {
 		t.Error("agreeing on a common surname weighs as much as on a rare one")
 	}
 }
+
+// TestOneDigitOff: the in-place comparison agrees with the Levenshtein
+// distance of the digit strings, widths overflowed included.
+func TestOneDigitOff(t *testing.T) {
+	src := rand.New(rand.NewPCG(7, 7))
+	part := func(n int) int {
+		switch src.IntN(20) {
+		case 0:
+			return 1 + src.IntN(200) // wider than its digits
+		case 1:
+			return 10000 + src.IntN(3)
+		}
+		return 1 + src.IntN(n)
+	}
+	near := func(x int) int {
+		switch src.IntN(3) {
+		case 0:
+			return x
+		case 1:
+			return x + []int{1, -1, 10, -10, 100, 1000, 9, 11}[src.IntN(8)]
+		}
+		return part(12)
+	}
+	n := 0
+	for range 200_000 {
+		a := Date{1990 + src.IntN(30), part(12), part(28)}
+		if src.IntN(50) == 0 {
+			a.Y = part(20000)
+		}
+		b := Date{near(a.Y), near(a.M), near(a.D)}
+		if !a.Known() || !b.Known() {
+			continue
+		}
+		want := Levenshtein(a.digits(), b.digits()) == 1
+		if got := oneDigitOff(a, b); got != want {
+			t.Fatalf("%v %v: %v, want %v (%s %s)", a, b, got, want, a.digits(), b.digits())
+		}
+		if want {
+			n++
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d dates one digit off: the test draws too few", n)
+	}
+}
