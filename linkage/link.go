@@ -174,7 +174,7 @@ func match(people []trialPerson, ex *Extract, o LinkOptions, res *LinkResult) []
 	res.Fixed = m.Fix(o.Fixed)
 	m.TF = surnameFrequencies(trP)
 	res.Blocking = rep
-	for _, d := range Assign(regP, trP, pairs, &m, o.Upper, o.Lower) {
+	for _, d := range Assign(pairs, &m, o.Upper, o.Lower) {
 		switch d.Class {
 		case ClassLink:
 			links = append(links, link{rest[d.Register], trIdx[d.Trial], 1, d.Weight, d.Probability, "linked"})

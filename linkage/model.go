@@ -223,6 +223,12 @@ func EM(patterns []Pattern, u [NFields][]float64, iterations int) Model {
 	for _, p := range patterns {
 		count[p]++
 	}
+	return emCounts(count, float64(len(patterns)), u, iterations)
+}
+
+// emCounts is EM on patterns counted: count[p] pairs have pattern p, total
+// in all.
+func emCounts(count map[Pattern]float64, total float64, u [NFields][]float64, iterations int) Model {
 	m := Model{U: u, Lambda: 0.1}
 	for f := 0; f < NFields; f++ {
 		m.M[f] = make([]float64, Levels[f])
@@ -237,7 +243,6 @@ func EM(patterns []Pattern, u [NFields][]float64, iterations int) Model {
 		keys = append(keys, p)
 	}
 	sort.Slice(keys, func(i, j int) bool { return patternLess(keys[i], keys[j]) })
-	total := float64(len(patterns))
 	for it := 0; it < iterations; it++ {
 		var mNew [NFields][]float64
 		for f := 0; f < NFields; f++ {
@@ -285,7 +290,7 @@ func patternLess(a, b Pattern) bool {
 // m of a field averaged over the rules that leave it free; λ is the
 // largest expected share of matches any rule finds, over all candidate
 // pairs.
-func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *rand.Rand) (Model, [][2]int, BlockReport) {
+func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *rand.Rand) (Model, *Pairs, BlockReport) {
 	u := EstimateU(reg, trial, uSamples, src)
 	pairs, rep := Candidates(reg, trial, rules)
 	m := Model{U: u}
@@ -295,22 +300,14 @@ func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *
 		sum[f] = make([]float64, Levels[f])
 	}
 	matches := 0.0
-	for _, r := range rules {
-		rp, _ := Candidates(reg, trial, []Rule{r})
-		if len(rp) == 0 {
+	for r, rule := range rules {
+		if pairs.ruleN[r] == 0 {
 			continue
 		}
-		patterns := make([]Pattern, len(rp))
-		for k, p := range rp {
-			patterns[k] = Compare(&reg[p[0]], &trial[p[1]])
-			for _, f := range r.Uses {
-				patterns[k][f] = -1
-			}
-		}
-		fit := EM(patterns, u, iterations)
-		matches = math.Max(matches, fit.Lambda*float64(len(rp)))
+		fit := emCounts(pairs.ruleCount[r], float64(pairs.ruleN[r]), u, iterations)
+		matches = math.Max(matches, fit.Lambda*float64(pairs.ruleN[r]))
 		for f := 0; f < NFields; f++ {
-			if slices.Contains(r.Uses, f) {
+			if slices.Contains(rule.Uses, f) {
 				continue
 			}
 			for l := range sum[f] {
@@ -335,8 +332,8 @@ func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *
 		normalise(m.M[f])
 	}
 	m.Lambda = floor
-	if len(pairs) > 0 {
-		m.Lambda = math.Min(math.Max(matches/float64(len(pairs)), floor), 1-floor)
+	if pairs.n > 0 {
+		m.Lambda = math.Min(math.Max(matches/float64(pairs.n), floor), 1-floor)
 	}
 	return m, pairs, rep
 }
@@ -404,54 +401,6 @@ type Block struct {
 	Pairs int    `json:"pairs"`
 }
 
-// Candidates returns the distinct (register, trial) index pairs that share
-// a key under some rule.
-func Candidates(reg, trial []Person, rules []Rule) ([][2]int, BlockReport) {
-	var rep BlockReport
-	seen := map[[2]int]bool{}
-	var pairs [][2]int
-	for _, r := range rules {
-		idx := map[string][]int{}
-		for j := range trial {
-			if k := r.Key(&trial[j]); k != "" {
-				idx[k] = append(idx[k], j)
-			}
-		}
-		sizes := map[string]int{}
-		n := 0
-		for i := range reg {
-			k := r.Key(&reg[i])
-			if k == "" {
-				continue
-			}
-			for _, j := range idx[k] {
-				n++
-				sizes[k]++
-				p := [2]int{i, j}
-				if !seen[p] {
-					seen[p] = true
-					pairs = append(pairs, p)
-				}
-			}
-		}
-		rep.Rules = append(rep.Rules, RuleCount{r.Name, n})
-		for k, s := range sizes {
-			rep.Largest = append(rep.Largest, Block{r.Name, k, s})
-		}
-	}
-	sort.Slice(rep.Largest, func(a, b int) bool {
-		if rep.Largest[a].Pairs != rep.Largest[b].Pairs {
-			return rep.Largest[a].Pairs > rep.Largest[b].Pairs
-		}
-		return rep.Largest[a].Key < rep.Largest[b].Key
-	})
-	if len(rep.Largest) > 10 {
-		rep.Largest = rep.Largest[:10]
-	}
-	rep.Pairs = len(pairs)
-	return pairs, rep
-}
-
 // Decision is the outcome for one register person.
 type Decision struct {
 	Register    int     // index of the register person
@@ -474,26 +423,8 @@ const (
 // person whose two best candidates are both above the lower threshold and
 // within one bit of each other is ambiguous. Probabilities at or above
 // upper link, between lower and upper go to clerical review.
-func Assign(reg, trial []Person, pairs [][2]int, m *Model, upper, lower float64) []Decision {
-	type scored struct {
-		i, j int
-		w, p float64
-	}
-	all := make([]scored, 0, len(pairs))
-	best := map[int][]scored{}
-	for _, pr := range pairs {
-		w := m.Weight(Compare(&reg[pr[0]], &trial[pr[1]]), reg[pr[0]].Last)
-		s := scored{pr[0], pr[1], w, m.Probability(w)}
-		all = append(all, s)
-		best[pr[0]] = append(best[pr[0]], s)
-	}
-	ambiguous := map[int]bool{}
-	for i, c := range best {
-		sort.Slice(c, func(a, b int) bool { return c[a].w > c[b].w })
-		if len(c) > 1 && c[1].p >= lower && c[0].w-c[1].w < 1 {
-			ambiguous[i] = true
-		}
-	}
+func Assign(pairs *Pairs, m *Model, upper, lower float64) []Decision {
+	bestW, bestP, all := pairs.score(m, lower)
 	sort.Slice(all, func(a, b int) bool {
 		if all[a].w != all[b].w {
 			return all[a].w > all[b].w
@@ -503,9 +434,25 @@ func Assign(reg, trial []Person, pairs [][2]int, m *Model, upper, lower float64)
 		}
 		return all[a].j < all[b].j
 	})
-	out := make([]Decision, len(reg))
+	// Ambiguous: the two best pairs of a register person are both above
+	// lower and within one bit. In weight order, a person's first two
+	// pairs are its best.
+	first := map[int]scoredPair{}
+	ambiguous := map[int]bool{}
+	seen := map[int]int{}
+	for _, s := range all {
+		switch seen[s.i]++; seen[s.i] {
+		case 1:
+			first[s.i] = s
+		case 2:
+			if s.p >= lower && first[s.i].w-s.w < 1 {
+				ambiguous[s.i] = true
+			}
+		}
+	}
+	out := make([]Decision, len(pairs.reg))
 	for i := range out {
-		out[i] = Decision{Register: i, Trial: -1, Class: ClassNone, Weight: math.Inf(-1)}
+		out[i] = Decision{Register: i, Trial: -1, Class: ClassNone, Weight: bestW[i], Probability: bestP[i]}
 	}
 	usedR, usedT := map[int]bool{}, map[int]bool{}
 	for _, s := range all {
@@ -523,11 +470,6 @@ func Assign(reg, trial []Person, pairs [][2]int, m *Model, upper, lower float64)
 			class = ClassLink
 		}
 		out[s.i] = Decision{Register: s.i, Trial: s.j, Weight: s.w, Probability: s.p, Class: class}
-	}
-	for i := range out {
-		if out[i].Class == ClassNone && len(best[i]) > 0 {
-			out[i].Weight, out[i].Probability = best[i][0].w, best[i][0].p
-		}
 	}
 	return out
 }

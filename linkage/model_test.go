@@ -113,7 +113,7 @@ func TestLinkageRecoversTruth(t *testing.T) {
 		t.Errorf("EM: m(birth exact) = %.3f, m(last exact) = %.3f, m(first exact) = %.3f", m.M[FieldBirth][0], m.M[FieldLast][0], m.M[FieldFirst][0])
 	}
 	// Linking above a posterior of 0.99, review between 0.5 and 0.99.
-	d := Assign(reg, trial, pairs, &m, 0.99, 0.5)
+	d := Assign(pairs, &m, 0.99, 0.5)
 	e := Evaluate(d, truth)
 	review := 0
 	for _, x := range d {
@@ -121,7 +121,7 @@ func TestLinkageRecoversTruth(t *testing.T) {
 			review++
 		}
 	}
-	t.Logf("%d pairs; λ = %.4f; %d to review; %+v", len(pairs), m.Lambda, review, e)
+	t.Logf("%d pairs; λ = %.4f; %d to review; %+v", pairs.Len(), m.Lambda, review, e)
 	if e.Precision < 0.97 || e.Recall < 0.9 {
 		t.Errorf("precision %.3f, recall %.3f", e.Precision, e.Recall)
 	}
@@ -147,7 +147,7 @@ func TestAmbiguousNotLinked(t *testing.T) {
 		m.M[f][0], m.U[f][0] = 0.9, 0.01
 	}
 	m.Lambda = 0.01
-	d := Assign(reg, trial, pairs, &m, 0.9, 0.5)
+	d := Assign(pairs, &m, 0.9, 0.5)
 	if d[0].Class != ClassAmbiguous || d[1].Class != ClassLink || d[1].Trial != 2 {
 		t.Errorf("decisions %+v", d)
 	}

@@ -1,0 +1,337 @@
+package linkage
+
+import (
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// Pairs are the candidate pairs of a blocking: every (register, trial)
+// pair that shares a non-empty key under some rule, each once, with its
+// comparison pattern.
+//
+// They are not kept as a list. With common surnames the default rules give
+// tens of millions of pairs (47 million for a 100,000-family trial against
+// an extract of 150,000 persons without a number): a slice of index pairs
+// and a map to drop the pairs an earlier rule found took 6 GB. The pairs
+// are walked in chunks of register persons instead, on every core, and
+// walked again in the same order when they are scored: only each pair's
+// pattern is kept (4 bytes), and a pair is a rule's first find when no
+// earlier rule gives both persons the same key.
+type Pairs struct {
+	reg, trial       []Person
+	rules            []Rule
+	regKey, trialKey [][]int32   // [rule][person]: the key's number, 0 when the rule makes no key
+	byKey            [][][]int32 // [rule][key's number] → its trial persons, in order
+	chunks           []pairChunk
+	numbered         [2]numberedPersons    // register, trial
+	names            [NFields][]string     // the names of numbered fields, by number
+	n                int                   // distinct pairs
+	ruleN            []int                 // each rule's pairs, shared ones included
+	ruleCount        []map[Pattern]float64 // each rule's pairs' patterns, the rule's fields left out
+}
+
+// numberedPersons holds persons' names and postcodes as numbers (0: none)
+// shared by the register and the trial, and their birth dates, side by
+// side: pairs are compared without reading strings or whole persons.
+type numberedPersons struct {
+	field [NFields][]int32 // FieldLast, FieldFirst, FieldPostcode
+	birth []Date
+}
+
+// number numbers the names and postcodes of the register and the trial.
+func (ps *Pairs) number() {
+	for f := range NFields {
+		if f == FieldBirth {
+			continue
+		}
+		number := map[string]int32{}
+		ps.names[f] = []string{""}
+		for side, people := range [2][]Person{ps.reg, ps.trial} {
+			ids := make([]int32, len(people))
+			for i := range people {
+				s := [NFields]string{FieldLast: people[i].Last, FieldFirst: people[i].First, FieldPostcode: people[i].Postcode}[f]
+				if s == "" {
+					continue
+				}
+				n, ok := number[s]
+				if !ok {
+					n = int32(len(ps.names[f]))
+					number[s] = n
+					ps.names[f] = append(ps.names[f], s)
+				}
+				ids[i] = n
+			}
+			ps.numbered[side].field[f] = ids
+		}
+	}
+	for side, people := range [2][]Person{ps.reg, ps.trial} {
+		ps.numbered[side].birth = make([]Date, len(people))
+		for i := range people {
+			ps.numbered[side].birth[i] = people[i].Birth
+		}
+	}
+}
+
+// levels remembers, for one worker, the levels of the name pairs it has
+// compared: with common names the same two names meet again and again.
+type levels struct {
+	seen [NFields]map[uint64]int8
+}
+
+// levelsKept bounds each field's remembered pairs (about 40 MB a worker).
+const levelsKept = 1 << 20
+
+func newLevels() *levels {
+	return &levels{seen: [NFields]map[uint64]int8{FieldLast: {}, FieldFirst: {}}}
+}
+
+// compare is Compare(&reg[i], &trial[j]).
+func (ps *Pairs) compare(lv *levels, i, j int) Pattern {
+	r, t := &ps.numbered[0], &ps.numbered[1]
+	var p Pattern
+	for _, f := range [...]int{FieldLast, FieldFirst} {
+		a, b := r.field[f][i], t.field[f][j]
+		switch {
+		case a == 0 || b == 0:
+			p[f] = -1
+		case a == b:
+			p[f] = 0
+		default:
+			k := uint64(a)<<32 | uint64(b)
+			l, ok := lv.seen[f][k]
+			if !ok {
+				l = nameLevel(ps.names[f][a], ps.names[f][b])
+				if len(lv.seen[f]) < levelsKept {
+					lv.seen[f][k] = l
+				}
+			}
+			p[f] = l
+		}
+	}
+	p[FieldBirth] = dateLevel(r.birth[i], t.birth[j])
+	p[FieldPostcode] = -1
+	if a, b := r.field[FieldPostcode][i], t.field[FieldPostcode][j]; a != 0 && b != 0 {
+		p[FieldPostcode] = 1
+		if a == b {
+			p[FieldPostcode] = 0
+		}
+	}
+	return p
+}
+
+// pairChunk is the pairs of the register persons lo..hi-1.
+type pairChunk struct {
+	lo, hi   int
+	patterns []Pattern // in walking order
+	counts   []map[Pattern]float64
+}
+
+// pairChunkSize is the register persons of a chunk: small enough that the
+// cores share the work evenly, large enough that a chunk's overhead is
+// nothing.
+const pairChunkSize = 2048
+
+// Len is the number of distinct pairs.
+func (ps *Pairs) Len() int { return ps.n }
+
+// Candidates finds the distinct (register, trial) pairs that share a key
+// under some rule, compares each, and counts the blocks.
+func Candidates(reg, trial []Person, rules []Rule) (*Pairs, BlockReport) {
+	ps := &Pairs{reg: reg, trial: trial, rules: rules, ruleN: make([]int, len(rules)), ruleCount: make([]map[Pattern]float64, len(rules))}
+	var rep BlockReport
+	for r, rule := range rules {
+		// Keys are numbered (1, 2, ...) so that pairs compare numbers.
+		number := map[string]int32{}
+		names := []string{""}
+		keyed := func(people []Person) []int32 {
+			out := make([]int32, len(people))
+			for i := range people {
+				k := rule.Key(&people[i])
+				if k == "" {
+					continue
+				}
+				n, ok := number[k]
+				if !ok {
+					n = int32(len(names))
+					number[k] = n
+					names = append(names, k)
+				}
+				out[i] = n
+			}
+			return out
+		}
+		tk, rk := keyed(trial), keyed(reg)
+		idx := make([][]int32, len(names))
+		for j, k := range tk {
+			if k != 0 {
+				idx[k] = append(idx[k], int32(j))
+			}
+		}
+		ps.regKey, ps.trialKey, ps.byKey = append(ps.regKey, rk), append(ps.trialKey, tk), append(ps.byKey, idx)
+		// A block's pairs are its register persons times its trial persons.
+		inBlock := make([]int, len(names))
+		for _, k := range rk {
+			inBlock[k]++
+		}
+		n := 0
+		for k, nr := range inBlock {
+			if s := nr * len(idx[k]); k != 0 && s > 0 {
+				n += s
+				rep.Largest = append(rep.Largest, Block{rule.Name, names[k], s})
+			}
+		}
+		ps.ruleN[r] = n
+		rep.Rules = append(rep.Rules, RuleCount{rule.Name, n})
+		ps.ruleCount[r] = map[Pattern]float64{}
+	}
+	order := map[string]int{}
+	for r, rule := range rules {
+		order[rule.Name] = r
+	}
+	sort.Slice(rep.Largest, func(a, b int) bool {
+		x, y := rep.Largest[a], rep.Largest[b]
+		if x.Pairs != y.Pairs {
+			return x.Pairs > y.Pairs
+		}
+		if x.Key != y.Key {
+			return x.Key < y.Key
+		}
+		return order[x.Rule] < order[y.Rule]
+	})
+	if len(rep.Largest) > 10 {
+		rep.Largest = rep.Largest[:10]
+	}
+	for lo := 0; lo < len(reg); lo += pairChunkSize {
+		ps.chunks = append(ps.chunks, pairChunk{lo: lo, hi: min(lo+pairChunkSize, len(reg))})
+	}
+	ps.number()
+	workers := make([]*levels, ps.workers())
+	for w := range workers {
+		workers[w] = newLevels()
+	}
+	ps.each(func(w int, c *pairChunk) {
+		c.counts = make([]map[Pattern]float64, len(rules))
+		for r := range rules {
+			c.counts[r] = map[Pattern]float64{}
+		}
+		ps.walk(c, func(r, i, j int) {
+			p := ps.compare(workers[w], i, j)
+			c.patterns = append(c.patterns, p)
+			for s := r; s < len(rules); s++ {
+				if s == r || ps.shares(s, i, j) {
+					c.counts[s][leaveOut(p, rules[s].Uses)]++
+				}
+			}
+		})
+	})
+	for _, c := range ps.chunks {
+		ps.n += len(c.patterns)
+		for r, m := range c.counts {
+			for p, k := range m {
+				ps.ruleCount[r][p] += k // whole numbers: any order gives the same sum
+			}
+		}
+		c.counts = nil
+	}
+	rep.Pairs = ps.n
+	return ps, rep
+}
+
+// leaveOut is the pattern without the fields a rule's key is made of.
+func leaveOut(p Pattern, fields []int) Pattern {
+	for _, f := range fields {
+		p[f] = -1
+	}
+	return p
+}
+
+// shares reports whether register person i and trial person j have the
+// same key under rule r.
+func (ps *Pairs) shares(r, i, j int) bool {
+	k := ps.regKey[r][i]
+	return k != 0 && k == ps.trialKey[r][j]
+}
+
+// walk calls fn for each distinct pair of the chunk's register persons:
+// rule by rule, register person by register person, trial persons in
+// order; a pair an earlier rule found is skipped.
+func (ps *Pairs) walk(c *pairChunk, fn func(r, i, j int)) {
+	for r := range ps.rules {
+		for i := c.lo; i < c.hi; i++ {
+			k := ps.regKey[r][i]
+			if k == 0 {
+				continue
+			}
+		next:
+			for _, j := range ps.byKey[r][k] {
+				for s := 0; s < r; s++ {
+					if ps.shares(s, i, int(j)) {
+						continue next
+					}
+				}
+				fn(r, i, int(j))
+			}
+		}
+	}
+}
+
+// each runs fn on every chunk, on every core. A chunk is written by one
+// worker only, and chunks are read back in order: the result does not
+// depend on the number of cores.
+func (ps *Pairs) each(fn func(worker int, c *pairChunk)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range ps.workers() {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(ps.chunks) {
+					return
+				}
+				fn(w, &ps.chunks[k])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (ps *Pairs) workers() int { return max(1, min(runtime.GOMAXPROCS(0), len(ps.chunks))) }
+
+// scoredPair is a candidate pair with its match weight and probability.
+type scoredPair struct {
+	i, j int
+	w, p float64
+}
+
+// score weighs every pair under the model. It returns each register
+// person's best weight and its probability (-Inf and 0 without a pair),
+// and the pairs that are not below lower, the only ones that can be
+// linked, reviewed or make a register person ambiguous.
+func (ps *Pairs) score(m *Model, lower float64) (bestW, bestP []float64, kept []scoredPair) {
+	bestW, bestP = make([]float64, len(ps.reg)), make([]float64, len(ps.reg))
+	for i := range bestW {
+		bestW[i] = math.Inf(-1)
+	}
+	keptOf := make([][]scoredPair, len(ps.chunks))
+	ps.each(func(_ int, c *pairChunk) {
+		k := 0
+		ps.walk(c, func(_, i, j int) {
+			w := m.Weight(c.patterns[k], ps.reg[i].Last)
+			k++
+			p := m.Probability(w)
+			if w > bestW[i] {
+				bestW[i], bestP[i] = w, p
+			}
+			if !(p < lower) {
+				keptOf[c.lo/pairChunkSize] = append(keptOf[c.lo/pairChunkSize], scoredPair{i, j, w, p})
+			}
+		})
+	})
+	for _, k := range keptOf {
+		kept = append(kept, k...)
+	}
+	return bestW, bestP, kept
+}
