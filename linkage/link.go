@@ -12,6 +12,7 @@ import (
 
 	"github.com/rct-trials/rct/ident"
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/internal/sheet"
 	"github.com/rct-trials/rct/trial"
 )
@@ -27,6 +28,9 @@ type LinkOptions struct {
 	DryRun bool
 	// Fixed are the protocol's fixed parameters for the register, if any.
 	Fixed *trial.LinkageParams
+	// Progress, when set, is told of the candidate pairs compared and
+	// scored.
+	Progress progress.Func
 }
 
 // LinkDecision is what became of one register person (DryRun only).
@@ -170,7 +174,7 @@ func match(people []trialPerson, ex *Extract, o LinkOptions, res *LinkResult) []
 		res.Discarded += len(rest)
 		return links
 	}
-	m, pairs, rep := Estimate(regP, trP, DefaultRules, 100_000, 500, rand.New(rand.NewPCG(o.Seed, 1)))
+	m, pairs, rep := Estimate(regP, trP, DefaultRules, 100_000, 500, rand.New(rand.NewPCG(o.Seed, 1)), o.Progress)
 	res.Fixed = m.Fix(o.Fixed)
 	m.TF = surnameFrequencies(trP)
 	res.Blocking = rep

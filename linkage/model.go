@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/trial"
 )
 
@@ -290,9 +291,9 @@ func patternLess(a, b Pattern) bool {
 // m of a field averaged over the rules that leave it free; λ is the
 // largest expected share of matches any rule finds, over all candidate
 // pairs.
-func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *rand.Rand) (Model, *Pairs, BlockReport) {
+func Estimate(reg, trial []Person, rules []Rule, uSamples, iterations int, src *rand.Rand, prog progress.Func) (Model, *Pairs, BlockReport) {
 	u := EstimateU(reg, trial, uSamples, src)
-	pairs, rep := Candidates(reg, trial, rules)
+	pairs, rep := Candidates(reg, trial, rules, prog)
 	m := Model{U: u}
 	var sum [NFields][]float64
 	var nrules [NFields]int

@@ -105,7 +105,7 @@ func synth(nTrial, nMatch, nOther int, seed uint64) (trial, reg []Person, truth 
 // one-to-one assignment link with high precision and recall.
 func TestLinkageRecoversTruth(t *testing.T) {
 	trial, reg, truth := synth(2000, 1200, 15000, 1)
-	m, pairs, rep := Estimate(reg, trial, DefaultRules, 200_000, 500, rand.New(rand.NewPCG(2, 2)))
+	m, pairs, rep := Estimate(reg, trial, DefaultRules, 200_000, 500, rand.New(rand.NewPCG(2, 2)), nil)
 	if rep.Pairs == 0 || len(rep.Largest) == 0 {
 		t.Fatalf("blocking: %+v", rep)
 	}
@@ -136,7 +136,7 @@ func TestAmbiguousNotLinked(t *testing.T) {
 		{Last: "maes", First: "tom", Birth: Date{1980, 5, 5}, Postcode: "8510"},
 	}
 	reg := []Person{{Last: "peeters", First: "sarah", Birth: Date{1990, 1, 1}, Postcode: "8500"}, {Last: "maes", First: "tom", Birth: Date{1980, 5, 5}, Postcode: "8510"}}
-	pairs, _ := Candidates(reg, trial, DefaultRules)
+	pairs, _ := Candidates(reg, trial, DefaultRules, nil)
 	var m Model
 	for f := 0; f < NFields; f++ {
 		m.M[f] = make([]float64, Levels[f])

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/rct-trials/rct/internal/progress"
 )
 
 // Pairs are the candidate pairs of a blocking: every (register, trial)
@@ -26,6 +28,7 @@ type Pairs struct {
 	regKey, trialKey [][]int32   // [rule][person]: the key's number, 0 when the rule makes no key
 	byKey            [][][]int32 // [rule][key's number] → its trial persons, in order
 	chunks           []pairChunk
+	progress         progress.Func
 	numbered         [2]numberedPersons    // register, trial
 	names            [NFields][]string     // the names of numbered fields, by number
 	n                int                   // distinct pairs
@@ -138,9 +141,10 @@ const pairChunkSize = 2048
 func (ps *Pairs) Len() int { return ps.n }
 
 // Candidates finds the distinct (register, trial) pairs that share a key
-// under some rule, compares each, and counts the blocks.
-func Candidates(reg, trial []Person, rules []Rule) (*Pairs, BlockReport) {
-	ps := &Pairs{reg: reg, trial: trial, rules: rules, ruleN: make([]int, len(rules)), ruleCount: make([]map[Pattern]float64, len(rules))}
+// under some rule, compares each, and counts the blocks. prog, when set,
+// is told of each chunk of register persons compared, and later scored.
+func Candidates(reg, trial []Person, rules []Rule, prog progress.Func) (*Pairs, BlockReport) {
+	ps := &Pairs{reg: reg, trial: trial, rules: rules, ruleN: make([]int, len(rules)), ruleCount: make([]map[Pattern]float64, len(rules)), progress: prog}
 	var rep BlockReport
 	for r, rule := range rules {
 		// Keys are numbered (1, 2, ...) so that pairs compare numbers.
@@ -212,7 +216,7 @@ func Candidates(reg, trial []Person, rules []Rule) (*Pairs, BlockReport) {
 	for w := range workers {
 		workers[w] = newLevels()
 	}
-	ps.each(func(w int, c *pairChunk) {
+	ps.each("linkage, candidate pairs compared (chunks of 2,048 register persons)", func(w int, c *pairChunk) {
 		c.counts = make([]map[Pattern]float64, len(rules))
 		for r := range rules {
 			c.counts[r] = map[Pattern]float64{}
@@ -278,10 +282,12 @@ func (ps *Pairs) walk(c *pairChunk, fn func(r, i, j int)) {
 	}
 }
 
-// each runs fn on every chunk, on every core. A chunk is written by one
-// worker only, and chunks are read back in order: the result does not
-// depend on the number of cores.
-func (ps *Pairs) each(fn func(worker int, c *pairChunk)) {
+// each runs fn on every chunk, on every core, as a step of the progress.
+// A chunk is written by one worker only, and chunks are read back in
+// order: the result does not depend on the number of cores.
+func (ps *Pairs) each(step string, fn func(worker int, c *pairChunk)) {
+	tick, done := ps.progress.Start(step, len(ps.chunks))
+	defer done()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range ps.workers() {
@@ -292,6 +298,7 @@ func (ps *Pairs) each(fn func(worker int, c *pairChunk)) {
 					return
 				}
 				fn(w, &ps.chunks[k])
+				tick()
 			}
 		})
 	}
@@ -316,7 +323,7 @@ func (ps *Pairs) score(m *Model, lower float64) (bestW, bestP []float64, kept []
 		bestW[i] = math.Inf(-1)
 	}
 	keptOf := make([][]scoredPair, len(ps.chunks))
-	ps.each(func(_ int, c *pairChunk) {
+	ps.each("linkage, candidate pairs scored (chunks of 2,048 register persons)", func(_ int, c *pairChunk) {
 		k := 0
 		ps.walk(c, func(_, i, j int) {
 			w := m.Weight(c.patterns[k], ps.reg[i].Last)

@@ -205,7 +205,7 @@ func TestPairsSameAsReference(t *testing.T) {
 		}
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
-			got, pairs, rep := Estimate(reg, trial, DefaultRules, 50_000, 100, rand.New(rand.NewPCG(c.seed, 9)))
+			got, pairs, rep := Estimate(reg, trial, DefaultRules, 50_000, 100, rand.New(rand.NewPCG(c.seed, 9)), nil)
 			got.TF = want.TF
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%+v, %d cores: model\n%+v\nwant\n%+v", c, procs, got, want)
@@ -240,7 +240,7 @@ func TestCompareNumbered(t *testing.T) {
 	trial, reg, _ := synth(500, 300, 2000, 5)
 	reg = append(reg, Person{Last: "x"}, Person{}, Person{First: "sarah", Birth: Date{1990, 0, 0}})
 	trial = append(trial, Person{Postcode: "8500"}, Person{Last: "peeters"})
-	ps, _ := Candidates(reg, trial, DefaultRules)
+	ps, _ := Candidates(reg, trial, DefaultRules, nil)
 	src := rand.New(rand.NewPCG(5, 5))
 	lv := newLevels()
 	for range 200_000 {

@@ -89,7 +89,7 @@ func runLinkImport(ctx context.Context, f *factory, o LinkOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := linkage.Link(ctx, s.DB, ex, linkage.LinkOptions{Upper: o.Upper, Lower: o.Lower, SHA256: sum, Actor: s.Actor, Seed: o.Seed, Fixed: reg.Linkage})
+	res, err := linkage.Link(ctx, s.DB, ex, linkage.LinkOptions{Upper: o.Upper, Lower: o.Lower, SHA256: sum, Actor: s.Actor, Seed: o.Seed, Fixed: reg.Linkage, Progress: f.IO.Progress})
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ func runLinkEvaluate(ctx context.Context, f *factory, o LinkOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := linkage.Link(ctx, s.DB, ex, linkage.LinkOptions{Upper: o.Upper, Lower: o.Lower, Actor: s.Actor, Seed: o.Seed, DryRun: true, Fixed: reg.Linkage})
+	res, err := linkage.Link(ctx, s.DB, ex, linkage.LinkOptions{Upper: o.Upper, Lower: o.Lower, Actor: s.Actor, Seed: o.Seed, DryRun: true, Fixed: reg.Linkage, Progress: f.IO.Progress})
 	if err != nil {
 		return err
 	}

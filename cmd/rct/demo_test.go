@@ -249,3 +249,35 @@ func TestDeriveProgress(t *testing.T) {
 		t.Errorf("no %q in %q", want, errOut)
 	}
 }
+
+// TestLinkProgress: at a terminal, link import shows the candidate pairs
+// compared and scored after the rows read, and links as it does without
+// (on a second trial made the same way).
+func TestLinkProgress(t *testing.T) {
+	linked := func(tty bool) (string, string) {
+		r := randomizedTrial(t, 40, 5)
+		r.now = time.Date(2019, 12, 31, 17, 0, 0, 0, time.UTC)
+		r.must("simulate", "fieldwork", "--key", r.path("trial.key"), "-o", r.dir)
+		r.tty = tty
+		out, errOut, code := r.run("link", "import", "--register", "ocmw", r.path("ocmw.csv"), "--json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		return strings.ReplaceAll(out, r.dir, "DIR"), errOut
+	}
+	without, _ := linked(false)
+	iostreams.ProgressAfter, iostreams.ProgressEvery = 0, 0
+	defer func() { iostreams.ProgressAfter, iostreams.ProgressEvery = 2*time.Second, 200*time.Millisecond }()
+	out, errOut := linked(true)
+	if out != without {
+		t.Errorf("linked otherwise at a terminal: %s\nwithout: %s", out, without)
+	}
+	if !strings.Contains(out, `"linked_tier1": `) || strings.Contains(out, `"linked_tier1": 0,`) {
+		t.Errorf("nothing linked on names: the steps were not run\n%s", out)
+	}
+	for _, step := range []string{"linkage, candidate pairs compared", "linkage, candidate pairs scored"} {
+		if i := strings.Index(errOut, step); i < 0 || !strings.Contains(errOut[i:], "100%") {
+			t.Errorf("no %q to 100%% in %q", step, errOut)
+		}
+	}
+}
