@@ -59,6 +59,8 @@ type DB struct {
 	// Progress, when set, is told of the long steps (the audit chain's
 	// verification).
 	Progress progress.Func
+	// siblings read the same snapshot as this reader (Snapshot).
+	siblings []*DB
 }
 
 // ErrReadOnly is returned by a write to a read-only trial database.

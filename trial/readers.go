@@ -81,3 +81,52 @@ func (db *DB) readBeside(ctx context.Context, reads []func(r *DB) error) (wait f
 		return errors.Join(errs...)
 	}
 }
+
+// Snapshot opens n readers of one state of the database, for a command
+// that reads much of it and may spread a long read over the cores: the
+// first is returned, the others are its Readers. No lock is taken (a long
+// import is not waited for). That no commit fell between the readers'
+// snapshots is checked on a connection of the pool: PRAGMA data_version
+// changes there when any other connection commits. After a few tries
+// under a stream of commits, or for a read-only database (nobody writes
+// it), the handle itself is returned, one reader. release ends the
+// readers.
+func (db *DB) Snapshot(ctx context.Context, n int) (r *DB, release func(), err error) {
+	if db.ReadOnly || n <= 1 {
+		return db, func() {}, nil
+	}
+	probe, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer probe.Close()
+	version := func() (v int64, err error) {
+		err = probe.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
+		return v, err
+	}
+	for range 5 {
+		before, err := version()
+		if err != nil {
+			return nil, nil, err
+		}
+		rs, release, err := db.openReaders(ctx, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		after, err := version()
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		if after == before {
+			rs[0].siblings, rs[0].Progress = rs[1:], db.Progress
+			return rs[0], release, nil
+		}
+		release()
+	}
+	return db, func() {}, nil
+}
+
+// Readers is this database handle and the readers of the same snapshot
+// beside it (Snapshot): a long read may be split among them.
+func (db *DB) Readers() []*DB { return append([]*DB{db}, db.siblings...) }

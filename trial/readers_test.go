@@ -2,8 +2,11 @@ package trial
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -95,5 +98,76 @@ func TestVerifyProgress(t *testing.T) {
 	}
 	if ticks < rep.Entries+12 || dones != 1 {
 		t.Errorf("%d ticks for %d entries and 12 families, done %d times", ticks, rep.Entries, dones)
+	}
+}
+
+// TestSnapshotOneState: the readers of a Snapshot see one state of the
+// database while another connection commits as fast as it can (or the
+// handle alone is returned); a Snapshot is taken while another
+// transaction holds the write lock; a read-only database is its own
+// snapshot.
+func TestSnapshotOneState(t *testing.T) {
+	tt := newTestTrial(t)
+	ctx := context.Background()
+	w, err := Open(ctx, tt.db.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	stop := make(chan struct{})
+	var wrote sync.WaitGroup
+	wrote.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			w.SQL().ExecContext(ctx, `INSERT INTO trial_meta (key, value) VALUES (?, 'x')`, fmt.Sprint("snapshot-test-", i))
+		}
+	})
+	split := 0
+	for range 40 {
+		r, release, err := tt.db.Snapshot(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := r.Readers()
+		if len(rs) == 3 {
+			split++
+		} else if len(rs) != 1 || r != tt.db {
+			t.Fatalf("%d readers, want 3 (or the handle alone)", len(rs))
+		}
+		n := rowCount(t, rs[0], "trial_meta")
+		for i, x := range rs[1:] {
+			if m := rowCount(t, x, "trial_meta"); m != n {
+				t.Fatalf("reader %d sees %d rows of trial_meta, reader 0 %d: two states", i+1, m, n)
+			}
+		}
+		release()
+	}
+	close(stop)
+	wrote.Wait()
+	if split == 0 {
+		t.Errorf("no snapshot of 40 had its 3 readers")
+	}
+	err = w.Write(ctx, func(*sql.Tx) error {
+		r, release, err := tt.db.Snapshot(ctx, 2)
+		if err == nil && len(r.Readers()) != 2 {
+			err = fmt.Errorf("%d readers beside a write transaction, want 2", len(r.Readers()))
+		}
+		if err == nil {
+			release()
+		}
+		return err
+	})
+	if err != nil {
+		t.Errorf("a snapshot while the write lock is held: %v", err)
+	}
+	ro := &DB{Path: tt.db.Path, sql: tt.db.sql, ReadOnly: true}
+	if r, release, err := ro.Snapshot(ctx, 2); err != nil || r != ro || len(r.Readers()) != 1 {
+		t.Errorf("a read-only database: %v", err)
+	} else {
+		release()
 	}
 }
