@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"sync/atomic"
@@ -1096,6 +1097,28 @@ func TestEachAnswerInOrder(t *testing.T) {
 	if len(want) < 50 || !slices.Equal(got, want) {
 		t.Fatalf("eachAnswer gave %d answers, the table %d; first difference at %d", len(got), len(want), firstDiff(got, want))
 	}
+	// Split among the readers of a snapshot: the same answers in the same
+	// order, whatever the number of parts (more parts than families too).
+	for _, n := range []int{2, 3, 7} {
+		r, release, err := f.db.Snapshot(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Readers()) != n {
+			t.Fatalf("%d readers, want %d", len(r.Readers()), n)
+		}
+		var split []string
+		err = eachAnswer(ctx, r, []string{"m6"}, nil, func(code, form, variable, value string, blanked bool) {
+			split = append(split, fmt.Sprintf("%s %s %s %q %v", code, form, variable, value, blanked))
+		})
+		release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(split, want) {
+			t.Fatalf("in %d parts: %d answers, the table %d; first difference at %d", n, len(split), len(want), firstDiff(split, want))
+		}
+	}
 	group := []packedAnswer{{"", "b", "2", 2, false}, {"", "a", "", 1, true}, {"2017-03", "a", "x", 1, false}, {"", "b", "1", 1, false}}
 	slices.SortStableFunc(group, comparePacked)
 	if group[0].variable != "a" || group[1].version != 1 || group[2].version != 2 || group[3].period != "2017-03" {
@@ -1110,4 +1133,26 @@ func firstDiff(a, b []string) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestFamilyRanges: the ranges cover every id there can be, each once, in
+// order, none empty, no more than the parts asked.
+func TestFamilyRanges(t *testing.T) {
+	for _, ids := range [][]int64{nil, {5}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {3, 100, 101, 7000}} {
+		codes := map[int64]string{}
+		for _, id := range ids {
+			codes[id] = "x"
+		}
+		for parts := 1; parts <= 5; parts++ {
+			r := familyRanges(codes, parts)
+			if r[0][0] != math.MinInt64 || r[len(r)-1][1] != math.MaxInt64 || len(r) > parts {
+				t.Fatalf("%v in %d: %v", ids, parts, r)
+			}
+			for k := 1; k < len(r); k++ {
+				if r[k][0] != r[k-1][1]+1 || r[k][0] > r[k][1] {
+					t.Fatalf("%v in %d: %v", ids, parts, r)
+				}
+			}
+		}
+	}
 }
