@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rct-trials/rct/internal/progress"
 	"github.com/rct-trials/rct/internal/sheet"
@@ -124,6 +126,28 @@ func (t *DataSet) Codebook() [][]string {
 // progress, when not nil, is told of the families' answers read (the
 // longest step: a scan of every stored answer).
 func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, progress progress.Func) (*DataSet, error) {
+	// One state of the database throughout, on readers enough that the
+	// scan of the survey answers, most of the time, is spread over the
+	// cores.
+	db, release, err := db.Snapshot(ctx, min(runtime.GOMAXPROCS(0), 4))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	// The register outcomes are read beside the rest, on the last reader.
+	wins := p.RegisterWindows()
+	regs := make([]map[string]float64, len(wins))
+	var regsErr error
+	var reading sync.WaitGroup
+	defer reading.Wait()
+	reading.Go(func() {
+		r := db.Readers()[len(db.Readers())-1]
+		for i, win := range wins {
+			if regs[i], regsErr = r.OutcomeValues(ctx, win.ID); regsErr != nil {
+				return
+			}
+		}
+	})
 	arms := k.arms()
 	b, err := loadFamilies(ctx, db, p, arms, nil)
 	if err != nil {
@@ -151,9 +175,10 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, prog
 			return nil, err
 		}
 	}
-	if err := exportRegisters(ctx, db, p, add); err != nil {
-		return nil, err
+	if reading.Wait(); regsErr != nil {
+		return nil, regsErr
 	}
+	exportRegisters(wins, regs, add)
 	if k != nil && k.Log != nil && cbErr == nil {
 		if err := exportCaseLog(k.Log, cb, add); err != nil {
 			return nil, err
@@ -305,13 +330,9 @@ func storage(cb *survey.Codebook, v *survey.Variable) string {
 
 // exportRegisters adds the register outcomes and their baseline windows:
 // empty where missing (no import of the register yet).
-func exportRegisters(ctx context.Context, db *trial.DB, p *trial.Protocol, add adder) error {
-	for _, win := range p.RegisterWindows() {
-		o, src := win.Outcome, win.Outcome.Source
-		vals, err := db.OutcomeValues(ctx, win.ID)
-		if err != nil {
-			return err
-		}
+func exportRegisters(wins []trial.OutcomeWindow, values []map[string]float64, add adder) {
+	for k, win := range wins {
+		o, src, vals := win.Outcome, win.Outcome.Source, values[k]
 		c := Column{Name: win.ID, Label: win.Label, Type: o.Type, Storage: "number", Source: "register " + src.Register,
 			Unit: aggregateUnit(src.Aggregate), Window: fmt.Sprintf("(%s, %s] from the randomization date; events %s, %s", win.Window.From, win.Window.To, strings.Join(src.Events, ", "), src.Aggregate)}
 		if o.Type == "binary" {
@@ -325,7 +346,6 @@ func exportRegisters(ctx context.Context, db *trial.DB, p *trial.Protocol, add a
 			return strconv.FormatFloat(v, 'f', -1, 64)
 		})
 	}
-	return nil
 }
 
 // aggregateUnit is what a register outcome counts.
