@@ -1,12 +1,15 @@
 package reports
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // TestAxisTicks: round ticks, a labelled zero for a difference, and a
@@ -174,6 +177,34 @@ func TestPIs(t *testing.T) {
 	for p, want := range map[float64]string{0.0004: "p < 0.001", 0.0321: "p = 0.032", 1: "p = 1.000"} {
 		if got := pIs(p); got != want {
 			t.Errorf("pIs(%g) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+// TestPNGAsNewWith: a figure drawn on the one image gives the bytes of
+// vgimg's own canvas (two images, the size from UseWH), on every figure of
+// a report and on sizes that are not whole pixels.
+func TestPNGAsNewWith(t *testing.T) {
+	r, _ := holesReport(t)
+	figs := r.Figures()
+	if len(figs) == 0 {
+		t.Fatal("no figures")
+	}
+	odd := figs[0]
+	odd.W, odd.H = odd.W+0.37, odd.H+0.61
+	for _, f := range append(figs, odd) {
+		c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(f.W, f.H), vgimg.UseDPI(pngDPI))}
+		f.Plot.Draw(draw.New(c))
+		var want bytes.Buffer
+		if _, err := c.WriteTo(&want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.PNG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s (%v × %v): the PNG differs from vgimg's", f.Name, f.W, f.H)
 		}
 	}
 }
