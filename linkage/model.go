@@ -425,53 +425,29 @@ const (
 // within one bit of each other is ambiguous. Probabilities at or above
 // upper link, between lower and upper go to clerical review.
 func Assign(pairs *Pairs, m *Model, upper, lower float64) []Decision {
-	bestW, bestP, all := pairs.score(m, lower)
-	sort.Slice(all, func(a, b int) bool {
-		if all[a].w != all[b].w {
-			return all[a].w > all[b].w
-		}
-		if all[a].i != all[b].i {
-			return all[a].i < all[b].i
-		}
-		return all[a].j < all[b].j
-	})
-	// Ambiguous: the two best pairs of a register person are both above
-	// lower and within one bit. In weight order, a person's first two
-	// pairs are its best.
-	first := map[int]scoredPair{}
-	ambiguous := map[int]bool{}
-	seen := map[int]int{}
-	for _, s := range all {
-		switch seen[s.i]++; seen[s.i] {
-		case 1:
-			first[s.i] = s
-		case 2:
-			if s.p >= lower && first[s.i].w-s.w < 1 {
-				ambiguous[s.i] = true
-			}
-		}
-	}
+	sc := pairs.score(m, lower)
 	out := make([]Decision, len(pairs.reg))
 	for i := range out {
-		out[i] = Decision{Register: i, Trial: -1, Class: ClassNone, Weight: bestW[i], Probability: bestP[i]}
+		out[i] = Decision{Register: i, Trial: -1, Class: ClassNone, Weight: sc.bestW[i], Probability: sc.bestP[i]}
 	}
-	usedR, usedT := map[int]bool{}, map[int]bool{}
-	for _, s := range all {
+	usedR, usedT := make([]bool, len(pairs.reg)), make([]bool, len(pairs.trial))
+	sc.inOrder(func(s scoredPair) {
 		if usedR[s.i] || usedT[s.j] || s.p < lower {
-			continue
+			return
 		}
 		usedR[s.i] = true
-		if ambiguous[s.i] {
-			out[s.i] = Decision{Register: s.i, Trial: s.j, Weight: s.w, Probability: s.p, Class: ClassAmbiguous}
-			continue
+		i, j := int(s.i), int(s.j)
+		if sc.ambiguous[i] {
+			out[i] = Decision{Register: i, Trial: j, Weight: s.w, Probability: s.p, Class: ClassAmbiguous}
+			return
 		}
-		usedT[s.j] = true
+		usedT[j] = true
 		class := ClassReview
 		if s.p >= upper {
 			class = ClassLink
 		}
-		out[s.i] = Decision{Register: s.i, Trial: s.j, Weight: s.w, Probability: s.p, Class: class}
-	}
+		out[i] = Decision{Register: i, Trial: j, Weight: s.w, Probability: s.p, Class: class}
+	})
 	return out
 }
 

@@ -1,8 +1,11 @@
 package linkage
 
 import (
+	"cmp"
+	"container/heap"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -309,36 +312,106 @@ func (ps *Pairs) workers() int { return max(1, min(runtime.GOMAXPROCS(0), len(ps
 
 // scoredPair is a candidate pair with its match weight and probability.
 type scoredPair struct {
-	i, j int
+	i, j int32
 	w, p float64
 }
 
-// score weighs every pair under the model. It returns each register
-// person's best weight and its probability (-Inf and 0 without a pair),
-// and the pairs that are not below lower, the only ones that can be
-// linked, reviewed or make a register person ambiguous.
-func (ps *Pairs) score(m *Model, lower float64) (bestW, bestP []float64, kept []scoredPair) {
-	bestW, bestP = make([]float64, len(ps.reg)), make([]float64, len(ps.reg))
-	for i := range bestW {
-		bestW[i] = math.Inf(-1)
+// heavier orders pairs by weight, the heaviest first, then by register
+// and trial person: a total order, so any sort gives one sequence.
+func heavier(a, b scoredPair) int {
+	if c := cmp.Compare(b.w, a.w); c != 0 {
+		return c
 	}
-	keptOf := make([][]scoredPair, len(ps.chunks))
+	if c := cmp.Compare(a.i, b.i); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.j, b.j)
+}
+
+// scores are the pairs weighed under a model.
+type scores struct {
+	bestW, bestP []float64 // each register person's best pair (-Inf and 0 without one)
+	ambiguous    []bool    // its two best pairs are not below lower and within one bit
+	// kept are each chunk's pairs not below lower (the only ones that can
+	// be linked or reviewed), heaviest first.
+	kept [][]scoredPair
+}
+
+// score weighs every pair under the model, on every core. A register
+// person's two best weights are kept as the pairs go by; its pairs that
+// are not below lower are sorted within their chunk, so that a merge of
+// the chunks gives them all in order of weight (at 100,000 families, 12
+// million of 24 million pairs: one slice of them, and its copy, took
+// 0.8 GB, and its sort a core for seconds).
+func (ps *Pairs) score(m *Model, lower float64) scores {
+	sc := scores{bestW: make([]float64, len(ps.reg)), bestP: make([]float64, len(ps.reg)), ambiguous: make([]bool, len(ps.reg)),
+		kept: make([][]scoredPair, len(ps.chunks))}
+	second := make([]float64, len(ps.reg))
+	for i := range sc.bestW {
+		sc.bestW[i], second[i] = math.Inf(-1), math.Inf(-1)
+	}
 	ps.each("linkage, candidate pairs scored (chunks of 2,048 register persons)", func(_ int, c *pairChunk) {
 		k := 0
+		var kept []scoredPair
 		ps.walk(c, func(_, i, j int) {
 			w := m.Weight(c.patterns[k], ps.reg[i].Last)
 			k++
 			p := m.Probability(w)
-			if w > bestW[i] {
-				bestW[i], bestP[i] = w, p
+			switch {
+			case w > sc.bestW[i]:
+				second[i] = sc.bestW[i]
+				sc.bestW[i], sc.bestP[i] = w, p
+			case w > second[i]:
+				second[i] = w
 			}
 			if !(p < lower) {
-				keptOf[c.lo/pairChunkSize] = append(keptOf[c.lo/pairChunkSize], scoredPair{i, j, w, p})
+				kept = append(kept, scoredPair{int32(i), int32(j), w, p})
 			}
 		})
+		slices.SortFunc(kept, heavier)
+		sc.kept[c.lo/pairChunkSize] = kept
+		for i := c.lo; i < c.hi; i++ {
+			sc.ambiguous[i] = m.Probability(second[i]) >= lower && sc.bestW[i]-second[i] < 1
+		}
 	})
-	for _, k := range keptOf {
-		kept = append(kept, k...)
+	return sc
+}
+
+// inOrder calls fn with the kept pairs of every chunk, heaviest first: a
+// merge of the chunks' sorted pairs.
+func (sc *scores) inOrder(fn func(s scoredPair)) {
+	var h pairHeap
+	for c, kept := range sc.kept {
+		if len(kept) > 0 {
+			h.at = append(h.at, pairHead{kept, c})
+		}
 	}
-	return bestW, bestP, kept
+	heap.Init(&h)
+	for h.Len() > 0 {
+		top := &h.at[0]
+		fn(top.rest[0])
+		if top.rest = top.rest[1:]; len(top.rest) == 0 {
+			heap.Pop(&h)
+		} else {
+			heap.Fix(&h, 0)
+		}
+	}
+}
+
+// pairHead is what is left of a chunk's sorted pairs.
+type pairHead struct {
+	rest  []scoredPair
+	chunk int
+}
+
+type pairHeap struct{ at []pairHead }
+
+func (h *pairHeap) Len() int           { return len(h.at) }
+func (h *pairHeap) Less(a, b int) bool { return heavier(h.at[a].rest[0], h.at[b].rest[0]) < 0 }
+func (h *pairHeap) Swap(a, b int)      { h.at[a], h.at[b] = h.at[b], h.at[a] }
+func (h *pairHeap) Push(x any)         { h.at = append(h.at, x.(pairHead)) }
+func (h *pairHeap) Pop() any {
+	x := h.at[len(h.at)-1]
+	h.at = h.at[:len(h.at)-1]
+	return x
 }
