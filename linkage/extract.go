@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rct-trials/rct/ident"
@@ -96,21 +98,8 @@ func ReadExtract(path string, reg trial.Register, o ReadOptions) (*Extract, erro
 	}
 	tick, done := o.Progress.Start("register extract, rows read", 0)
 	defer done()
-	for len(r.errs) < 1000 {
-		row, err := t.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		tick()
-		r.ex.RowsRead++
-		if e := t.Uncomputed(row); e != nil {
-			r.errs = append(r.errs, e)
-			continue
-		}
-		r.row(row)
+	if err := r.read(tick); err != nil {
+		return nil, err
 	}
 	if len(r.errs) > 0 {
 		return nil, r.errs
@@ -135,10 +124,30 @@ type extractReader struct {
 	// skipped are the register persons dropped on read (not trial
 	// persons), by the first 64 bits of their pseudonym.
 	skipped map[uint64]struct{}
-	// The last valid number read, its pseudonym and birth date: a
-	// person's next rows need no second HMAC.
-	lastNumber, lastPseudonym string
-	lastBirth                 Date
+}
+
+// checked is a row read and checked on its own (on any core): what it
+// gives, what is wrong with it, and what it adds to the counts. The rows
+// are then applied in order, which keeps what depends on the rows before
+// (persons, codes counted, the first errors).
+type checked struct {
+	row  sheet.Row
+	err  *dataerr.Error // the row's error: it is left out
+	code string         // an unmapped event code, to count (the row is left out)
+	ev   Event
+	rp   RegisterPerson
+	ok   bool // event and person read
+	// noNumber, badNumber: the person has no number, or one that is not
+	// valid (linked on names only).
+	noNumber, badNumber bool
+	unmapped            bool
+}
+
+// lastNumber is a worker's last valid number, its pseudonym and birth
+// date: a person's next rows need no second HMAC.
+type lastNumber struct {
+	number, pseudonym string
+	birth             Date
 }
 
 // columns finds the mapped columns (and the truth column of a sample).
@@ -179,17 +188,50 @@ func (r *extractReader) at(row sheet.Row, f, format string, args ...any) {
 	r.errs = append(r.errs, r.t.At(row.Num, r.col[f], format, args...))
 }
 
-// row reads one row: its event and its person, grouped with the person's
+// check reads and checks one row on its own: its event, then (when the
+// event is one to keep) its person.
+func (r *extractReader) check(row sheet.Row, last *lastNumber) checked {
+	c := checked{row: row}
+	if c.err = r.t.Uncomputed(row); c.err != nil {
+		return c
+	}
+	if c.event(r); c.err != nil || c.unmapped {
+		return c
+	}
+	c.person(r, last)
+	c.ok = c.err == nil
+	return c
+}
+
+// apply adds a checked row to the extract, in the order of the rows: its
+// error, its unmapped code counted, its person grouped with the person's
 // other rows (or dropped when not a trial person).
-func (r *extractReader) row(row sheet.Row) {
-	ev, ok := r.event(row)
-	if !ok {
+func (r *extractReader) apply(c checked) {
+	switch {
+	case c.err != nil:
+		r.errs = append(r.errs, c.err)
+		return
+	case c.unmapped:
+		if r.ex.Unmapped == nil {
+			r.ex.Unmapped = map[string]int{}
+		}
+		if _, seen := r.ex.Unmapped[c.code]; !seen && len(r.ex.Unmapped) >= maxUnmappedCodes {
+			r.at(c.row, "event", "more than %d distinct unmapped event codes: is the event column (%s) the right one?", maxUnmappedCodes, r.reg.Columns["event"])
+			return
+		}
+		r.ex.Unmapped[c.code]++
 		return
 	}
-	rp, ok := r.person(row)
-	if !ok {
+	if c.noNumber {
+		r.ex.NoNumber++
+	}
+	if c.badNumber {
+		r.ex.BadNumbers++
+	}
+	if !c.ok {
 		return
 	}
+	rp, row := c.rp, c.row
 	if rp.Pseudonym != "" && r.o.Keep != nil && !r.o.Keep(rp.Pseudonym) {
 		id, _ := strconv.ParseUint(rp.Pseudonym[:16], 16, 64)
 		if _, seen := r.skipped[id]; !seen {
@@ -208,69 +250,68 @@ func (r *extractReader) row(row sheet.Row) {
 		r.byKey[key] = p
 		r.ex.Persons = append(r.ex.Persons, p)
 	}
-	p.Events = append(p.Events, ev)
+	p.Events = append(p.Events, c.ev)
 	p.Rows = append(p.Rows, row.Num)
 	if r.truth >= 0 && p.Truth == "" {
 		p.Truth = trial.NormalizeCode(row.Cells[r.truth])
 	}
 }
 
-// event reads and checks a row's event: its code (mapped by the
+// at is a data error at the row, in the column of a register field.
+func (c *checked) at(r *extractReader, f, format string, args ...any) {
+	c.err = r.t.At(c.row.Num, r.col[f], format, args...)
+}
+
+// event reads and checks the row's event: its code (mapped by the
 // protocol), dates and amount.
-func (r *extractReader) event(row sheet.Row) (Event, bool) {
-	ev := Event{Row: row.Num, Amount: math.NaN(), Category: r.cell(row, "category")}
+func (c *checked) event(r *extractReader) {
+	row := c.row
+	c.ev = Event{Row: row.Num, Amount: math.NaN(), Category: r.cell(row, "category")}
 	code := r.cell(row, "event")
 	name, ok := r.reg.Events[code]
 	switch {
 	case ok:
 	case code == "":
-		r.at(row, "event", "missing event code")
-		return ev, false
+		c.at(r, "event", "missing event code")
+		return
 	case r.reg.Unmapped != "refuse":
-		if r.ex.Unmapped == nil {
-			r.ex.Unmapped = map[string]int{}
-		}
-		code = clip(code)
-		if _, seen := r.ex.Unmapped[code]; !seen && len(r.ex.Unmapped) >= maxUnmappedCodes {
-			r.at(row, "event", "more than %d distinct unmapped event codes: is the event column (%s) the right one?", maxUnmappedCodes, r.reg.Columns["event"])
-			return ev, false
-		}
-		r.ex.Unmapped[code]++
-		return ev, false
+		c.unmapped, c.code = true, clip(code)
+		return
 	default:
-		r.at(row, "event", "event code %q is not mapped in the protocol's register %s (maps: %s; unmapped: refuse)", code, r.reg.ID, strings.Join(sortedKeys(r.reg.Events), ", "))
-		return ev, false
+		c.at(r, "event", "event code %q is not mapped in the protocol's register %s (maps: %s; unmapped: refuse)", code, r.reg.ID, strings.Join(sortedKeys(r.reg.Events), ", "))
+		return
 	}
+	ev := &c.ev
 	ev.Event = name
 	var err error
 	if ev.Start, err = sheet.ParseDate(r.cell(row, "start"), r.t.Date1904); err != nil {
-		r.at(row, "start", "%v", err)
-		return ev, false
+		c.at(r, "start", "%v", err)
+		return
 	}
 	if s := r.cell(row, "end"); s != "" {
 		if ev.End, err = sheet.ParseDate(s, r.t.Date1904); err != nil {
-			r.at(row, "end", "%v", err)
-			return ev, false
+			c.at(r, "end", "%v", err)
+			return
 		}
 		if ev.End.Before(ev.Start) {
-			r.at(row, "end", "ends (%s) before it starts (%s)", sheet.FormatDate(ev.End), sheet.FormatDate(ev.Start))
-			return ev, false
+			c.at(r, "end", "ends (%s) before it starts (%s)", sheet.FormatDate(ev.End), sheet.FormatDate(ev.Start))
+			return
 		}
 	}
 	if s := r.cell(row, "amount"); s != "" {
 		v, err := sheet.ParseNumber(s)
 		if err != nil {
-			r.at(row, "amount", "%v", err)
-			return ev, false
+			c.at(r, "amount", "%v", err)
+			return
 		}
 		ev.Amount = v
 	}
-	return ev, true
 }
 
-// person reads a row's person: names, birth date, postcode, and the
+// person reads the row's person: names, birth date, postcode, and the
 // national number pseudonymised on read (or the pseudonym given).
-func (r *extractReader) person(row sheet.Row) (RegisterPerson, bool) {
+func (c *checked) person(r *extractReader, last *lastNumber) {
+	row := c.row
 	rp := RegisterPerson{FirstName: clip(r.cell(row, "first_name")), LastName: clip(r.cell(row, "last_name")), BirthText: clip(r.cell(row, "birth_date"))}
 	rp.Last, rp.First = ident.NormalizeName(rp.LastName), ident.NormalizeName(rp.FirstName)
 	rp.Postcode = clip(strings.ReplaceAll(r.cell(row, "postcode"), " ", ""))
@@ -280,36 +321,36 @@ func (r *extractReader) person(row sheet.Row) (RegisterPerson, bool) {
 	s := r.cell(row, "national_number")
 	switch {
 	case s == "":
-		r.ex.NoNumber++
+		c.noNumber = true
 	case r.o.Pseudonymised:
 		b, err := hex.DecodeString(strings.ToLower(s))
 		if err != nil || len(b) != 32 {
-			r.at(row, "national_number", "not a pseudonym (64 hexadecimal digits of HMAC-SHA256): is the extract really pseudonymised?")
-			return rp, false
+			c.at(r, "national_number", "not a pseudonym (64 hexadecimal digits of HMAC-SHA256): is the extract really pseudonymised?")
+			return
 		}
 		rp.Pseudonym = strings.ToLower(s)
-	case s == r.lastNumber:
+	case s == last.number:
 		// The same person's next row: no second HMAC.
-		rp.Pseudonym = r.lastPseudonym
+		rp.Pseudonym = last.pseudonym
 		if rp.Birth == (Date{}) {
-			rp.Birth = r.lastBirth
+			rp.Birth = last.birth
 		}
 	default:
 		n, err := ident.ParseNumber(s)
 		if err != nil {
-			r.ex.BadNumbers++ // counted and reported; linked on names only
+			c.badNumber = true // counted and reported; linked on names only
 			break
 		}
 		rp.Pseudonym = ident.Pseudonym(r.o.Key, n)
-		r.lastNumber, r.lastPseudonym, r.lastBirth = s, rp.Pseudonym, Date{}
+		*last = lastNumber{number: s, pseudonym: rp.Pseudonym}
 		if d, ok := n.BirthDate(); ok {
-			r.lastBirth = Date{d.Year(), int(d.Month()), d.Day()}
+			last.birth = Date{d.Year(), int(d.Month()), d.Day()}
 		}
 		if rp.Birth == (Date{}) {
-			rp.Birth = r.lastBirth
+			rp.Birth = last.birth
 		}
 	}
-	return rp, true
+	c.rp = rp
 }
 
 // maxField is the most of a name, birth date or postcode of an extract
@@ -356,4 +397,86 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// extractBatch is rows read together, checked together, and applied in
+// their turn.
+type extractBatch struct {
+	rows    []sheet.Row
+	err     error // the reading's error after these rows
+	checked chan []checked
+}
+
+// extractBatchRows is the rows of a batch.
+const extractBatchRows = 4096
+
+// read reads the extract's rows and applies them in order, stopping after
+// 1000 errors: one goroutine reads the rows, in batches; every core
+// checks batches (dates, numbers, the HMAC of a national number); the
+// batches are applied here in the order they were read. Reading alone was
+// a core for 19 s at the 100,000-family demo's 6.35 million rows.
+func (r *extractReader) read(tick func()) error {
+	stop := make(chan struct{})
+	inOrder := make(chan *extractBatch, 2*runtime.GOMAXPROCS(0))
+	work := make(chan *extractBatch, 2*runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	wg.Go(func() {
+		defer close(inOrder)
+		defer close(work)
+		for {
+			b := &extractBatch{checked: make(chan []checked, 1)}
+			for len(b.rows) < extractBatchRows {
+				row, err := r.t.Next()
+				if err != nil {
+					if err != io.EOF {
+						b.err = err
+					}
+					break
+				}
+				b.rows = append(b.rows, row)
+			}
+			end := b.err != nil || len(b.rows) < extractBatchRows
+			select {
+			case work <- b:
+			case <-stop:
+				return
+			}
+			select {
+			case inOrder <- b:
+			case <-stop:
+				return
+			}
+			if end {
+				return
+			}
+		}
+	})
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for b := range work {
+				var last lastNumber
+				out := make([]checked, len(b.rows))
+				for i, row := range b.rows {
+					out[i] = r.check(row, &last)
+				}
+				b.checked <- out
+			}
+		})
+	}
+	for b := range inOrder {
+		for _, c := range <-b.checked {
+			if len(r.errs) >= 1000 {
+				return nil
+			}
+			tick()
+			r.ex.RowsRead++
+			r.apply(c)
+		}
+		if b.err != nil {
+			return b.err
+		}
+	}
+	return nil
 }

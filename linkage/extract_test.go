@@ -1,9 +1,12 @@
 package linkage
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -173,4 +176,89 @@ func FuzzReadExtract(f *testing.F) {
 			t.Fatalf("%d events and %d unmapped rows from %d rows", events, unmapped, ex.RowsRead)
 		}
 	})
+}
+
+// TestReadExtractSameAsOneByOne: the rows checked on every core and
+// applied in order give the extract the reader of one row after another
+// gave (kept in the test), across many batches: persons, their events and
+// rows, the counts, and the errors in order, also when they pass 1000,
+// with and without a Keep, on 1 and 3 cores.
+func TestReadExtractSameAsOneByOne(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	src := rand.New(rand.NewPCG(11, 11))
+	number := func() string {
+		n9 := (60+src.IntN(40))*10_000_000 + (1+src.IntN(12))*100_000 + (1+src.IntN(28))*1_000 + src.IntN(999)
+		return fmt.Sprintf("%09d%02d", n9, 97-n9%97)
+	}
+	names := []string{"Peeters", "Janssens", "Maes", "El Amrani", "Van den Broucke", "Yilmaz"}
+	extract := func(rows int, bad int) string {
+		var b strings.Builder
+		b.WriteString(ocmwHeader)
+		nr := number()
+		for range rows {
+			if src.IntN(4) == 0 { // the same person's next row, or a new one
+				nr = number()
+			}
+			n := nr
+			switch src.IntN(20) {
+			case 0:
+				n = ""
+			case 1:
+				n = "12345678901" // not valid
+			}
+			code := []string{"AFH", "LL", "ACT", "ADM", "MED"}[src.IntN(5)]
+			start, end, amount := fmt.Sprintf("%02d/%02d/2017", 1+src.IntN(28), 1+src.IntN(12)), "", ""
+			if src.IntN(3) == 0 {
+				end = fmt.Sprintf("2018-%02d-01", 1+src.IntN(12))
+			}
+			if src.IntN(2) == 0 {
+				amount = fmt.Sprint(src.IntN(2000), ",", src.IntN(100))
+			}
+			if src.IntN(1000) < bad {
+				switch src.IntN(4) {
+				case 0:
+					start = "31/02/2017"
+				case 1:
+					end = "2016-01-01"
+				case 2:
+					amount = "veel"
+				case 3:
+					code = ""
+				}
+			}
+			birth := []string{"30/07/1985", "1990-03-00", "", "00/00/1970"}[src.IntN(4)]
+			fmt.Fprintf(&b, "%s;%s;%s;%s;85%d0;%s;%s;%s;%s;\n", n, names[src.IntN(len(names))], names[src.IntN(len(names))], birth, src.IntN(4), code, start, end, amount)
+		}
+		return b.String()
+	}
+	key := make([]byte, 32)
+	keepSome := func(p string) bool { return p[0] < '8' }
+	show := func(ex *Extract, err error) string {
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d rows %d skipped %d bad %d none %v\n", ex.RowsRead, ex.Skipped, ex.BadNumbers, ex.NoNumber, ex.Unmapped)
+		for _, p := range ex.Persons {
+			fmt.Fprintf(&b, "%+v\n", *p)
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		rows, bad int
+		keep      func(string) bool
+	}{{30_000, 0, nil}, {30_000, 0, keepSome}, {20_000, 30, nil}, {9_000, 200, keepSome}} {
+		path := write(t, extract(c.rows, c.bad))
+		o := ReadOptions{Key: key, Keep: c.keep}
+		want := show(refReadExtract(path, ocmw(t), o))
+		if c.bad > 100 && !strings.Contains(want, "error") {
+			t.Fatalf("%d rows, %d‰ bad: no error", c.rows, c.bad)
+		}
+		for _, procs := range []int{1, 3} {
+			runtime.GOMAXPROCS(procs)
+			if got := show(ReadExtract(path, ocmw(t), o)); got != want {
+				t.Fatalf("%d rows, %d‰ bad, %d cores: differs from one row after another\n%.600s\nwant\n%.600s", c.rows, c.bad, procs, got, want)
+			}
+		}
+	}
 }
