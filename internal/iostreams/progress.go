@@ -49,7 +49,9 @@ func (s *IO) Progress(step string, total int) (tick func(), done func()) {
 	}
 	tick = func() {
 		k := n.Add(1)
-		if k%64 != 0 && (total <= 0 || k != int64(total)) {
+		// A step of many small units draws every 64th (no lock per
+		// unit); one of few long units (files, chunks) every one.
+		if k%64 != 0 && (total <= 0 || total > 4096) {
 			return
 		}
 		mu.Lock()

@@ -2,6 +2,7 @@ package iostreams
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -62,5 +63,24 @@ func TestProgress(t *testing.T) {
 	done()
 	if out := b.String(); !strings.Contains(out, "survey import, rows read: 4,500 (") || !strings.HasSuffix(out, "\n") || strings.Contains(out, "%") {
 		t.Errorf("no total: %q", out)
+	}
+}
+
+// TestProgressFewUnits: a step of a few long units (files written) is
+// redrawn at each one, not only at its end.
+func TestProgressFewUnits(t *testing.T) {
+	ProgressAfter, ProgressEvery = 0, 0
+	defer func() { ProgressAfter, ProgressEvery = 2*time.Second, 200*time.Millisecond }()
+	var b bytes.Buffer
+	io := &IO{ErrOut: &b, ErrTTY: true}
+	tick, done := io.Progress("files written", 6)
+	for range 6 {
+		tick()
+	}
+	done()
+	for k := 1; k <= 6; k++ {
+		if want := fmt.Sprintf("files written: %d%% (%d of 6)", 100*k/6, k); !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in %q", want, b.String())
+		}
 	}
 }
