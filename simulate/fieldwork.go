@@ -9,7 +9,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
@@ -110,25 +112,25 @@ func Fieldwork(ctx context.Context, o FieldworkOptions) (*FieldworkResult, error
 	for _, f := range fams {
 		byCode[f.code] = f
 	}
+	// The files are written side by side, each from its own random
+	// stream, so the same seed writes the same files in any order; they
+	// are listed in the order below.
+	var jobs []func(w writer) error
 	for _, wave := range p.Waves {
 		slots, err := survey.ToInterview(ctx, db, p, wave.ID, trial.Span("0d"), today)
 		if err != nil {
 			return nil, err
 		}
-		if len(slots) == 0 {
-			continue
-		}
-		if err := w.interviews(cfg, cb, version, p, wave.ID, slots, byCode, today); err != nil {
-			return nil, err
+		if len(slots) > 0 {
+			jobs = append(jobs, func(w writer) error { return w.interviews(cfg, cb, version, p, wave.ID, slots, byCode, today) })
 		}
 	}
-	if err := w.caselog(cb, version, p, fams, today); err != nil {
-		return nil, err
-	}
+	jobs = append(jobs, func(w writer) error { return w.caselog(cb, version, p, fams, today) })
 	for _, reg := range p.Registers {
-		if err := w.extract(cfg, reg, hh, fams, today); err != nil {
-			return nil, err
-		}
+		jobs = append(jobs, func(w writer) error { return w.extract(cfg, reg, hh, fams, today) })
+	}
+	if err := w.all(jobs); err != nil {
+		return nil, err
 	}
 	res.Truth = truthOf(cfg, p, fams)
 	b, _ := json.MarshalIndent(res.Truth, "", "  ")
@@ -155,6 +157,35 @@ type writer struct {
 	dir      string
 	res      *FieldworkResult
 	progress progress.Func
+}
+
+// all runs the jobs, as many at once as there are cores, each with a
+// writer of its own, and lists their files in the jobs' order. The first
+// error in that order is returned. The progress is the jobs done (their
+// own steps would share one terminal line).
+func (w writer) all(jobs []func(w writer) error) error {
+	results := make([]FieldworkResult, len(jobs))
+	errs := make([]error, len(jobs))
+	free := make(chan struct{}, runtime.GOMAXPROCS(0))
+	tick, done := w.progress.Start("fieldwork, workbooks and extracts written", len(jobs))
+	defer done()
+	var wg sync.WaitGroup
+	for k, job := range jobs {
+		free <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-free }()
+			errs[k] = job(writer{dir: w.dir, res: &results[k]})
+			tick()
+		})
+	}
+	wg.Wait()
+	for k := range jobs {
+		w.res.Files = append(w.res.Files, results[k].Files...)
+		if errs[k] != nil {
+			return errs[k]
+		}
+	}
+	return nil
 }
 
 // file writes one new file through write, refusing to overwrite.
