@@ -172,7 +172,12 @@ func (db *DB) writeChained(ctx context.Context, p *Protocol, key *AllocationKey,
 		if err != nil {
 			return err
 		}
-		rep, err := db.verify(ctx, tx, p, groups, key)
+		r, release, err := db.verifyReader(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer release()
+		rep, err := db.verify(ctx, tx, p, groups, key, r)
 		if err != nil {
 			return err
 		}
@@ -337,4 +342,27 @@ type queryer interface {
 // chainProblem describes where verification failed.
 func chainProblem(seq int, format string, args ...any) error {
 	return fmt.Errorf("audit chain entry %d: %s", seq, fmt.Sprintf(format, args...))
+}
+
+// verifyBesideFrom is the allocations from which a keyed write verifies
+// with a reader beside it.
+var verifyBesideFrom = 2000
+
+// verifyReader opens, for a large chain, a reader of the state the write
+// transaction tx sees (it holds the lock and has written nothing), for the
+// verification's reads beside the chain; nil for a small one, where a
+// connection more would cost more than it saves.
+func (db *DB) verifyReader(ctx context.Context, tx *sql.Tx) (r *DB, release func(), err error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM allocations`).Scan(&n); err != nil {
+		return nil, nil, err
+	}
+	if n < verifyBesideFrom {
+		return nil, func() {}, nil
+	}
+	rs, release, err := db.openReaders(ctx, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rs[0], release, nil
 }

@@ -112,7 +112,7 @@ func (db *DB) Withdraw(ctx context.Context, p *Protocol, key *AllocationKey, fam
 		if err != nil {
 			return err
 		}
-		rep, err := db.verify(ctx, tx, p, groups, nil)
+		rep, err := db.verify(ctx, tx, p, groups, nil, nil)
 		if err != nil {
 			return err
 		}

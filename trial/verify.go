@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"sync"
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/randomize"
@@ -40,12 +42,23 @@ type AuditReport struct {
 // MAC, the head, the chain against the witness beside the key (a rollback
 // or a shortened chain), the sealed arms, and re-derives every allocation
 // from the seed and the recorded order.
+// The chain and the tables are read from one state of the database (a
+// commit meanwhile could otherwise look like tampering), on two readers.
 func (db *DB) VerifyChain(ctx context.Context, p *Protocol, key *AllocationKey) (*AuditReport, error) {
-	groups, err := db.Groups(ctx)
+	r, release, err := db.Snapshot(ctx, 2)
 	if err != nil {
 		return nil, err
 	}
-	return db.verify(ctx, db.sql, p, groups, key)
+	defer release()
+	groups, err := readGroups(ctx, r.sql)
+	if err != nil {
+		return nil, err
+	}
+	var beside *DB
+	if rs := r.Readers(); len(rs) > 1 {
+		beside = rs[1]
+	}
+	return db.verify(ctx, r.sql, p, groups, key, beside)
 }
 
 // verifier checks one chain: what it reads and what it has found.
@@ -66,6 +79,55 @@ type verifier struct {
 	// unkeyed counts the entries recorded without the key (withdrawals).
 	unkeyed int
 	tick    func() // an entry or a family checked
+	// early is what was read beside the chain's walk, on a reader of the
+	// same state (nil: nothing was).
+	early *earlyReads
+}
+
+// earlyReads are the verification's long reads that need nothing from the
+// chain, made on a second reader while the chain is read and walked: the
+// digest of every allocated family's referral and persons, and the sealed
+// log's digest. wait returns them once made.
+type earlyReads struct {
+	wg        sync.WaitGroup
+	digests   map[int64]string
+	logDigest string
+	err       error
+}
+
+func (e *earlyReads) wait() error {
+	e.wg.Wait()
+	return e.err
+}
+
+// readEarly starts the early reads on r.
+func (v *verifier) readEarly(r *DB) {
+	e := &earlyReads{}
+	v.early = e
+	e.wg.Go(func() {
+		rows, err := r.sql.QueryContext(v.ctx, `SELECT family FROM allocations`)
+		if err != nil {
+			e.err = err
+			return
+		}
+		families := map[int64]bool{}
+		for rows.Next() {
+			var id int64
+			if e.err = rows.Scan(&id); e.err != nil {
+				rows.Close()
+				return
+			}
+			families[id] = true
+		}
+		if rows.Close(); rows.Err() != nil {
+			e.err = rows.Err()
+			return
+		}
+		if e.digests, e.err = membersDigests(v.ctx, r.sql, families, v.tick); e.err != nil {
+			return
+		}
+		e.logDigest, e.err = SealedLogDigest(v.ctx, r.sql)
+	})
 }
 
 // chainAlloc is an allocation as both the chain and the allocations table
@@ -80,12 +142,21 @@ type chainAlloc struct {
 
 func (v *verifier) problem(err error) { v.rep.Problems = append(v.rep.Problems, err.Error()) }
 
-func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey) (*AuditReport, error) {
+// beside, when not nil, is a reader of the same state as q: the long reads
+// that need nothing from the chain are made there meanwhile.
+func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey, beside *DB) (*AuditReport, error) {
 	v := &verifier{ctx: ctx, q: q, p: p, groups: groups, key: key, byCode: map[string]Group{}, codes: map[int64]string{},
 		rep: &AuditReport{Keyed: key != nil, Problems: []string{}, Notes: []string{}, HeadHash: zeroHash}, fromChain: map[int]chainAlloc{}}
 	var done func()
 	v.tick, done = db.Progress.Start("audit chain, entries and families checked", 0)
 	defer done()
+	if beside != nil {
+		ctx, cancel := context.WithCancel(ctx)
+		v.ctx = ctx
+		v.readEarly(beside)
+		defer v.early.wg.Wait()
+		defer cancel()
+	}
 	entries, err := readChain(ctx, q)
 	if err != nil {
 		return nil, err
@@ -361,7 +432,14 @@ func (v *verifier) head(entries []ChainEntry) {
 // sealedLog checks the sealed activity log against the digest its last
 // import recorded in the chain.
 func (v *verifier) sealedLog() error {
-	d, err := SealedLogDigest(v.ctx, v.q)
+	var d string
+	var err error
+	if v.early != nil {
+		err = v.early.wait()
+		d = v.early.logDigest
+	} else {
+		d, err = SealedLogDigest(v.ctx, v.q)
+	}
 	if err != nil {
 		return err
 	}
@@ -390,9 +468,28 @@ func (v *verifier) members() error {
 	if len(only) == 0 {
 		return nil
 	}
-	digests, err := membersDigests(v.ctx, v.q, only, v.tick)
-	if err != nil {
-		return err
+	var digests map[int64]string
+	if v.early != nil {
+		// Made for the allocations table's families: a family of the
+		// chain the table lacks is digested here.
+		if err := v.early.wait(); err != nil {
+			return err
+		}
+		digests = v.early.digests
+		for id := range digests {
+			delete(only, id)
+		}
+	}
+	if len(only) > 0 {
+		rest, err := membersDigests(v.ctx, v.q, only, v.tick)
+		if err != nil {
+			return err
+		}
+		if digests == nil {
+			digests = rest
+		} else {
+			maps.Copy(digests, rest)
+		}
 	}
 	for _, c := range v.fromChain {
 		if c.members != "" && digests[c.family] != c.members {
