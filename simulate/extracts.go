@@ -97,13 +97,10 @@ func (w writer) extract(cfg Config, reg trial.Register, hh []*Household, fams []
 		defer fh.Close()
 		bw := bufio.NewWriterSize(fh, 1<<20)
 		bw.WriteString(strings.Join(head, ";") + "\n")
-		tick, ended := w.progress.Start(reg.ID+" extract, rows written", 0)
-		defer ended()
 		line := func(id identity, code string, start, end time.Time, amount float64) {
 			if start.After(today) {
 				return
 			}
-			tick()
 			if !end.IsZero() && end.After(today) {
 				end = time.Time{} // still running on the day of the extract
 			}

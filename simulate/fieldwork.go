@@ -161,8 +161,8 @@ type writer struct {
 
 // all runs the jobs, as many at once as there are cores, each with a
 // writer of its own, and lists their files in the jobs' order. The first
-// error in that order is returned. The progress is the jobs done (their
-// own steps would share one terminal line).
+// error in that order is returned. The progress is the jobs done (steps
+// of their own would share one terminal line, so the jobs have none).
 func (w writer) all(jobs []func(w writer) error) error {
 	results := make([]FieldworkResult, len(jobs))
 	errs := make([]error, len(jobs))
@@ -224,10 +224,7 @@ func (w writer) interviews(cfg Config, cb *survey.Codebook, version int, p *tria
 	vars := cb.Form(wave)
 	cells := make([]map[string]any, len(slots)) // a row's cells by column; nil: not interviewed
 	var done []int
-	tick, ended := w.progress.Start(wave+" interviews written", len(slots))
-	defer ended()
 	for i, s := range slots {
-		tick()
 		fam, ok := byCode[s.StudyCode]
 		if !ok || !fam.h.Responds(cfg, wave, fam.z) {
 			continue
@@ -479,10 +476,7 @@ func (w writer) caselog(cb *survey.Codebook, version int, p *trial.Protocol, fam
 		return nil
 	}
 	yes, no := cb.ChoiceLabel("yes_no", "1", cb.Languages[0]), cb.ChoiceLabel("yes_no", "0", cb.Languages[0])
-	tick, ended := w.progress.Start("case-manager log, rows written", len(rows))
-	defer ended()
 	answers := func(i int) map[string]any {
-		tick()
 		fam := who[i]
 		h, m := fam.h, months[i]
 		rng := rand.New(rand.NewPCG(h.seed, 0x0c00_0000+uint64(h.Index)*16+uint64(m)))
