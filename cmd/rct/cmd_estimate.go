@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/rct-trials/rct/frame"
@@ -105,14 +103,3 @@ func runEstimate(f *factory, o EstimateOptions) error {
 
 // g formats a number with all the digits needed to read it back.
 func g(v float64) string { return strings.TrimSpace(fmt.Sprintf("%.10g", v)) }
-
-// leanHeap lets the heap grow to 1.5 times what is live rather than twice,
-// for a command whose live heap is large, unless GOGC decides; it returns
-// the undo.
-func leanHeap() (undo func()) {
-	if os.Getenv("GOGC") != "" {
-		return func() {}
-	}
-	old := debug.SetGCPercent(50)
-	return func() { debug.SetGCPercent(old) }
-}
