@@ -53,25 +53,15 @@ func (ps *Pairs) number() {
 		if f == FieldBirth {
 			continue
 		}
-		number := map[string]int32{}
-		ps.names[f] = []string{""}
+		var names numbering
 		for side, people := range [2][]Person{ps.reg, ps.trial} {
 			ids := make([]int32, len(people))
 			for i := range people {
-				s := [NFields]string{FieldLast: people[i].Last, FieldFirst: people[i].First, FieldPostcode: people[i].Postcode}[f]
-				if s == "" {
-					continue
-				}
-				n, ok := number[s]
-				if !ok {
-					n = int32(len(ps.names[f]))
-					number[s] = n
-					ps.names[f] = append(ps.names[f], s)
-				}
-				ids[i] = n
+				ids[i] = names.of([NFields]string{FieldLast: people[i].Last, FieldFirst: people[i].First, FieldPostcode: people[i].Postcode}[f])
 			}
 			ps.numbered[side].field[f] = ids
 		}
+		ps.names[f] = names.names
 	}
 	for side, people := range [2][]Person{ps.reg, ps.trial} {
 		ps.numbered[side].birth = make([]Date, len(people))
@@ -79,6 +69,29 @@ func (ps *Pairs) number() {
 			ps.numbered[side].birth[i] = people[i].Birth
 		}
 	}
+}
+
+// numbering gives strings numbers 1, 2, ... in the order first seen; ""
+// is 0. names[n] is the string numbered n.
+type numbering struct {
+	number map[string]int32
+	names  []string
+}
+
+func (nb *numbering) of(s string) int32 {
+	if nb.number == nil {
+		nb.number, nb.names = map[string]int32{}, []string{""}
+	}
+	if s == "" {
+		return 0
+	}
+	n, ok := nb.number[s]
+	if !ok {
+		n = int32(len(nb.names))
+		nb.number[s] = n
+		nb.names = append(nb.names, s)
+	}
+	return n
 }
 
 // levels remembers, for one worker, the levels of the name pairs it has
@@ -150,27 +163,17 @@ func Candidates(reg, trial []Person, rules []Rule, prog progress.Func) (*Pairs, 
 	ps := &Pairs{reg: reg, trial: trial, rules: rules, ruleN: make([]int, len(rules)), ruleCount: make([]map[Pattern]float64, len(rules)), progress: prog}
 	var rep BlockReport
 	for r, rule := range rules {
-		// Keys are numbered (1, 2, ...) so that pairs compare numbers.
-		number := map[string]int32{}
-		names := []string{""}
+		// Keys are numbered so that pairs compare numbers.
+		var keys numbering
 		keyed := func(people []Person) []int32 {
 			out := make([]int32, len(people))
 			for i := range people {
-				k := rule.Key(&people[i])
-				if k == "" {
-					continue
-				}
-				n, ok := number[k]
-				if !ok {
-					n = int32(len(names))
-					number[k] = n
-					names = append(names, k)
-				}
-				out[i] = n
+				out[i] = keys.of(rule.Key(&people[i]))
 			}
 			return out
 		}
 		tk, rk := keyed(trial), keyed(reg)
+		names := keys.names
 		idx := make([][]int32, len(names))
 		for j, k := range tk {
 			if k != 0 {
@@ -234,11 +237,12 @@ func Candidates(reg, trial []Person, rules []Rule, prog progress.Func) (*Pairs, 
 			}
 		})
 	})
-	for _, c := range ps.chunks {
+	for k := range ps.chunks {
+		c := &ps.chunks[k]
 		ps.n += len(c.patterns)
 		for r, m := range c.counts {
-			for p, k := range m {
-				ps.ruleCount[r][p] += k // whole numbers: any order gives the same sum
+			for p, n := range m {
+				ps.ruleCount[r][p] += n // whole numbers: any order gives the same sum
 			}
 		}
 		c.counts = nil
@@ -381,9 +385,9 @@ func (ps *Pairs) score(m *Model, lower float64) scores {
 // merge of the chunks' sorted pairs.
 func (sc *scores) inOrder(fn func(s scoredPair)) {
 	var h pairHeap
-	for c, kept := range sc.kept {
+	for _, kept := range sc.kept {
 		if len(kept) > 0 {
-			h.at = append(h.at, pairHead{kept, c})
+			h.at = append(h.at, pairHead{kept})
 		}
 	}
 	heap.Init(&h)
@@ -400,8 +404,7 @@ func (sc *scores) inOrder(fn func(s scoredPair)) {
 
 // pairHead is what is left of a chunk's sorted pairs.
 type pairHead struct {
-	rest  []scoredPair
-	chunk int
+	rest []scoredPair
 }
 
 type pairHeap struct{ at []pairHead }
