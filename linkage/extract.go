@@ -135,8 +135,7 @@ type checked struct {
 	err  *dataerr.Error // the row's error: it is left out
 	code string         // an unmapped event code, to count (the row is left out)
 	ev   Event
-	rp   RegisterPerson
-	ok   bool // event and person read
+	rp   RegisterPerson // read when neither err nor unmapped
 	// noNumber, badNumber: the person has no number, or one that is not
 	// valid (linked on names only).
 	noNumber, badNumber bool
@@ -199,7 +198,6 @@ func (r *extractReader) check(row sheet.Row, last *lastNumber) checked {
 		return c
 	}
 	c.person(r, last)
-	c.ok = c.err == nil
 	return c
 }
 
@@ -227,9 +225,6 @@ func (r *extractReader) apply(c checked) {
 	}
 	if c.badNumber {
 		r.ex.BadNumbers++
-	}
-	if !c.ok {
-		return
 	}
 	rp, row := c.rp, c.row
 	if rp.Pseudonym != "" && r.o.Keep != nil && !r.o.Keep(rp.Pseudonym) {
