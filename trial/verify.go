@@ -105,29 +105,33 @@ func (v *verifier) readEarly(r *DB) {
 	e := &earlyReads{}
 	v.early = e
 	e.wg.Go(func() {
-		rows, err := r.sql.QueryContext(v.ctx, `SELECT family FROM allocations`)
-		if err != nil {
-			e.err = err
-			return
+		families, err := allocatedFamilies(v.ctx, r.sql)
+		if err == nil {
+			e.digests, err = membersDigests(v.ctx, r.sql, families, v.tick)
 		}
-		families := map[int64]bool{}
-		for rows.Next() {
-			var id int64
-			if e.err = rows.Scan(&id); e.err != nil {
-				rows.Close()
-				return
-			}
-			families[id] = true
+		if err == nil {
+			e.logDigest, err = SealedLogDigest(v.ctx, r.sql)
 		}
-		if rows.Close(); rows.Err() != nil {
-			e.err = rows.Err()
-			return
-		}
-		if e.digests, e.err = membersDigests(v.ctx, r.sql, families, v.tick); e.err != nil {
-			return
-		}
-		e.logDigest, e.err = SealedLogDigest(v.ctx, r.sql)
+		e.err = err
 	})
+}
+
+// allocatedFamilies is the families the allocations table holds.
+func allocatedFamilies(ctx context.Context, q queryer) (map[int64]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT family FROM allocations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 // chainAlloc is an allocation as both the chain and the allocations table
