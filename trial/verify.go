@@ -42,6 +42,7 @@ type AuditReport struct {
 // MAC, the head, the chain against the witness beside the key (a rollback
 // or a shortened chain), the sealed arms, and re-derives every allocation
 // from the seed and the recorded order.
+//
 // The chain and the tables are read from one state of the database (a
 // commit meanwhile could otherwise look like tampering), on two readers.
 func (db *DB) VerifyChain(ctx context.Context, p *Protocol, key *AllocationKey) (*AuditReport, error) {
@@ -146,7 +147,8 @@ type chainAlloc struct {
 
 func (v *verifier) problem(err error) { v.rep.Problems = append(v.rep.Problems, err.Error()) }
 
-// beside, when not nil, is a reader of the same state as q: the long reads
+// verify checks the chain as q sees it (VerifyChain says what). beside,
+// when not nil, is a reader of the same state as q: the long reads
 // that need nothing from the chain are made there meanwhile.
 func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey, beside *DB) (*AuditReport, error) {
 	v := &verifier{ctx: ctx, q: q, p: p, groups: groups, key: key, byCode: map[string]Group{}, codes: map[int64]string{},
