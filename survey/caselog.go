@@ -89,14 +89,15 @@ func openLog(ctx context.Context, q queryer, key *trial.AllocationKey) (*Activit
 	if err != nil {
 		return nil, err
 	}
+	var buf []byte // the months are opened into one buffer: each is read, not kept
 	for rows.Next() {
 		var period string
-		var blob []byte
+		var blob sql.RawBytes
 		if err := rows.Scan(&period, &blob); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		plain, err := key.OpenBlob(logPurpose+" "+period, blob)
+		plain, err := key.OpenBlob(logPurpose+" "+period, blob, &buf)
 		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("the activity log of %s: %w", period, err)

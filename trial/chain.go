@@ -237,7 +237,7 @@ func SealedLogDigest(ctx context.Context, q queryer) (string, error) {
 	h := sha256.New()
 	for rows.Next() {
 		var period string
-		var blob []byte
+		var blob sql.RawBytes // read, not kept: not copied (180 MB at 80,000 families)
 		if err := rows.Scan(&period, &blob); err != nil {
 			return "", err
 		}

@@ -175,15 +175,25 @@ func (k *AllocationKey) SealBlob(purpose string, plain []byte, size int, random 
 	return gcm.Seal(nonce, nonce, framed, []byte(k.Instance+"\x00"+purpose)), nil
 }
 
-// OpenBlob opens a blob sealed by SealBlob for the same purpose.
-func (k *AllocationKey) OpenBlob(purpose string, sealed []byte) ([]byte, error) {
+// OpenBlob opens a blob sealed by SealBlob for the same purpose. buf, when
+// not nil, is storage to open into, set to the storage used for the next
+// call: a caller opening many blobs allocates once, rather than megabytes
+// for each month of the activity log. The result lives in that storage.
+func (k *AllocationKey) OpenBlob(purpose string, sealed []byte, buf *[]byte) ([]byte, error) {
 	gcm := k.sealKey(purpose)
 	if len(sealed) < gcm.NonceSize() {
 		return nil, errors.New("a sealed blob is damaged (too short)")
 	}
-	framed, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte(k.Instance+"\x00"+purpose))
+	var into []byte
+	if buf != nil {
+		into = (*buf)[:0]
+	}
+	framed, err := gcm.Open(into, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte(k.Instance+"\x00"+purpose))
 	if err != nil {
 		return nil, errors.New("a sealed blob does not open with this key: altered, moved, or another trial's")
+	}
+	if buf != nil {
+		*buf = framed
 	}
 	n := binary.BigEndian.Uint64(framed)
 	if n > uint64(len(framed)-8) {
