@@ -77,8 +77,19 @@ func dsn(path string) string {
 	// both read-then-write the same state; secure_delete: what is deleted
 	// (a readable log once sealed, names of decided review pairs) is
 	// overwritten, not left in free pages for anyone with the file.
-	return "file:" + u.EscapedPath() + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(30000)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_pragma=secure_delete(ON)&_txlock=immediate"
+	return "file:" + u.EscapedPath() + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(30000)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&" + mmap + "&_pragma=secure_delete(ON)&_txlock=immediate"
 }
+
+// mmap has SQLite read the database file through a read-only memory map
+// (up to SQLite's ceiling, 2 GiB less 64 KiB), not a pread per page into
+// its cache: at 80,000 families, audit verify takes 2.3 s instead of 3.8,
+// a blinded export 6.7 s instead of 8.5 (BENCHMARKS.md). Writes still go
+// through the WAL. The mapped pages are the page cache's, shared and
+// reclaimable, but count in the process's RSS. What the map gives up: a
+// file cut short by another program while rct reads it stops the process
+// (SIGBUS) instead of returning an I/O error; what is committed stays
+// committed either way.
+const mmap = "_pragma=mmap_size(2147418112)"
 
 // Open opens an existing trial database and applies pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {

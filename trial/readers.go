@@ -17,7 +17,7 @@ import (
 // transaction sees. The readers refuse writes; release ends them.
 func (db *DB) openReaders(ctx context.Context, n int) (readers []*DB, release func(), err error) {
 	u := url.URL{Path: db.Path}
-	dsn := "file:" + u.EscapedPath() + "?_pragma=query_only(1)&_pragma=foreign_keys(1)&_pragma=busy_timeout(30000)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
+	dsn := "file:" + u.EscapedPath() + "?_pragma=query_only(1)&_pragma=foreign_keys(1)&_pragma=busy_timeout(30000)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&" + mmap
 	var out []*DB
 	release = func() {
 		for _, r := range out {
