@@ -243,7 +243,7 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 			return im.log.seal(ctx, tx, o.Key, o.Actor)
 		})
 	} else {
-		err = db.Write(ctx, func(tx *sql.Tx) error { return im.run(ctx, tx) })
+		err = db.WriteBulk(ctx, func(tx *sql.Tx) error { return im.run(ctx, tx) })
 	}
 	if errors.Is(err, errDryRun) {
 		err = nil

@@ -89,7 +89,10 @@ func dsn(path string) string {
 // file cut short by another program while rct reads it stops the process
 // (SIGBUS) instead of returning an I/O error; what is committed stays
 // committed either way.
-const mmap = "_pragma=mmap_size(2147418112)"
+const (
+	mmapBytes = "2147418112"
+	mmap      = "_pragma=mmap_size(" + mmapBytes + ")"
+)
 
 // Open opens an existing trial database and applies pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
@@ -291,7 +294,7 @@ func (db *DB) pendingNeedsForeignKeysOff(ctx context.Context) (bool, error) {
 
 // Write runs fn in one immediate transaction: it commits when fn returns
 // nil and rolls back otherwise, so a failing command writes nothing.
-func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.ReadOnly {
 		return fmt.Errorf("%s: %w (this user cannot write the file or its folder): this command writes to it", db.Path, ErrReadOnly)
 	}
@@ -299,6 +302,38 @@ func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) 
 	if err != nil {
 		return fmt.Errorf("%s: %w", db.Path, err)
 	}
+	return commit(tx, fn)
+}
+
+// WriteBulk is Write for a transaction that inserts millions of rows, a
+// survey import's answers: its connection reads pages with pread into
+// SQLite's cache, not through the memory map (mmap), for the map keeps no
+// clean page in the cache and looks each one up in the WAL again. The
+// 116,199-row import took 16.9 s with the map, 15.5 s without (means of
+// 12 alternated runs). The connection gets its map back afterwards.
+func (db *DB) WriteBulk(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.ReadOnly {
+		return db.Write(ctx, fn) // the same refusal
+	}
+	c, err := db.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", db.Path, err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `PRAGMA mmap_size = 0`); err != nil {
+		return fmt.Errorf("%s: %w", db.Path, err)
+	}
+	defer c.ExecContext(context.WithoutCancel(ctx), `PRAGMA mmap_size = `+mmapBytes)
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", db.Path, err)
+	}
+	return commit(tx, fn)
+}
+
+// commit runs fn in tx, commits when it returns nil and rolls back
+// otherwise (a panic too).
+func commit(tx *sql.Tx, fn func(tx *sql.Tx) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			tx.Rollback()
