@@ -178,7 +178,8 @@ func (k *AllocationKey) SealBlob(purpose string, plain []byte, size int, random 
 // OpenBlob opens a blob sealed by SealBlob for the same purpose. buf, when
 // not nil, is storage to open into, set to the storage used for the next
 // call: a caller opening many blobs allocates once, rather than megabytes
-// for each month of the activity log. The result lives in that storage.
+// for each month of the activity log. The result lives in that storage,
+// which must not overlap sealed.
 func (k *AllocationKey) OpenBlob(purpose string, sealed []byte, buf *[]byte) ([]byte, error) {
 	gcm := k.sealKey(purpose)
 	if len(sealed) < gcm.NonceSize() {
