@@ -323,20 +323,7 @@ func nullable(s string) any {
 // TrialPseudonyms returns the pseudonyms of the trial's persons, for
 // ReadOptions.Keep.
 func TrialPseudonyms(ctx context.Context, db *trial.DB) (map[string]bool, error) {
-	rows, err := db.SQL().QueryContext(ctx, `SELECT nrn_pseudonym FROM persons WHERE nrn_pseudonym IS NOT NULL`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out[s] = true
-	}
-	return out, rows.Err()
+	return trial.ColumnSet[string](ctx, db.SQL(), `SELECT nrn_pseudonym FROM persons WHERE nrn_pseudonym IS NOT NULL`)
 }
 
 func loadTrialPersons(ctx context.Context, tx *sql.Tx) ([]trialPerson, error) {

@@ -201,21 +201,8 @@ func (db *DB) Assign(ctx context.Context, name string, codes []string) error {
 
 // Assigned returns the study codes of the families assigned to a user.
 func (db *DB) Assigned(ctx context.Context, name string) (map[string]bool, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT f.study_code FROM user_families uf JOIN users u ON u.id = uf.user
+	return ColumnSet[string](ctx, db.sql, `SELECT f.study_code FROM user_families uf JOIN users u ON u.id = uf.user
 		JOIN families f ON f.id = uf.family WHERE u.name = ?`, name)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out[c] = true
-	}
-	return out, rows.Err()
 }
 
 // RecordAccess appends an access entry to the audit chain, without the

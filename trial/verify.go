@@ -106,7 +106,7 @@ func (v *verifier) readEarly(r *DB) {
 	e := &earlyReads{}
 	v.early = e
 	e.wg.Go(func() {
-		families, err := allocatedFamilies(v.ctx, r.sql)
+		families, err := ColumnSet[int64](v.ctx, r.sql, `SELECT family FROM allocations`)
 		if err == nil {
 			e.digests, err = membersDigests(v.ctx, r.sql, families, v.tick)
 		}
@@ -115,24 +115,6 @@ func (v *verifier) readEarly(r *DB) {
 		}
 		e.err = err
 	})
-}
-
-// allocatedFamilies is the families the allocations table holds.
-func allocatedFamilies(ctx context.Context, q queryer) (map[int64]bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT family FROM allocations`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
 }
 
 // chainAlloc is an allocation as both the chain and the allocations table
