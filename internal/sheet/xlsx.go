@@ -567,7 +567,7 @@ func (s *scanner) parseTag(t []byte) (token, bool, error) {
 		tok.kind = tokEmpty
 		t = t[:len(t)-1]
 	}
-	end := bytes.IndexAny(t, " \t\r\n")
+	end := indexSpace(t)
 	if end < 0 {
 		end = len(t)
 	}
@@ -606,6 +606,28 @@ func internName(b []byte) string {
 	return string(b)
 }
 
+// isSpace says whether c is XML white space.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// indexSpace is the index of the first XML white space in b, or -1:
+// bytes.IndexAny builds its set on every call, once per cell of a sheet.
+func indexSpace(b []byte) int {
+	for i, c := range b {
+		if isSpace(c) {
+			return i
+		}
+	}
+	return -1
+}
+
+// trimSpaceLeft is b without its leading XML white space.
+func trimSpaceLeft(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	return b
+}
+
 // attr returns the value of attribute name in a tag's bytes.
 func attr(tag []byte, name string) (string, bool) {
 	v, ok := attrRaw(tag, name)
@@ -617,19 +639,19 @@ func attr(tag []byte, name string) (string, bool) {
 
 // attrRaw returns the undecoded bytes of attribute name, valid as long as tag.
 func attrRaw(tag []byte, name string) ([]byte, bool) {
-	i := bytes.IndexAny(tag, " \t\r\n")
+	i := indexSpace(tag)
 	if i < 0 {
 		return nil, false
 	}
 	t := tag[i:]
 	for len(t) > 0 {
-		t = bytes.TrimLeft(t, " \t\r\n")
+		t = trimSpaceLeft(t)
 		eq := bytes.IndexByte(t, '=')
 		if eq < 0 {
 			return nil, false
 		}
 		key := bytes.TrimSpace(t[:eq])
-		t = bytes.TrimLeft(t[eq+1:], " \t\r\n")
+		t = trimSpaceLeft(t[eq+1:])
 		if len(t) == 0 || (t[0] != '"' && t[0] != '\'') {
 			return nil, false
 		}

@@ -3,6 +3,7 @@ package sheet
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -207,6 +208,63 @@ func TestAmbiguousWorkbookRefused(t *testing.T) {
 		_, err = Open(bad, Options{})
 		if err == nil || !strings.Contains(err.Error(), "two parts named") || !dataerr.Is(err) {
 			t.Errorf("%s twice: %v", dup, err)
+		}
+	}
+}
+
+// BenchmarkReadXLSX reads a workbook of 20,000 rows of 40 cells, numbers,
+// dates, shared and inline strings, as a wave's survey is: the reader's
+// own speed, without the checks behind it.
+func BenchmarkReadXLSX(b *testing.B) {
+	const rows, cols = 20000, 40
+	g := Grid{Name: "m6", Header: make([]string, cols), Numeric: make([]bool, cols)}
+	for c := range cols {
+		g.Header[c] = fmt.Sprintf("question_%02d", c)
+		g.Numeric[c] = c%3 != 0
+	}
+	for r := range rows {
+		row := make([]string, cols)
+		for c := range cols {
+			switch c % 3 {
+			case 0:
+				row[c] = fmt.Sprintf("K-%05d answer %d", r, c%7)
+			case 1:
+				row[c] = strconv.Itoa(r * c % 1000)
+			default:
+				row[c] = fmt.Sprintf("%d.%d", r%50, c)
+			}
+		}
+		g.Rows = append(g.Rows, row)
+	}
+	path := filepath.Join(b.TempDir(), "m6.xlsx")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := WriteXLSX(f, g); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		t, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			_, err := t.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		t.Close()
+		if n != rows {
+			b.Fatalf("%d rows read", n)
 		}
 	}
 }
