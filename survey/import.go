@@ -190,10 +190,9 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 	if err != nil {
 		return nil, err
 	}
-	if o.Form != CaseLog {
-		if _, _, ok := wave(p, o.Form); !ok {
-			return nil, unknownWave(p, o.Form)
-		}
+	w, idx, isWave := wave(p, o.Form)
+	if o.Form != CaseLog && !isWave {
+		return nil, unknownWave(p, o.Form)
 	}
 	im := &importer{o: o, p: p, cb: cb, version: version, today: o.Actor.Today(), langs: map[string]string{},
 		members: map[string]trial.Member{}, slots: map[int64]Slot{}, seen: map[string]seenAt{},
@@ -206,7 +205,7 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 		im.members[m.StudyCode] = m
 	}
 	if o.Form != CaseLog {
-		slots, err := Schedule(ctx, db, p, o.Form, im.today)
+		slots, err := schedule(ctx, db, p, w, idx, im.today, ms)
 		if err != nil {
 			return nil, err
 		}
@@ -528,7 +527,7 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 		return ""
 	}
 	letter := func(name string) string { return letters[name] }
-	r := &record{file: path, sheet: t.Sheet, row: row.Num, values: map[string]string{}, cols: letters, fileIdx: idx}
+	r := &record{file: path, sheet: t.Sheet, row: row.Num, values: make(map[string]string, len(im.vars)), cols: letters, fileIdx: idx}
 	r.code = trial.NormalizeCode(cell("study_code"))
 	add := func(variable, value, rule, sev, format string, args ...any) {
 		im.issue(Issue{File: path, Sheet: t.Sheet, Row: row.Num, Column: letter(variable), StudyCode: r.code, Period: r.period, Variable: variable,
@@ -629,8 +628,10 @@ func (im *importer) readRow(idx int, t *sheet.Table, row sheet.Row, colOf map[st
 		}
 		val, probs := im.cb.parseCell(v, text, t.Date1904, im.today)
 		shown := text // a date cell as a date, not its serial number
-		if d, err := sheet.ParseDate(text, t.Date1904); v.Kind == Date && err == nil {
-			shown = sheet.FormatDate(d)
+		if len(probs) > 0 && v.Kind == Date {
+			if d, err := sheet.ParseDate(text, t.Date1904); err == nil {
+				shown = sheet.FormatDate(d)
+			}
 		}
 		for _, p := range probs {
 			add(v.Name, shown, p.rule, p.severity, "%s", p.msg)

@@ -214,44 +214,9 @@ func Schedule(ctx context.Context, db *trial.DB, p *trial.Protocol, waveID strin
 	if err != nil {
 		return nil, err
 	}
-	done, err := interviewDates(ctx, db, waveID)
+	out, err := schedule(ctx, db, p, w, idx, today, members)
 	if err != nil {
 		return nil, err
-	}
-	var out []Slot
-	for _, m := range members {
-		base := m.RandomizedOn
-		if idx == 0 && p.Randomization.AfterBaseline {
-			base = m.EnrolledOn
-		}
-		if base == "" {
-			continue
-		}
-		b, err := time.Parse("2006-01-02", base)
-		if err != nil {
-			return nil, fmt.Errorf("family %s: date %q in the database: %v", m.StudyCode, base, err)
-		}
-		due := w.Offset.AddTo(b)
-		opens, closes := due.AddDate(0, 0, -int(w.Window.Before.Days())), due.AddDate(0, 0, int(w.Window.After.Days()))
-		s := Slot{Family: m.ID, StudyCode: m.StudyCode, Wave: waveID, Due: day(due), Opens: day(opens), Closes: day(closes)}
-		d, interviewed := done[m.ID]
-		switch {
-		case interviewed:
-			s.Interviewed = d
-			s.Status = StatusCompleted
-			if d != "" && (d < s.Opens || d > s.Closes) {
-				s.Status = StatusCompletedLate
-			}
-		case m.Withdrawn:
-			s.Status = StatusWithdrawn
-		case today.Before(opens):
-			s.Status = StatusUpcoming
-		case today.After(closes):
-			s.Status = StatusOverdue
-		default:
-			s.Status = StatusDue
-		}
-		out = append(out, s)
 	}
 	slices.SortStableFunc(out, func(a, b Slot) int {
 		if a.Due != b.Due {
@@ -265,6 +230,65 @@ func Schedule(ctx context.Context, db *trial.DB, p *trial.Protocol, waveID strin
 		}
 		return 1
 	})
+	return out, nil
+}
+
+// schedule is Schedule of the members read already, in their order.
+func schedule(ctx context.Context, db *trial.DB, p *trial.Protocol, w trial.Wave, idx int, today time.Time, members []trial.Member) ([]Slot, error) {
+	done, err := interviewDates(ctx, db, w.ID)
+	if err != nil {
+		return nil, err
+	}
+	// Families randomized on the same day share their window: each day's
+	// is worked out once (at 100,000 families, a third of the time).
+	type window struct {
+		due, opens, closes string
+		o, c               time.Time
+	}
+	windows := map[string]window{}
+	out := make([]Slot, 0, len(members))
+	for _, m := range members {
+		base := m.RandomizedOn
+		if idx == 0 && p.Randomization.AfterBaseline {
+			base = m.EnrolledOn
+		}
+		if base == "" {
+			continue
+		}
+		win, ok := windows[base]
+		if !ok {
+			b, err := time.Parse("2006-01-02", base)
+			if err != nil {
+				return nil, fmt.Errorf("family %s: date %q in the database: %v", m.StudyCode, base, err)
+			}
+			due := w.Offset.AddTo(b)
+			win.o, win.c = due.AddDate(0, 0, -int(w.Window.Before.Days())), due.AddDate(0, 0, int(w.Window.After.Days()))
+			win.due, win.opens, win.closes = day(due), day(win.o), day(win.c)
+			windows[base] = win
+		}
+		s := Slot{Family: m.ID, StudyCode: m.StudyCode, Wave: w.ID, Due: win.due, Opens: win.opens, Closes: win.closes}
+		d, interviewed := done[m.ID]
+		switch {
+		case interviewed:
+			s.Interviewed = d
+			s.Status = StatusCompleted
+			if d != "" && (d < s.Opens || d > s.Closes) {
+				s.Status = StatusCompletedLate
+			}
+		case m.Withdrawn:
+			s.Status = StatusWithdrawn
+		case today.Before(win.o):
+			s.Status = StatusUpcoming
+		case today.After(win.c):
+			s.Status = StatusOverdue
+		default:
+			s.Status = StatusDue
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, nil // as before: no slots is nil
+	}
 	return out, nil
 }
 
