@@ -250,7 +250,7 @@ func (l *ActivityLog) seal(ctx context.Context, tx *sql.Tx, key *trial.Allocatio
 		}
 	}
 	if l.legacy {
-		for _, table := range []string{"survey_values", "survey_warnings", "survey_responses"} {
+		for _, table := range []string{"survey_answer_sets", "survey_warnings", "survey_responses"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE wave = ?`, CaseLog); err != nil {
 				return nil, err
 			}

@@ -167,7 +167,11 @@ type importer struct {
 	kind            string
 	stored          *storedForm
 	batches         map[int]int64
-	insResp, insVal *trial.Bulk
+	insResp, insSet *trial.Bulk
+	set             []packedAnswer // the answer set being written, and its JSON (the writing goroutine's)
+	setJSON         []byte
+	byName          []*change         // a record's changes by the rank of their variable's name
+	rank            []int             // of each of vars by name
 	wch             chan []change     // to the goroutine that writes
 	sums            []string          // SHA-256 of each file
 	log             *ActivityLog      // the activity log (opened with the key) instead of the survey tables
@@ -271,7 +275,7 @@ func (im *importer) run(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	im.insResp = trial.NewBulk(ctx, tx, `INSERT INTO survey_responses (family, wave, period, first_batch)`, 4)
-	im.insVal = trial.NewBulk(ctx, tx, `INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)`, 8)
+	im.insSet = trial.NewBulk(ctx, tx, `INSERT INTO survey_answer_sets (family, wave, period, batch, source_row, answers)`, 6)
 	for i := range o.Files {
 		im.res.Files = append(im.res.Files, FileResult{File: im.fileName(i), SHA256: im.sums[i]})
 	}
@@ -290,7 +294,7 @@ func (im *importer) run(ctx context.Context, tx *sql.Tx) error {
 			err = im.insResp.Flush()
 		}
 		if err == nil {
-			err = im.insVal.Flush()
+			err = im.insSet.Flush()
 		}
 		done <- err
 	}()
@@ -689,6 +693,7 @@ func parseMonth(s string, date1904 bool) (string, error) {
 // change is what a record does to one stored value.
 type change struct {
 	rec      *record
+	idx      int // of the variable in the importer's vars
 	variable string
 	value    *string // nil: blanked
 	version  int
@@ -756,7 +761,7 @@ func (im *importer) apply(r *record) {
 		}
 		_, known := stored.versions[key]
 		first := !known
-		for _, v := range im.vars {
+		for vi, v := range im.vars {
 			nv, has := r.values[v.Name]
 			ov, isStored := old[v.Name]
 			version := stored.versions[key][v.Name] + 1
@@ -765,7 +770,7 @@ func (im *importer) apply(r *record) {
 				im.res.Unchanged++
 			case has:
 				x := nv
-				out = append(out, change{r, v.Name, &x, version, first})
+				out = append(out, change{r, vi, v.Name, &x, version, first})
 				first = false
 				if isStored {
 					im.res.Changed++
@@ -774,7 +779,7 @@ func (im *importer) apply(r *record) {
 				}
 			case slices.Contains(r.blanks, v.Name) && isStored:
 				if im.o.OverwriteBlanks {
-					out = append(out, change{r, v.Name, nil, version, false})
+					out = append(out, change{r, vi, v.Name, nil, version, false})
 					im.res.Blanked++
 				} else {
 					im.res.BlanksKept++
@@ -830,67 +835,102 @@ type storedForm struct {
 	versions map[string]map[string]int
 }
 
-// loadCurrent reads the stored answers of a form.
+// loadCurrent reads the stored answers of a form: its answer sets, in any
+// order, since an answer's highest version is current.
 func loadCurrent(ctx context.Context, tx *sql.Tx, form string) (*storedForm, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT family, period, variable, version, value FROM survey_values
-		WHERE wave = ? ORDER BY family, period, variable, version`, form)
+	rows, err := tx.QueryContext(ctx, `SELECT family, period, answers FROM survey_answer_sets WHERE wave = ?`, form)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := &storedForm{values: map[string]map[string]string{}, versions: map[string]map[string]int{}}
+	var set []packedAnswer
 	for rows.Next() {
 		var fam int64
-		var version int
-		var period, variable string
-		var value sql.NullString
-		if err := rows.Scan(&fam, &period, &variable, &version, &value); err != nil {
+		var period, answers string
+		if err := rows.Scan(&fam, &period, &answers); err != nil {
 			return nil, err
+		}
+		if set, err = decodeAnswerSet(set[:0], answers, period); err != nil {
+			return nil, fmt.Errorf("survey: the stored answers of family %d at %s do not read back: %w", fam, form, err)
 		}
 		k := responseKey(fam, period)
 		if out.values[k] == nil {
 			out.values[k] = map[string]string{}
 			out.versions[k] = map[string]int{}
 		}
-		out.versions[k][variable] = version
-		if value.Valid {
-			out.values[k][variable] = value.String
-		} else {
-			delete(out.values[k], variable)
+		for _, a := range set {
+			if a.version <= out.versions[k][a.variable] {
+				continue
+			}
+			out.versions[k][a.variable] = a.version
+			if a.blanked {
+				delete(out.values[k], a.variable)
+			} else {
+				out.values[k][a.variable] = a.value
+			}
 		}
 	}
 	return out, rows.Err()
 }
 
-// write queues the changes of one record: one batch per file that changes
-// anything.
+// write stores the changes of one record: its response if new, and the
+// answers it stores as one answer set of its file's batch (a batch per
+// file that changes anything).
 func (im *importer) write(changes []change) error {
-	for _, c := range changes {
-		b, err := im.batchOf(c.rec.fileIdx, c.rec.sheet)
-		if err != nil {
-			return err
-		}
-		if c.first {
-			im.res.NewResponses++
-		}
-		if im.log != nil {
+	if len(changes) == 0 {
+		return nil
+	}
+	rec := changes[0].rec
+	b, err := im.batchOf(rec.fileIdx, rec.sheet)
+	if err != nil {
+		return err
+	}
+	if changes[0].first {
+		im.res.NewResponses++
+	}
+	if im.log != nil {
+		for _, c := range changes {
 			im.log.add(c, b)
-			continue
 		}
-		if c.first {
-			if err := im.insResp.Add(c.rec.family, im.o.Form, c.rec.period, b); err != nil {
-				return err
-			}
-		}
-		var v any
-		if c.value != nil {
-			v = *c.value
-		}
-		if err := im.insVal.Add(c.rec.family, im.o.Form, c.rec.period, c.variable, c.version, v, b, c.rec.row); err != nil {
+		return nil
+	}
+	if changes[0].first {
+		if err := im.insResp.Add(rec.family, im.o.Form, rec.period, b); err != nil {
 			return err
 		}
 	}
-	return nil
+	// The set sorted by variable: each change put at its variable's rank
+	// among the form's names.
+	if im.byName == nil {
+		im.byName = make([]*change, len(im.vars))
+		im.rank = make([]int, len(im.vars))
+		names := make([]int, len(im.vars))
+		for i := range names {
+			names[i] = i
+		}
+		slices.SortFunc(names, func(a, b int) int { return strings.Compare(im.vars[a].Name, im.vars[b].Name) })
+		for r, i := range names {
+			im.rank[i] = r
+		}
+	}
+	for i := range changes {
+		im.byName[im.rank[changes[i].idx]] = &changes[i]
+	}
+	im.set = im.set[:0]
+	for r, c := range im.byName {
+		if c == nil {
+			continue
+		}
+		im.byName[r] = nil
+		a := packedAnswer{variable: c.variable, version: c.version, blanked: c.value == nil}
+		if c.value != nil {
+			a.value = *c.value
+		}
+		im.set = append(im.set, a)
+	}
+	im.setJSON = appendAnswerSet(im.setJSON[:0], im.set)
+	return im.insSet.Add(rec.family, im.o.Form, rec.period, b, rec.row, string(im.setJSON))
 }
 
 // shown is the name a file's issues give: its recorded name.

@@ -887,11 +887,12 @@ func TestFormColumns(t *testing.T) {
 	if _, err := Import(ctx, f.db, f.p, ImportOptions{Form: "m6", Files: []string{path}, Actor: actorAt(m6Day), MaxUnzip: 1 << 20, OverwriteBlanks: true}); err != nil {
 		t.Fatal(err)
 	}
-	// A text that looks like the packing itself: lengths, colons, a dash,
-	// bytes beyond ASCII.
-	if _, err := f.db.SQL().Exec(`INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row)
-		SELECT family, wave, period, variable, version + 1, '12:3-é:-', batch, source_row FROM survey_values
-		WHERE wave = 'm6' AND variable = 'hh_size' ORDER BY family LIMIT 1`); err != nil {
+	// A set written by SQLite's own JSON functions (its escapes), holding
+	// a text that looks like the packing itself: brackets, quotes, a
+	// backslash, a line break, bytes beyond ASCII.
+	if _, err := f.db.SQL().Exec(`INSERT INTO survey_answer_sets (family, wave, period, batch, source_row, answers)
+		SELECT family, wave, period, batch, source_row + 1000, json_array(json_array('hh_size', 2, '12:3-é:-"],["x",9,"' || char(10) || '\'))
+		FROM survey_answer_sets WHERE wave = 'm6' ORDER BY family LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
 	// Rows in reverse order of the codes; the third family, interviewed,
@@ -969,7 +970,7 @@ func TestFormColumns(t *testing.T) {
 		n += len(one)
 		wants = append(wants, Want{"m6", v.Name}, Want{"m0", v.Name})
 	}
-	if !slices.Contains(slices.Collect(maps.Values(all["hh_size"])), "12:3-é:-") {
+	if !slices.Contains(slices.Collect(maps.Values(all["hh_size"])), "12:3-é:-\"],[\"x\",9,\"\n\\") {
 		t.Errorf("the packed-looking text: %v", all["hh_size"])
 	}
 	of, err := AnswersOf(ctx, f.db, wants)
@@ -1042,7 +1043,7 @@ func TestLegacyLogRead(t *testing.T) {
 	if _, err := f.db.SQL().Exec(`INSERT INTO survey_responses (family, wave, period, first_batch) VALUES (?, 'caselog', '2017-03', ?)`, family, batch); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.db.SQL().Exec(`INSERT INTO survey_values (family, wave, period, variable, version, value, batch, source_row) VALUES (?, 'caselog', '2017-03', 'contacts', 1, '4', ?, 2)`, family, batch); err != nil {
+	if _, err := f.db.SQL().Exec(`INSERT INTO survey_answer_sets (family, wave, period, batch, source_row, answers) VALUES (?, 'caselog', '2017-03', ?, 2, '[["contacts",1,"4"]]')`, family, batch); err != nil {
 		t.Fatal(err)
 	}
 	if log, err = OpenActivityLog(ctx, f.db, f.key); err != nil {

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -297,23 +296,57 @@ func day(t time.Time) string { return t.Format("2006-01-02") }
 // interviewDates returns, for each family with a response to the wave, its
 // current interview date ("" if none recorded).
 func interviewDates(ctx context.Context, db *trial.DB, waveID string) (map[int64]string, error) {
-	rows, err := db.SQL().QueryContext(ctx, `SELECT r.family, coalesce((SELECT v.value FROM survey_values v
-		WHERE v.family = r.family AND v.wave = r.wave AND v.period = r.period AND v.variable = 'interview_date'
-		ORDER BY v.version DESC LIMIT 1), '') FROM survey_responses r WHERE r.wave = ? AND r.period = ''`, waveID)
+	out := map[int64]string{}
+	rows, err := db.SQL().QueryContext(ctx, `SELECT family FROM survey_responses WHERE wave = ? AND period = ''`, waveID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[int64]string{}
 	for rows.Next() {
 		var f int64
-		var d string
-		if err := rows.Scan(&f, &d); err != nil {
+		if err := rows.Scan(&f); err != nil {
 			return nil, err
 		}
-		out[f] = d
+		out[f] = ""
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	versions := map[int64]int{}
+	err = eachInterviewDate(ctx, db, `s.wave = ? AND s.period = ''`, []any{waveID}, func(family int64, a packedAnswer) {
+		if _, ok := out[family]; ok && a.version > versions[family] {
+			versions[family], out[family] = a.version, a.value
+		}
+	})
+	return out, err
+}
+
+// eachInterviewDate calls fn with every stored version of interview_date
+// in the answer sets where is true (of the table s), blanked ones with
+// value "".
+func eachInterviewDate(ctx context.Context, db *trial.DB, where string, args []any, fn func(family int64, a packedAnswer)) error {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT s.family, s.wave, s.answers FROM survey_answer_sets s WHERE `+where, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var set []packedAnswer
+	for rows.Next() {
+		var family int64
+		var form, answers string
+		if err := rows.Scan(&family, &form, &answers); err != nil {
+			return err
+		}
+		if set, err = decodeAnswerSet(set[:0], answers, ""); err != nil {
+			return fmt.Errorf("survey: the stored answers of family %d at %s do not read back: %w", family, form, err)
+		}
+		for _, a := range set {
+			if a.variable == "interview_date" {
+				fn(family, a)
+			}
+		}
+	}
+	return rows.Err()
 }
 
 // WaveStatus counts a wave's slots by status.
@@ -506,57 +539,56 @@ func set(m map[string]string, code, value string, blanked bool) {
 // eachAnswer calls fn with every stored version of the answers to the
 // variables (all when nil) of forms, each family's in the order of form,
 // period, variable and version; code is the study code, followed by
-// " 2017-03" for a month of the activity log. SQLite packs each family's
-// answers at a form into one string (each field its length in bytes, ':'
-// and its bytes, the version and ','; "-" for a blanked value): crossing
-// into Go a row per answer costs 3 s per 2 million answers, packed a
-// third of that.
+// " 2017-03" for a month of the activity log. The answer sets come in the
+// table's key order (family, form, period, batch) and each is sorted by
+// variable, so a family's answers at a form are in order as they are read
+// unless a later batch changed some; then they are sorted.
 func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn func(code, form, variable, value string, blanked bool)) error {
 	codes, err := trial.StudyCodes(ctx, db.SQL())
 	if err != nil {
 		return err
 	}
-	args := strArgs(forms)
-	where := `v.wave IN (` + trial.Placeholders(len(forms)) + `)`
+	var want map[string]bool
 	if variables != nil {
-		where += ` AND v.variable IN (` + trial.Placeholders(len(variables)) + `)`
-		args = append(args, strArgs(variables)...)
-	}
-	// Each answer packed: its period, variable, version and value. The
-	// rows come in the table's key order, which is the order wanted
-	// (period, variable, version); group_concat's own ORDER BY sorted
-	// them again (the query took 5.2-5.7 s with it, 3.7 s without, at 6.5
-	// million answers), so the order is checked here instead, and a
-	// family's answers sorted only if they ever come otherwise.
-	query := `SELECT v.family, v.wave, group_concat(octet_length(v.period) || ':' || v.period ||
-		octet_length(v.variable) || ':' || v.variable || v.version || ',' ||
-		CASE WHEN v.value IS NULL THEN '-' ELSE octet_length(v.value) || ':' || v.value END, '')
-		FROM survey_values v WHERE ` + where + ` AND v.family BETWEEN ? AND ? GROUP BY v.family, v.wave`
-	var group []packedAnswer
-	handle := func(family int64, form, packed string) error {
-		code := codes[family]
-		group = group[:0]
-		for p := (unpacker{s: packed}); p.s != ""; {
-			a := packedAnswer{period: p.field(), variable: p.field(), version: p.version()}
-			if a.blanked = strings.HasPrefix(p.s, "-"); a.blanked {
-				p.s = p.s[1:]
-			} else {
-				a.value = p.field()
-			}
-			if p.bad {
-				return fmt.Errorf("survey: the stored answers of family %s at %s do not read back", code, form)
-			}
-			group = append(group, a)
+		want = map[string]bool{}
+		for _, v := range variables {
+			want[v] = true
 		}
+	}
+	query := `SELECT s.family, s.wave, s.period, s.answers FROM survey_answer_sets s
+		WHERE s.wave IN (` + trial.Placeholders(len(forms)) + `) AND s.family BETWEEN ? AND ?
+		ORDER BY s.family, s.wave, s.period, s.batch, s.source_row`
+	var group []packedAnswer
+	var family int64
+	var form string
+	flush := func() {
+		if len(group) == 0 {
+			return
+		}
+		code := codes[family]
 		if !slices.IsSortedFunc(group, comparePacked) {
 			slices.SortStableFunc(group, comparePacked)
 		}
 		for _, a := range group {
+			if want != nil && !want[a.variable] {
+				continue
+			}
 			key := code
 			if a.period != "" {
 				key += " " + a.period
 			}
 			fn(key, form, a.variable, a.value, a.blanked)
+		}
+		group = group[:0]
+	}
+	handle := func(r answerSetRow) error {
+		if r.family != family || r.form != form {
+			flush()
+			family, form = r.family, r.form
+		}
+		var err error
+		if group, err = decodeAnswerSet(group, r.answers, r.period); err != nil {
+			return fmt.Errorf("survey: the stored answers of family %s at %s do not read back: %w", codes[r.family], r.form, err)
 		}
 		return nil
 	}
@@ -568,19 +600,18 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 	rs := db.Readers()
 	ranges := familyRanges(codes, len(rs))
 	rs = rs[:len(ranges)]
-	scan := func(r *trial.DB, part int, each func(family int64, form, packed string) error) error {
-		rows, err := r.SQL().QueryContext(ctx, query, append(slices.Clone(args), ranges[part][0], ranges[part][1])...)
+	scan := func(r *trial.DB, part int, each func(answerSetRow) error) error {
+		rows, err := r.SQL().QueryContext(ctx, query, append(strArgs(forms), ranges[part][0], ranges[part][1])...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var family int64
-			var form, packed string
-			if err := rows.Scan(&family, &form, &packed); err != nil {
+			var x answerSetRow
+			if err := rows.Scan(&x.family, &x.form, &x.period, &x.answers); err != nil {
 				return err
 			}
-			if err := each(family, form, packed); err != nil {
+			if err := each(x); err != nil {
 				return err
 			}
 		}
@@ -588,17 +619,13 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type packedRow struct {
-		family       int64
-		form, packed string
-	}
-	later := make([][]packedRow, len(rs))
+	later := make([][]answerSetRow, len(rs))
 	errs := make([]error, len(rs))
 	var wg sync.WaitGroup
 	for part := 1; part < len(rs); part++ {
 		wg.Go(func() {
-			errs[part] = scan(rs[part], part, func(family int64, form, packed string) error {
-				later[part] = append(later[part], packedRow{family, form, packed})
+			errs[part] = scan(rs[part], part, func(x answerSetRow) error {
+				later[part] = append(later[part], x)
 				return nil
 			})
 		})
@@ -614,13 +641,20 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 			return errs[part]
 		}
 		for _, x := range later[part] {
-			if err := handle(x.family, x.form, x.packed); err != nil {
+			if err := handle(x); err != nil {
 				return err
 			}
 		}
 		later[part] = nil
 	}
+	flush()
 	return nil
+}
+
+// answerSetRow is a row of survey_answer_sets as eachAnswer reads it.
+type answerSetRow struct {
+	family                int64
+	form, period, answers string
 }
 
 // familyRanges splits the families' ids into parts of about as many
@@ -639,7 +673,7 @@ func familyRanges(codes map[int64]string, parts int) [][2]int64 {
 	return out
 }
 
-// packedAnswer is an answer as eachAnswer's query packs it.
+// packedAnswer is an answer of an answer set, with the response's period.
 type packedAnswer struct {
 	period, variable, value string
 	version                 int
@@ -658,41 +692,6 @@ func strArgs(s []string) []any {
 		out[i] = v
 	}
 	return out
-}
-
-// unpacker reads the fields eachAnswer's query packs: a field is its
-// length, ':' and its bytes; a version its digits and ','.
-type unpacker struct {
-	s   string
-	bad bool
-}
-
-// number reads a number ended by sep; once anything is amiss, bad stays
-// set and nothing more is read.
-func (u *unpacker) number(sep byte) int {
-	i := strings.IndexByte(u.s, sep)
-	n, err := strconv.Atoi(u.s[:max(i, 0)])
-	if i < 0 || err != nil || n < 0 {
-		u.bad, u.s = true, ""
-		return 0
-	}
-	u.s = u.s[i+1:]
-	return n
-}
-
-func (u *unpacker) version() int { return u.number(',') }
-
-func (u *unpacker) field() string {
-	n := u.number(':')
-	if n > len(u.s) {
-		u.bad, u.s = true, ""
-	}
-	if u.bad {
-		return ""
-	}
-	f := u.s[:n]
-	u.s = u.s[n:]
-	return f
 }
 
 // Row is the slot as a pre-filled template row.
@@ -738,9 +737,13 @@ func CaseLogRows(ctx context.Context, db *trial.DB, caseload map[string]bool, mo
 // LastInterview is the latest interview date of any wave ("" before the
 // first interview).
 func LastInterview(ctx context.Context, db *trial.DB) (string, error) {
-	var d sql.NullString
-	err := db.SQL().QueryRowContext(ctx, `SELECT max(value) FROM survey_values WHERE variable = 'interview_date' AND period = '' AND value IS NOT NULL`).Scan(&d)
-	return d.String, err
+	last := ""
+	err := eachInterviewDate(ctx, db, `s.period = ''`, nil, func(_ int64, a packedAnswer) {
+		if !a.blanked {
+			last = max(last, a.value)
+		}
+	})
+	return last, err
 }
 
 // WarningCount counts the stored import warnings of one wave (or the

@@ -7,8 +7,10 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -120,5 +122,87 @@ func TestReadOnlyDatabase(t *testing.T) {
 	}
 	if _, err := db.Withdraw(ctx, tt.p, k, "K-0001", "x", tt.actor); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("a write: %v", err)
+	}
+}
+
+// TestMigrationPacksEveryAnswer: the answers of a database of schema 7,
+// one row per version, are every one of them in the survey_values view
+// after the migration to answer sets: versions, blanked ones, the batch and
+// row each came from, texts with JSON's own characters, bytes beyond ASCII.
+func TestMigrationPacksEveryAnswer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Migrations() {
+		if m.Version > 7 {
+			break
+		}
+		if _, err := s.Exec(m.SQL); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Exec(`INSERT INTO schema_migrations VALUES (?, ?, ?, '2019-01-01T00:00:00Z')`, m.Version, m.Name, shaHex(m.SQL)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO import_batches VALUES (1, 'referrals', 'f.csv', 'x', 2, 'me', 'now'), (2, 'survey', 'a.xlsx', 'y', 2, 'me', 'now'), (3, 'survey', 'b.xlsx', 'z', 1, 'me', 'now')`,
+		`INSERT INTO referrals (id, referral_id, referred_on, batch, source_row, content_sha256, weak_domains, domains, outcome) VALUES (1, 'R1', '2017-01-01', 1, 2, 'x', 3, '{}', 'enrolled'), (2, 'R2', '2017-01-01', 1, 3, 'x', 3, '{}', 'enrolled')`,
+		`INSERT INTO families VALUES (1, 'K-0001', 1, '2017-01-01'), (2, 'K-0002', 2, '2017-01-01')`,
+		`INSERT INTO survey_responses VALUES (1, 'm6', '', 2), (2, 'm6', '', 2), (2, 'caselog', '2017-03', 3)`,
+		`INSERT INTO survey_values VALUES
+			(1, 'm6', '', 'interview_date', 1, '2017-07-01', 2, 2),
+			(1, 'm6', '', 'hh_size', 1, '4', 2, 2),
+			(1, 'm6', '', 'hh_size', 2, '5', 3, 7),
+			(1, 'm6', '', 'note', 1, '"],["x",9,"' || char(10) || '\ é', 2, 2),
+			(1, 'm6', '', 'note', 2, NULL, 3, 7),
+			(2, 'm6', '', 'interview_date', 1, '2017-07-02', 2, 3),
+			(2, 'm6', '', 'rent', 1, '', 2, 3),
+			(2, 'caselog', '2017-03', 'contacts', 1, '3', 3, 2)`,
+	} {
+		if _, err := s.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	const all = `SELECT family, wave, period, variable, version, value, batch, source_row FROM survey_values ORDER BY family, wave, period, variable, version`
+	read := func(q interface {
+		Query(string, ...any) (*sql.Rows, error)
+	}) []string {
+		rows, err := q.Query(all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var fam, version, batch, row int64
+			var wave, period, variable string
+			var value sql.NullString
+			if err := rows.Scan(&fam, &wave, &period, &variable, &version, &value, &batch, &row); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%d %s %q %s %d %q %v %d %d", fam, wave, period, variable, version, value.String, value.Valid, batch, row))
+		}
+		return out
+	}
+	before := read(s)
+	s.Close()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	after := read(db.SQL())
+	if len(before) != 8 || !slices.Equal(after, before) {
+		t.Errorf("after the migration:\n%s\nbefore:\n%s", strings.Join(after, "\n"), strings.Join(before, "\n"))
+	}
+	var sets int
+	db.SQL().QueryRow(`SELECT count(*) FROM survey_answer_sets`).Scan(&sets)
+	if sets != 4 { // family 1: batches 2 and 3; family 2: m6 and caselog
+		t.Errorf("%d answer sets, want 4", sets)
 	}
 }
