@@ -570,8 +570,13 @@ func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn
 			slices.SortStableFunc(group, comparePacked)
 		}
 		for _, a := range group {
-			if want != nil && !want[a.variable] {
-				continue
+			if want != nil {
+				if !want[a.variable] {
+					continue
+				}
+				// A few variables' values, kept by the caller: copied,
+				// so that each does not keep its whole set's text.
+				a.value = strings.Clone(a.value)
 			}
 			key := code
 			if a.period != "" {
