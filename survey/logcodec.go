@@ -101,7 +101,10 @@ func decodeMonth(plain []byte) (*logMonth, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &monthDecoder{raw: raw}
+	// The strings are slices of one copy of the month, and the values'
+	// pointers point into one slice: two allocations a month, not two a
+	// value (7 million values at 80,000 families).
+	d := &monthDecoder{raw: raw, text: string(raw)}
 	m := &logMonth{Responses: map[int64]int64{}}
 	for n := d.count(2); n > 0 && d.err == nil; n-- {
 		f := d.int()
@@ -112,10 +115,12 @@ func decodeMonth(plain []byte) (*logMonth, error) {
 		names[i] = d.str()
 	}
 	n := d.count(6)
+	var texts []string
 	if n > 0 {
 		// count bounds n by what the bytes can hold (six varints, a byte
 		// or more each), so damaged bytes cannot claim more.
 		m.Values = make([]logValue, 0, n)
+		texts = make([]string, n)
 	}
 	for range n {
 		if d.err != nil {
@@ -131,7 +136,9 @@ func decodeMonth(plain []byte) (*logMonth, error) {
 		}
 		v.Version = int(d.int())
 		if s, ok := d.optStr(); ok {
-			v.Value = &s
+			t := &texts[len(m.Values)-1]
+			*t = s
+			v.Value = t
 		}
 		v.Batch = d.int()
 		v.Row = int(d.int())
@@ -151,8 +158,9 @@ func decodeMonth(plain []byte) (*logMonth, error) {
 
 // monthDecoder reads varints and strings; the first problem sticks.
 type monthDecoder struct {
-	raw []byte
-	err error
+	raw  []byte // what is left to read
+	text string // the whole month, whose tail raw is
+	err  error
 }
 
 func (d *monthDecoder) fail() {
@@ -192,7 +200,8 @@ func (d *monthDecoder) optStr() (string, bool) {
 		d.fail()
 		return "", false
 	}
-	s := string(d.raw[:n])
+	off := len(d.text) - len(d.raw)
+	s := d.text[off : off+int(n)]
 	d.raw = d.raw[n:]
 	return s, true
 }
