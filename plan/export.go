@@ -382,36 +382,68 @@ type LogTotals struct {
 // Totals summarises the activity log (opened with the key: it exists for
 // one arm only) per family.
 func Totals(log *survey.ActivityLog, cb *survey.Codebook) *LogTotals {
+	return totals(log.EachCurrent, cb)
+}
+
+// totals is Totals of the answers each gives, as EachCurrent does.
+func totals(each func(fn func(code, period, variable, value string)), cb *survey.Codebook) *LogTotals {
 	cl := &LogTotals{Totals: map[string]map[string]float64{}, Months: map[string]int{}}
-	kinds := map[string]string{}
+	var names, kinds []string
+	index := map[string]int{}
 	for _, v := range cb.Form(survey.CaseLog) {
 		if v.Kind == survey.Integer || v.Kind == survey.Decimal || v.Kind == survey.SelectOne {
-			kinds[v.Name] = v.Kind
+			index[v.Name] = len(names)
+			names, kinds = append(names, v.Name), append(kinds, v.Kind)
 			cl.Totals[v.Name] = map[string]float64{}
 		}
 	}
-	counted := map[string]string{} // family → the last month counted
-	log.EachCurrent(func(code, period, variable, s string) {
-		kind, ok := kinds[variable]
+	// A family's sums are kept together while its answers come (a month's
+	// come family by family), and go into the maps at the end: a map
+	// written per answer took 1.7 s at 80,000 families.
+	type family struct {
+		last   string // the last month counted
+		months int
+		sums   []float64
+		has    []bool
+	}
+	fams := map[string]*family{}
+	var cur *family
+	curCode := ""
+	each(func(code, period, variable, s string) {
+		i, ok := index[variable]
 		if !ok {
 			return
 		}
-		if counted[code] != period {
-			counted[code] = period
-			cl.Months[code]++
+		if cur == nil || code != curCode {
+			if cur, curCode = fams[code], code; cur == nil {
+				cur = &family{sums: make([]float64, len(names)), has: make([]bool, len(names))}
+				fams[code] = cur
+			}
+		}
+		if cur.last != period {
+			cur.last = period
+			cur.months++
 		}
 		x, err := strconv.ParseFloat(s, 64)
 		if _, miss := cb.IsMissing(s); err != nil || miss {
 			return
 		}
-		per := cl.Totals[variable]
 		switch {
-		case kind != survey.SelectOne:
-			per[code] += x
+		case kinds[i] != survey.SelectOne:
+			cur.sums[i] += x
+			cur.has[i] = true
 		case x == 1:
-			per[code] = 1
+			cur.sums[i], cur.has[i] = 1, true
 		}
 	})
+	for code, f := range fams {
+		cl.Months[code] = f.months
+		for i, name := range names {
+			if f.has[i] {
+				cl.Totals[name][code] = f.sums[i]
+			}
+		}
+	}
 	return cl
 }
 
