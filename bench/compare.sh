@@ -77,7 +77,7 @@ IMP="$DIR/import"
 M6=RCT_NOW=2020-01-05T10:00:00Z
 # A trial kept from an older rct is migrated once, here, not in the timings.
 cp "$IMP/trial.db.pristine" "$IMP/trial.db"; rm -f "$IMP/trial.db-wal" "$IMP/trial.db-shm"
-(cd "$IMP" && "$DIR/rct" status > /dev/null) && [ ! -f "$IMP/trial.db-wal" ] && cp "$IMP/trial.db" "$IMP/trial.db.pristine"
+(cd "$IMP" && "$DIR/rct" status > /dev/null 2>&1) && [ ! -f "$IMP/trial.db-wal" ] && cp "$IMP/trial.db" "$IMP/trial.db.pristine"
 cp "$IMP/trial.db.pristine" "$IMP/trial.db"; rm -f "$IMP/trial.db-wal" "$IMP/trial.db-shm"
 rows=$(($(cd "$IMP" && env $M6 "$DIR/rct" survey template --wave m6 -o "$DIR/t.xlsx" --force 2>&1 | sed -n 's/.*for \([0-9]*\) families.*/\1/p')))
 : > "$DIR/rct-imp.t"; : > "$DIR/pd-imp.t"; : > "$DIR/rct-tpl.t"; : > "$DIR/py-tpl.t"
