@@ -1,6 +1,7 @@
 package survey
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -260,4 +261,71 @@ func hex4(s string, i int) (rune, bool) {
 	}
 	n, err := strconv.ParseUint(s[i:i+4], 16, 16)
 	return rune(n), err == nil
+}
+
+// findAnswers returns the answers to variable in a set's text (one, or
+// none), as decodeAnswerSet would find them, without reading the rest:
+// the interview date of every response (a report's follow-up date, every
+// wave's schedule) is one answer out of forty. In the JSON rct and SQLite
+// write, `["name",` starts the element and nothing else, since a quote
+// inside a string is escaped; a set written otherwise (whitespace, the
+// name escaped, the variable twice) is decoded whole.
+func findAnswers(raw []byte, variable string) ([]packedAnswer, error) {
+	name := appendJSONString(nil, variable) // as written, quoted
+	head := append(append([]byte{'['}, name...), ',')
+	i := bytes.Index(raw, head)
+	switch {
+	case len(raw) == 0 || raw[0] != '[':
+		return decodeAnswerSet(nil, string(raw), "") // not a set: the error
+	case len(name) != len(variable)+2: // a name with escapes: writers differ
+		return findDecoded(raw, variable)
+	case i < 0 && !bytes.Contains(raw, name[1:len(name)-1]) && !bytes.Contains(raw, []byte(`\u`)):
+		return nil, nil // (only a \u escape could spell the name otherwise)
+	case i <= 0 || (i > 1 && raw[i-1] != ',') || bytes.Contains(raw[i+len(head):], head):
+		return findDecoded(raw, variable)
+	}
+	end := elementEnd(raw[i:])
+	if end < 0 {
+		return findDecoded(raw, variable)
+	}
+	set, err := decodeAnswerSet(nil, "["+string(raw[i:i+end])+"]", "")
+	if err != nil || len(set) != 1 {
+		return findDecoded(raw, variable)
+	}
+	return set, nil
+}
+
+// findDecoded is findAnswers by decoding the whole set.
+func findDecoded(raw []byte, variable string) ([]packedAnswer, error) {
+	set, err := decodeAnswerSet(nil, string(raw), "")
+	out := set[:0]
+	for _, a := range set {
+		if a.variable == variable {
+			out = append(out, a)
+		}
+	}
+	return out, err
+}
+
+// elementEnd is the length of the JSON array that b starts with (strings
+// minded), or -1.
+func elementEnd(b []byte) int {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[':
+			depth++
+		case c == ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
 }

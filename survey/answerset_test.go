@@ -87,6 +87,40 @@ func TestAnswerSetReadsAnyJSON(t *testing.T) {
 	}
 }
 
+// TestFindAnswers: the answers to one variable found without decoding the
+// set are the ones a whole decoding finds, whatever the values hold (the
+// element's own text among them), however the set was written.
+func TestFindAnswers(t *testing.T) {
+	set := exampleSet()
+	set = append(set, packedAnswer{variable: "interview_date", version: 2, value: "2017-07-01"})
+	set = append(set, packedAnswer{variable: "note", version: 1, value: `["interview_date",9,"2099-01-01"]`})
+	texts := []string{
+		string(appendAnswerSet(nil, set)),
+		string(appendAnswerSet(nil, set[len(set)-1:])),
+		string(appendAnswerSet(nil, set[:3])),
+		`[ ["interview_date", 1, "2017-01-02"] ]`,
+		`[["a",1,"x"],["interview_date",1,"2017-01-02"],["interview_date",2,null]]`,
+		`[["\u0069nterview_date",1,"2017-01-02"]]`,
+		`[["interview_date",1,"2017-\"01"]]`,
+		`[]`,
+	}
+	for _, text := range texts {
+		got, err := findAnswers([]byte(text), "interview_date")
+		want, werr := findDecoded([]byte(text), "interview_date")
+		if err != nil || werr != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: found %v (%v), decoded %v (%v)", text, got, err, want, werr)
+		}
+	}
+	if got, err := findAnswers([]byte(texts[0]), "interview_date"); len(got) != 1 || got[0].value != "2017-07-01" || err != nil {
+		t.Errorf("the interview date: %v %v", got, err)
+	}
+	for _, bad := range []string{"", "x", `{"interview_date":1}`, `[["interview_date",1,"2017`} {
+		if got, err := findAnswers([]byte(bad), "interview_date"); err == nil {
+			t.Errorf("%q: found %v", bad, got)
+		}
+	}
+}
+
 // FuzzAnswerSet: any answers round-trip; any text either is refused or
 // reads as answers that round-trip.
 func FuzzAnswerSet(f *testing.F) {
@@ -104,12 +138,29 @@ func FuzzAnswerSet(f *testing.F) {
 		if err != nil || !slices.Equal(got, set) {
 			t.Fatalf("%q read back as %v: %v", text, got, err)
 		}
+		if found, err := findAnswers([]byte(text), variable); err != nil || !slices.Equal(found, want(set, variable)) {
+			t.Fatalf("%q: found %v for %q: %v", text, found, variable, err)
+		}
 		// value as a whole set's text.
 		if got, err := decodeAnswerSet(nil, value, ""); err == nil {
+			if found, err := findAnswers([]byte(value), variable); err != nil || !slices.Equal(found, want(got, variable)) {
+				t.Fatalf("%q: found %v for %q: %v", value, found, variable, err)
+			}
 			again, err := decodeAnswerSet(nil, string(appendAnswerSet(nil, got)), "")
 			if err != nil || !slices.Equal(again, got) {
 				t.Fatalf("%q read as %v, written and read again as %v: %v", value, got, again, err)
 			}
 		}
 	})
+}
+
+// want is the answers of set to variable.
+func want(set []packedAnswer, variable string) []packedAnswer {
+	var out []packedAnswer
+	for _, a := range set {
+		if a.variable == variable {
+			out = append(out, a)
+		}
+	}
+	return out
 }

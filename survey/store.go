@@ -330,20 +330,19 @@ func eachInterviewDate(ctx context.Context, db *trial.DB, where string, args []a
 		return err
 	}
 	defer rows.Close()
-	var set []packedAnswer
 	for rows.Next() {
 		var family int64
-		var form, answers string
+		var form string
+		var answers sql.RawBytes
 		if err := rows.Scan(&family, &form, &answers); err != nil {
 			return err
 		}
-		if set, err = decodeAnswerSet(set[:0], answers, ""); err != nil {
+		found, err := findAnswers(answers, "interview_date")
+		if err != nil {
 			return fmt.Errorf("survey: the stored answers of family %d at %s do not read back: %w", family, form, err)
 		}
-		for _, a := range set {
-			if a.variable == "interview_date" {
-				fn(family, a)
-			}
+		for _, a := range found {
+			fn(family, a)
 		}
 	}
 	return rows.Err()
