@@ -19,26 +19,8 @@ import (
 // allocations opens under schema 6: the chain table is rebuilt with its
 // rows and the allocations still refer to it.
 func TestMigrationFromSchema5(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "old.db")
-	s, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range Migrations() {
-		if m.Version > 5 {
-			break
-		}
-		if _, err := s.Exec(m.SQL); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Exec(`INSERT INTO schema_migrations VALUES (?, ?, ?, '2019-01-01T00:00:00Z')`, m.Version, m.Name, shaHex(m.SQL)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	s := oldSchema(t, path, 5)
 	for _, q := range []string{
 		`INSERT INTO import_batches VALUES (1, 'referrals', 'f.csv', 'x', 1, 'me', 'now')`,
 		`INSERT INTO referrals (id, referral_id, referred_on, batch, source_row, content_sha256, weak_domains, domains, outcome) VALUES (1, 'R1', '2017-01-01', 1, 2, 'x', 3, '{}', 'enrolled')`,
@@ -68,6 +50,31 @@ func TestMigrationFromSchema5(t *testing.T) {
 	if _, err := db.SQL().Exec(`INSERT INTO chain VALUES (2, 'init', NULL, '{}', 'p', 'h', 'm')`); err != nil {
 		t.Errorf("the rebuilt chain refuses the init kind: %v", err)
 	}
+}
+
+// oldSchema creates a database at path with the migrations up to version
+// applied, as an older rct left it, and returns it open.
+func oldSchema(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	s, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Migrations() {
+		if m.Version > version {
+			break
+		}
+		if _, err := s.Exec(m.SQL); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Exec(`INSERT INTO schema_migrations VALUES (?, ?, ?, '2019-01-01T00:00:00Z')`, m.Version, m.Name, shaHex(m.SQL)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
 }
 
 func shaHex(s string) string {
@@ -131,24 +138,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 // row each came from, texts with JSON's own characters, bytes beyond ASCII.
 func TestMigrationPacksEveryAnswer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
-	s, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range Migrations() {
-		if m.Version > 7 {
-			break
-		}
-		if _, err := s.Exec(m.SQL); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Exec(`INSERT INTO schema_migrations VALUES (?, ?, ?, '2019-01-01T00:00:00Z')`, m.Version, m.Name, shaHex(m.SQL)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := oldSchema(t, path, 7)
 	for _, q := range []string{
 		`INSERT INTO import_batches VALUES (1, 'referrals', 'f.csv', 'x', 2, 'me', 'now'), (2, 'survey', 'a.xlsx', 'y', 2, 'me', 'now'), (3, 'survey', 'b.xlsx', 'z', 1, 'me', 'now')`,
 		`INSERT INTO referrals (id, referral_id, referred_on, batch, source_row, content_sha256, weak_domains, domains, outcome) VALUES (1, 'R1', '2017-01-01', 1, 2, 'x', 3, '{}', 'enrolled'), (2, 'R2', '2017-01-01', 1, 3, 'x', 3, '{}', 'enrolled')`,
