@@ -199,15 +199,11 @@ func (l *ActivityLog) stored() *storedForm {
 			if out.values[k] == nil {
 				out.values[k], out.versions[k] = map[string]string{}, map[string]int{}
 			}
-			if v.Version < out.versions[k][v.Variable] {
-				continue
-			}
-			out.versions[k][v.Variable] = v.Version
+			value := ""
 			if v.Value != nil {
-				out.values[k][v.Variable] = *v.Value
-			} else {
-				delete(out.values[k], v.Variable)
+				value = *v.Value
 			}
+			keepCurrent(out.values[k], out.versions[k], v.Variable, v.Version, value, v.Value == nil)
 		}
 	}
 	return out

@@ -219,6 +219,15 @@ func Import(ctx context.Context, db *trial.DB, p *trial.Protocol, o ImportOption
 		im.vars = append(im.vars, systemVars...)
 	}
 	im.vars = append(im.vars, cb.Form(o.Form)...)
+	byName := make([]int, len(im.vars)) // indices of vars in order of name
+	for i := range byName {
+		byName[i] = i
+	}
+	slices.SortFunc(byName, func(a, b int) int { return strings.Compare(im.vars[a].Name, im.vars[b].Name) })
+	im.rank, im.byName = make([]int, len(im.vars)), make([]*change, len(im.vars))
+	for r, i := range byName {
+		im.rank[i] = r
+	}
 	if len(cb.Form(o.Form)) == 0 {
 		return nil, fmt.Errorf("the codebook (version %d) asks no question in %s", version, o.Form)
 	}
@@ -849,18 +858,25 @@ func (s *storedForm) response(key string) (map[string]string, map[string]int, bo
 	for _, text := range texts {
 		set, _ = decodeAnswerSet(set[:0], text, "") // read once already by loadCurrent
 		for _, a := range set {
-			if a.version <= versions[a.variable] {
-				continue
-			}
-			versions[a.variable] = a.version
-			if a.blanked {
-				delete(values, a.variable)
-			} else {
-				values[a.variable] = a.value
-			}
+			keepCurrent(values, versions, a.variable, a.version, a.value, a.blanked)
 		}
 	}
 	return values, versions, true
+}
+
+// keepCurrent records a version of an answer in values and versions
+// unless a higher one is there: the highest version is current (of
+// equals, the last recorded), and a blanked one removes the value.
+func keepCurrent(values map[string]string, versions map[string]int, variable string, version int, value string, blanked bool) {
+	if version < versions[variable] {
+		return
+	}
+	versions[variable] = version
+	if blanked {
+		delete(values, variable)
+	} else {
+		values[variable] = value
+	}
 }
 
 // loadCurrent reads the stored answers of a form: its answer sets, in any
@@ -917,18 +933,6 @@ func (im *importer) write(changes []change) error {
 	}
 	// The set sorted by variable: each change put at its variable's rank
 	// among the form's names.
-	if im.byName == nil {
-		im.byName = make([]*change, len(im.vars))
-		im.rank = make([]int, len(im.vars))
-		names := make([]int, len(im.vars))
-		for i := range names {
-			names[i] = i
-		}
-		slices.SortFunc(names, func(a, b int) int { return strings.Compare(im.vars[a].Name, im.vars[b].Name) })
-		for r, i := range names {
-			im.rank[i] = r
-		}
-	}
 	for i := range changes {
 		im.byName[im.rank[changes[i].idx]] = &changes[i]
 	}
