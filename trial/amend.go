@@ -25,18 +25,27 @@ type ProtocolVersion struct {
 
 // Protocol returns the protocol in force (the latest amendment) and its version.
 func (db *DB) Protocol(ctx context.Context) (*Protocol, ProtocolVersion, error) {
-	var v ProtocolVersion
-	var text string
-	err := db.sql.QueryRowContext(ctx, `SELECT amendment, sha256, text, reason, recorded_by, recorded_at
-		FROM protocol_versions ORDER BY amendment DESC LIMIT 1`).Scan(&v.Amendment, &v.SHA256, &text, &v.Reason, &v.RecordedBy, &v.RecordedAt)
+	v, text, err := db.protocolInForce(ctx)
 	if err != nil {
-		return nil, v, fmt.Errorf("%s: reading the protocol: %w", db.Path, err)
+		return nil, v, err
 	}
-	p, err := ParseProtocol(fmt.Sprintf("%s (protocol amendment %d)", db.Path, v.Amendment), []byte(text))
+	p, err := ParseProtocol(fmt.Sprintf("%s (protocol amendment %d)", db.Path, v.Amendment), text)
 	if err != nil {
 		return nil, v, err
 	}
 	return p, v, nil
+}
+
+// protocolInForce reads the latest protocol version and its text.
+func (db *DB) protocolInForce(ctx context.Context) (ProtocolVersion, []byte, error) {
+	var v ProtocolVersion
+	var text []byte
+	err := db.sql.QueryRowContext(ctx, `SELECT amendment, sha256, text, reason, recorded_by, recorded_at
+		FROM protocol_versions ORDER BY amendment DESC LIMIT 1`).Scan(&v.Amendment, &v.SHA256, &text, &v.Reason, &v.RecordedBy, &v.RecordedAt)
+	if err != nil {
+		return v, nil, fmt.Errorf("%s: reading the protocol: %w", db.Path, err)
+	}
+	return v, text, nil
 }
 
 // Amendments lists every recorded protocol version, oldest first.
@@ -75,11 +84,11 @@ func (db *DB) CheckProtocolFile(ctx context.Context, path string) error {
 		}
 		return dataerr.File(path, err)
 	}
-	cur, v, err := db.Protocol(ctx)
+	v, cur, err := db.protocolInForce(ctx) // the text as recorded: no need to parse it
 	if err != nil {
 		return err
 	}
-	if bytes.Equal(text, cur.Text()) {
+	if bytes.Equal(text, cur) {
 		return nil
 	}
 	return dataerr.New(path, "the protocol file differs from the protocol in force in %s (amendment %d, sha256 %s…): "+
