@@ -12,7 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+	_ "time/tzdata" // Europe/Brussels where the system has no zone database
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/files"
@@ -28,20 +30,22 @@ type Actor struct {
 // Stamp is the actor's current time as recorded with events (RFC 3339, UTC).
 func (a Actor) Stamp() string { return a.Now().UTC().Format(time.RFC3339) }
 
-// Brussels is the time zone of calendar dates in a trial.
-var Brussels = mustZone("Europe/Brussels")
-
-func mustZone(name string) *time.Location {
-	l, err := time.LoadLocation(name)
+// brussels is the time zone of calendar dates in a trial, loaded when
+// first needed (the zone database costs every command's start-up 2,000
+// allocations otherwise) from the system's database or, where there is
+// none, the copy embedded by time/tzdata: never a fixed offset, which
+// would put the hour after midnight of a summer day on the day before.
+var brussels = sync.OnceValue(func() *time.Location {
+	l, err := time.LoadLocation("Europe/Brussels")
 	if err != nil {
-		return time.FixedZone("CET", 3600)
+		panic("trial: no Europe/Brussels in the embedded time zone database: " + err.Error())
 	}
 	return l
-}
+})
 
 // Today returns the actor's calendar date in Europe/Brussels, as midnight UTC.
 func (a Actor) Today() time.Time {
-	y, m, d := a.Now().In(Brussels).Date()
+	y, m, d := a.Now().In(brussels()).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
