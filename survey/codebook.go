@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/lazyre"
 	"github.com/rct-trials/rct/internal/sheet"
 	"go.yaml.in/yaml/v3"
 )
@@ -139,9 +139,9 @@ type numRange struct {
 }
 
 var (
-	nameRE   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
-	codeRE   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)
-	langRE   = regexp.MustCompile(`^[a-z]{2}$`)
+	nameRE   = lazyre.New(`^[a-z][a-z0-9_]{0,31}$`)
+	codeRE   = lazyre.New(`^[A-Za-z0-9_.-]{1,32}$`)
+	langRE   = lazyre.New(`^[a-z]{2}$`)
 	reserved = []string{"study_code", "interview_date", "interviewer", "month", "due_date", "window_opens", "window_closes"}
 )
 
@@ -199,7 +199,7 @@ func variableLines(doc *yaml.Node) []int {
 	return nil
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+var yamlLine = lazyre.New(`line (\d+): (.*)`)
 
 func yamlErrors(name string, err error) error {
 	var out dataerr.List
@@ -210,7 +210,7 @@ func yamlErrors(name string, err error) error {
 	}
 	for _, m := range msgs {
 		m = strings.TrimPrefix(m, "yaml: ")
-		if g := yamlLine.FindStringSubmatch(m); g != nil {
+		if g := yamlLine().FindStringSubmatch(m); g != nil {
 			n, _ := strconv.Atoi(g[1])
 			out = append(out, &dataerr.Error{File: name, Line: n, Err: errors.New(g[2])})
 			continue
@@ -311,7 +311,7 @@ func (cb *Codebook) check(name string, waves []string) dataerr.List {
 		at(1, "languages: give at least one label language, e.g. [nl, en]")
 	}
 	for _, l := range cb.Languages {
-		if !langRE.MatchString(l) {
+		if !langRE().MatchString(l) {
 			at(1, "languages: %q is not a two-letter language code", l)
 		}
 	}
@@ -335,7 +335,7 @@ func (cb *Codebook) check(name string, waves []string) dataerr.List {
 		label(1, "missing code "+m.Code, m.Label)
 	}
 	for id, l := range cb.Lists {
-		if !nameRE.MatchString(id) {
+		if !nameRE().MatchString(id) {
 			at(1, "lists: %q is not a valid list name (lower case, digits, _)", id)
 		}
 		if len(l) == 0 {
@@ -343,7 +343,7 @@ func (cb *Codebook) check(name string, waves []string) dataerr.List {
 		}
 		seen := map[string]bool{}
 		for _, c := range l {
-			if !codeRE.MatchString(c.Code) {
+			if !codeRE().MatchString(c.Code) {
 				at(1, "lists: %s: code %q is not valid (letters, digits, _ . -; at most 32)", id, c.Code)
 			}
 			if seen[c.Code] {
@@ -359,7 +359,7 @@ func (cb *Codebook) check(name string, waves []string) dataerr.List {
 	cb.byName = map[string]*Variable{}
 	for _, v := range cb.Variables {
 		switch {
-		case !nameRE.MatchString(v.Name):
+		case !nameRE().MatchString(v.Name):
 			at(v.line, "variable %q: a name is a lower-case letter, then up to 31 lower-case letters, digits or _", v.Name)
 		case slices.Contains(reserved, v.Name):
 			at(v.line, "variable %q: the name is reserved for a column rct writes itself", v.Name)

@@ -5,12 +5,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/lazyre"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -262,9 +262,9 @@ type Compliance struct {
 }
 
 var (
-	idRE       = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
-	trialIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
-	prefixRE   = regexp.MustCompile(`^[A-Z]{1,4}$`)
+	idRE       = lazyre.New(`^[a-z][a-z0-9_]{0,31}$`)
+	trialIDRE  = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+	prefixRE   = lazyre.New(`^[A-Z]{1,4}$`)
 	outcomeTyp = []string{"binary", "continuous", "count"}
 	families   = []string{"primary", "secondary", "exploratory"}
 	aggregates = []string{"any", "count", "sum", "days"}
@@ -300,7 +300,7 @@ func ParseProtocol(name string, text []byte) (*Protocol, error) {
 	return p, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlLineRE = lazyre.New(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // yamlErrors turns yaml's messages ("yaml: line 3: ...") into data errors.
 func yamlErrors(name string, err error) dataerr.List {
@@ -313,7 +313,7 @@ func yamlErrors(name string, err error) dataerr.List {
 	var out dataerr.List
 	for _, m := range msgs {
 		e := &dataerr.Error{File: name}
-		if g := yamlLineRE.FindStringSubmatch(m); g != nil {
+		if g := yamlLineRE().FindStringSubmatch(m); g != nil {
 			e.Line, _ = strconv.Atoi(g[1])
 			m = g[2]
 		}

@@ -2,20 +2,21 @@ package trial
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/rct-trials/rct/internal/lazyre"
 )
 
 // Span is a signed length of calendar time written as a number and a unit:
 // "14d" (days), "2w" (weeks), "6m" (calendar months), "1y" (years), "-12m".
 type Span string
 
-var spanRE = regexp.MustCompile(`^([+-]?\d{1,4})([dwmy])$`)
+var spanRE = lazyre.New(`^([+-]?\d{1,4})([dwmy])$`)
 
 // Parse returns the count and unit of s.
 func (s Span) Parse() (n int, unit byte, err error) {
-	g := spanRE.FindStringSubmatch(string(s))
+	g := spanRE().FindStringSubmatch(string(s))
 	if g == nil {
 		return 0, 0, fmt.Errorf("%q is not a span of time: write a whole number and d, w, m or y, as in 14d, 6m, -12m", string(s))
 	}

@@ -5,9 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/rct-trials/rct/internal/lazyre"
 )
 
 // Roles of rct serve's accounts: what each may see and do is decided by
@@ -57,12 +58,12 @@ func (e accountError) Is(target error) bool { return target == ErrAccount }
 
 func accountErr(format string, args ...any) error { return accountError{fmt.Sprintf(format, args...)} }
 
-var userRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{1,63}$`)
+var userRE = lazyre.New(`^[a-z0-9][a-z0-9._@-]{1,63}$`)
 
 // CheckUserName refuses names that are not 2–64 lower-case letters,
 // digits and . _ @ -.
 func CheckUserName(name string) error {
-	if !userRE.MatchString(name) {
+	if !userRE().MatchString(name) {
 		return accountErr("user name %q: 2 to 64 lower-case letters, digits and . _ @ -, starting with a letter or digit", name)
 	}
 	return nil

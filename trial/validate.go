@@ -20,7 +20,7 @@ func (c *checker) at(path, format string, args ...any) {
 }
 
 func (c *checker) id(path, v string) {
-	if !idRE.MatchString(v) {
+	if !idRE().MatchString(v) {
 		c.at(path, "%q is not an id: lower-case letters, digits and _, starting with a letter, at most 32 characters", v)
 	}
 }
@@ -77,13 +77,13 @@ func (p *Protocol) validateTrial(c *checker) {
 		c.at("version", "protocol format version %d; this rct reads version %d (write `version: %d`)", p.Version, FormatVersion, FormatVersion)
 	}
 	t := p.Trial
-	if !trialIDRE.MatchString(t.ID) {
+	if !trialIDRE().MatchString(t.ID) {
 		c.at("trial.id", "%q: a trial id is 1 to 32 letters, digits, _ or -", t.ID)
 	}
 	if strings.TrimSpace(t.Title) == "" {
 		c.at("trial.title", "missing")
 	}
-	if !prefixRE.MatchString(t.CodePrefix) {
+	if !prefixRE().MatchString(t.CodePrefix) {
 		c.at("trial.code_prefix", "%q: study codes start with 1 to 4 capital letters (e.g. K for K-0042)", t.CodePrefix)
 	}
 
@@ -186,7 +186,7 @@ func (p *Protocol) validateRegisters(c *checker) {
 			c.at(path+".events", "map the extract's event codes to event names")
 		}
 		for code, ev := range r.Events {
-			if !idRE.MatchString(ev) {
+			if !idRE().MatchString(ev) {
 				c.at(path+".events."+code, "%q is not an event name (lower case, digits, _)", ev)
 			}
 		}

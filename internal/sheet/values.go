@@ -14,22 +14,23 @@ import (
 	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
+	"github.com/rct-trials/rct/internal/lazyre"
 )
 
 // Date formats accepted in text cells. Day comes before month, as written
 // in Belgium; a year always has four digits.
 var dateForms = []struct {
-	re     *regexp.Regexp
+	re     func() *regexp.Regexp
 	layout string
 }{
-	{regexp.MustCompile(`^\d{4}-\d{1,2}-\d{1,2}$`), "2006-1-2"},
-	{regexp.MustCompile(`^\d{4}-\d{1,2}-\d{1,2}[T ]00:00(:00)?$`), ""}, // midnight timestamps from other tools
-	{regexp.MustCompile(`^\d{1,2}/\d{1,2}/\d{4}$`), "2/1/2006"},
-	{regexp.MustCompile(`^\d{1,2}-\d{1,2}-\d{4}$`), "2-1-2006"},
-	{regexp.MustCompile(`^\d{1,2}\.\d{1,2}\.\d{4}$`), "2.1.2006"},
+	{lazyre.New(`^\d{4}-\d{1,2}-\d{1,2}$`), "2006-1-2"},
+	{lazyre.New(`^\d{4}-\d{1,2}-\d{1,2}[T ]00:00(:00)?$`), ""}, // midnight timestamps from other tools
+	{lazyre.New(`^\d{1,2}/\d{1,2}/\d{4}$`), "2/1/2006"},
+	{lazyre.New(`^\d{1,2}-\d{1,2}-\d{4}$`), "2-1-2006"},
+	{lazyre.New(`^\d{1,2}\.\d{1,2}\.\d{4}$`), "2.1.2006"},
 }
 
-var serialForm = regexp.MustCompile(`^\d{1,6}(\.0+)?$`)
+var serialForm = lazyre.New(`^\d{1,6}(\.0+)?$`)
 
 // ErrDateFormat is returned for text that is not a date in an accepted form.
 var ErrDateFormat = errors.New("not a date: write dates as dd/mm/yyyy or yyyy-mm-dd")
@@ -118,7 +119,7 @@ func digits(s string, least, most int, end byte) (int, string, bool) {
 
 // parseDate is ParseDate through the accepted forms' expressions.
 func parseDate(s string, date1904 bool) (time.Time, error) {
-	if serialForm.MatchString(s) {
+	if serialForm().MatchString(s) {
 		f, _ := strconv.ParseFloat(s, 64)
 		n := int(math.Floor(f))
 		if n < 1 || n > 2958465 { // 9999-12-31
@@ -138,7 +139,7 @@ func parseDate(s string, date1904 bool) (time.Time, error) {
 		return base.AddDate(0, 0, n), nil
 	}
 	for _, f := range dateForms {
-		if !f.re.MatchString(s) {
+		if !f.re().MatchString(s) {
 			continue
 		}
 		text, layout := s, f.layout
