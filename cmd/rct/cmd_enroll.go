@@ -17,6 +17,10 @@ type EnrollOptions struct {
 	Protocol  string
 	DryRun    bool
 	JSON      bool
+	// Randomize allocates every pending family after enrolling, with the
+	// allocation key in Key: what `rct randomize --pending` does.
+	Randomize bool
+	Key       string
 }
 
 func newEnrollCmd(f *factory) *cobra.Command {
@@ -43,10 +47,23 @@ is reported as a duplicate. Any error rejects the whole file: nothing is
 written. Importing the same file again changes nothing.
 
 National numbers are pseudonymised with the pseudonymisation key (--pseudo-key,
-default: beside the database) and never stored.`,
-		Args: exactArgs(1),
+default: beside the database) and never stored.
+
+--randomize --key trial.key then allocates every enrolled family not yet
+randomized, as "rct randomize --pending" does: a list enrolled and randomized
+the day it arrives, in one step. The key is checked before anything is
+written; should the randomization fail, the enrolment stays and
+"rct randomize --pending" finishes it.`,
+		Example: "  rct enroll referrals.xlsx\n  rct enroll referrals-2017-03.xlsx --randomize --key trial.key",
+		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.File = args[0]
+			if o.Randomize && o.DryRun {
+				return usagef("a dry run writes nothing, so it randomizes nothing: give --dry-run or --randomize, not both")
+			}
+			if o.Key != "" && !o.Randomize {
+				return usagef("--key is for --randomize: enrolling needs no allocation key")
+			}
 			return runEnroll(cmd.Context(), f, o)
 		},
 	}
@@ -55,11 +72,17 @@ default: beside the database) and never stored.`,
 	cmd.Flags().StringVar(&o.Protocol, "protocol", "", "protocol file to check against the one in force (default: the file given at init)")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check the file and report what would happen; write nothing")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the result as JSON")
+	cmd.Flags().BoolVar(&o.Randomize, "randomize", false, "then randomize every pending family (needs --key)")
+	cmd.Flags().StringVar(&o.Key, "key", "", "allocation key file, for --randomize")
 	return cmd
 }
 
 func runEnroll(ctx context.Context, f *factory, o EnrollOptions) error {
-	s, err := f.open(ctx, need{protocol: o.Protocol, pseudoKey: true, pseudoKeyPath: o.PseudoKey})
+	n := need{protocol: o.Protocol, pseudoKey: true, pseudoKeyPath: o.PseudoKey}
+	if o.Randomize {
+		n.key, n.keyFor = o.Key, "--randomize"
+	}
+	s, err := f.open(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -77,7 +100,19 @@ func runEnroll(ctx context.Context, f *factory, o EnrollOptions) error {
 	if err != nil {
 		return err
 	}
+	var allocated []trial.AllocationResult
+	if o.Randomize {
+		if allocated, err = allocate(ctx, f, s, RandomizeOptions{Pending: true}); err != nil {
+			return fmt.Errorf("enrolled %d families from %s; randomizing them: %w", res.Enrolled, o.File, err)
+		}
+	}
 	if o.JSON {
+		if o.Randomize {
+			return f.IO.JSON(struct {
+				Enrolment   *trial.EnrollResult      `json:"enrolment"`
+				Allocations []trial.AllocationResult `json:"allocations"`
+			}{res, allocated})
+		}
 		return f.IO.JSON(res)
 	}
 	t := f.IO.NewTable("referral_id", "row", "outcome", "study_code", "reason")
@@ -100,5 +135,8 @@ func runEnroll(ctx context.Context, f *factory, o EnrollOptions) error {
 	}
 	f.IO.Printf("%s %d of %d referrals from %s (%d rows): %d not eligible, %d declined, %d duplicates, %d already imported.\n",
 		verb, res.Enrolled, res.Referrals, o.File, res.RowsRead, res.NotEligible, res.Declined, res.Duplicates, res.Unchanged)
+	if o.Randomize {
+		return printAllocations(f, allocated, false)
+	}
 	return nil
 }

@@ -67,34 +67,51 @@ func runRandomize(ctx context.Context, f *factory, o RandomizeOptions) error {
 		return err
 	}
 	defer s.Close()
+	res, err := allocate(ctx, f, s, o)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return f.IO.JSON(res)
+	}
+	return printAllocations(f, res, o.ShowArm)
+}
+
+// allocate randomizes the families o names (or the pending ones) in a
+// session holding the key, and says on stderr how many pending families
+// wait for their baseline survey: what `rct randomize` and `rct enroll
+// --randomize` do.
+func allocate(ctx context.Context, f *factory, s *session, o RandomizeOptions) ([]trial.AllocationResult, error) {
 	db, p := s.DB, s.Protocol
 	res, err := db.Randomize(ctx, p, trial.RandomizeInput{Families: o.Families, Pending: o.Pending, Key: s.Key, Actor: s.Actor, ShowArms: o.ShowArm, Rand: f.Rand})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o.Pending {
 		waiting, err := db.AwaitingBaseline(ctx, p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if waiting > 0 {
 			f.IO.Printf("%d enrolled families wait for their baseline survey (%s): the protocol randomizes after baseline.\n", waiting, p.Waves[0].ID)
 		}
 	}
-	if o.JSON {
-		if res == nil {
-			res = []trial.AllocationResult{}
-		}
-		return f.IO.JSON(res)
+	if res == nil {
+		res = []trial.AllocationResult{}
 	}
+	return res, nil
+}
+
+// printAllocations writes the allocations as a table, then how many.
+func printAllocations(f *factory, res []trial.AllocationResult, showArm bool) error {
 	head := []string{"slot", "study_code", "group", "stratum", "date"}
-	if o.ShowArm {
+	if showArm {
 		head = append(head, "arm")
 	}
 	t := f.IO.NewTable(head...)
 	for _, r := range res {
 		row := []string{strconv.Itoa(r.Slot), r.StudyCode, r.Group, r.Stratum, r.Date}
-		if o.ShowArm {
+		if showArm {
 			row = append(row, r.Arm)
 		}
 		t.Row(row...)
