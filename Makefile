@@ -40,8 +40,7 @@ demo: build
 	cd $(DEMO) && $(RCT) codebook install codebook.yaml
 	@echo "== enrolment and randomization, month by month (log: $(DEMO)/enrolment.log)"
 	cd $(DEMO) && for f in referrals/*.xlsx; do d=$$(basename $$f .xlsx); \
-		RCT_NOW=$${d}T17:00:00Z $(RCT) enroll $$f >> enrolment.log 2>&1 && \
-		RCT_NOW=$${d}T17:00:00Z $(RCT) randomize --pending --key trial.key >> enrolment.log 2>&1 || exit 1; done
+		RCT_NOW=$${d}T17:00:00Z $(RCT) enroll $$f --randomize --key trial.key >> enrolment.log 2>&1 || exit 1; done
 	cd $(DEMO) && $(RCT) status
 	cd $(DEMO) && $(RCT) randomize check
 	@echo "== the world after randomization: interviews, activity log, register extracts, truth"

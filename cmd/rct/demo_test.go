@@ -104,7 +104,8 @@ func simulateTrial(t testing.TB, families int, seed uint64, withoutLog bool, fla
 
 // randomizedTrial is a simulated trial up to randomization: simulate,
 // init, codebook install, monthly enrolment and randomization on each
-// referral list's day.
+// referral list's day (one command, as the demo runs it;
+// TestEnrollRandomize holds it to enroll followed by randomize --pending).
 func randomizedTrial(t testing.TB, families int, seed uint64, flags ...string) *inProcess {
 	t.Helper()
 	r := newInProcess(t, t.TempDir(), seed)
@@ -120,8 +121,7 @@ func randomizedTrial(t testing.TB, families int, seed uint64, flags ...string) *
 			t.Fatal(err)
 		}
 		r.now = d.Add(17 * time.Hour)
-		r.must("enroll", l)
-		r.must("randomize", "--pending", "--key", r.path("trial.key"))
+		r.must("enroll", l, "--randomize", "--key", r.path("trial.key"))
 	}
 	return r
 }
