@@ -1,10 +1,12 @@
 package reports
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"image"
 	"image/color"
+	"image/png"
 	"io"
 	"math"
 	"os"
@@ -527,8 +529,14 @@ func (f Figure) writePNG(w io.Writer) error {
 	}
 	c := vgimg.NewWith(sizeAndImage, vgimg.UseDPI(pngDPI))
 	f.Plot.Draw(draw.New(c))
-	_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
-	return err
+	// zlib's fastest level, the same pixels: at the default level the PNG
+	// encoding was 40% of a blinded report's CPU at 112 families, for
+	// files 3% smaller.
+	b := bufio.NewWriter(w)
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(b, img); err != nil {
+		return err
+	}
+	return b.Flush()
 }
 
 // PNG renders a figure as PNG (for the XLSX).
