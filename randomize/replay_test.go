@@ -11,7 +11,17 @@ import (
 func TestReplayerSameAsSequencer(t *testing.T) {
 	units := rand.New(rand.NewPCG(1, 2))
 	for _, ratio := range [][]int{{1, 1}, {2, 1}, {2, 1, 1}} {
-		for _, d := range designs(ratio) {
+		sum := 0
+		for _, r := range ratio {
+			sum += r
+		}
+		// Large blocks too: AssignGroups holds blocks of up to 64 units
+		// on the stack and replays larger ones as Assign does.
+		large := []Design{
+			{Method: StratifiedBlocks, Ratio: ratio, Levels: []int{2, 3}, BlockSizes: []int{sum * (64 / sum)}},
+			{Method: Blocks, Ratio: ratio, Levels: []int{2, 3}, BlockSizes: []int{sum, sum * (64/sum + 1)}},
+		}
+		for _, d := range append(designs(ratio), large...) {
 			n := 997
 			profiles := make([][]int, n)
 			for i := range profiles {
@@ -54,7 +64,10 @@ func TestReplayerSameAsSequencer(t *testing.T) {
 }
 
 // BenchmarkReplayer re-runs a stratified block design over 80,000 units
-// in 8 strata, as randomization inference does once per draw.
+// in 8 strata, as randomization inference does once per draw: writing
+// values (Assign), group indices (AssignGroups, as the analysis's warming
+// does) and through a Sequencer.
+// go test -run '^$' -bench Replayer -count 3 ./randomize/
 func BenchmarkReplayer(b *testing.B) {
 	d := Design{Method: StratifiedBlocks, Ratio: []int{1, 1}, Levels: []int{2, 4}, BlockSizes: []int{2, 4, 6}}
 	units := rand.New(rand.NewPCG(1, 2))
@@ -63,14 +76,19 @@ func BenchmarkReplayer(b *testing.B) {
 		profiles[i] = []int{units.IntN(2), units.IntN(4)}
 	}
 	z := make([]float64, len(profiles))
-	for _, how := range []string{"replayer", "sequencer"} {
+	g := make([]uint8, len(profiles))
+	for _, how := range []string{"replayer", "groups", "sequencer"} {
 		b.Run(how, func(b *testing.B) {
 			r, _ := NewReplayer(d, profiles)
 			for i := 0; b.Loop(); i++ {
 				seed := testSeed
 				seed[0] = byte(i)
-				if how == "replayer" {
+				switch how {
+				case "replayer":
 					r.Assign(seed, []float64{0, 1}, z)
+					continue
+				case "groups": // as the analysis's warming replays them
+					r.AssignGroups(seed, g)
 					continue
 				}
 				s, _ := New(d, seed)
