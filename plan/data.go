@@ -54,6 +54,9 @@ type Data struct {
 	// mapping per draw).
 	Draw     analysis.Draw
 	drawCode []float64 // nil: the group index
+	// drawBits is, when Draw is the trial's design, its draw last written
+	// into a z as bits (designDraws.drawBits); nil else.
+	drawBits func(z []float64) (words []uint64, invert bool)
 	// Balance holds the baseline variables of the balance table, in the
 	// protocol's order (NaN where a survey answer is missing); JointSkip
 	// names those left out of the joint test for a reason other than
@@ -258,7 +261,7 @@ func loadFamilies(ctx context.Context, db *trial.DB, p *trial.Protocol, arms map
 				return err
 			}
 		}
-		d.Draw = dd.draw
+		d.Draw, d.drawBits = dd.draw, dd.drawBits
 		return dd.setValues(d.drawCode)
 	}
 	var warmed *designDraws

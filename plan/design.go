@@ -41,6 +41,12 @@ type designDraws struct {
 	// are a byte's bits: a kept draw is unpacked a byte at a time.
 	eights *[256][8]float64
 
+	// last holds, for each z a kept draw was last unpacked into (by
+	// &z[0]), the draw's packed groups: a statistic of two-group draws
+	// takes them (drawBits) instead of packing z again. A draw replayed
+	// into z removes its entry.
+	last sync.Map // *float64 → []uint64
+
 	mu      sync.Mutex
 	ready   *sync.Cond         // signalled when a kept draw is replayed
 	kept    map[[32]byte]*kept // by the draw's seed
@@ -123,10 +129,30 @@ func (dd *designDraws) draw(src *rand.Rand, z []float64) error {
 	delete(dd.kept, seed)
 	dd.mu.Unlock()
 	if k == nil || k.err != nil {
+		dd.last.Delete(&z[0])
 		return dd.r.Assign(seed, dd.values, z)
 	}
 	dd.unpack(k.groups, z)
+	if dd.width == 1 {
+		dd.last.Store(&z[0], k.groups)
+	}
 	return nil
+}
+
+// drawBits returns the draw last written into z as bits, when it was a
+// kept two-group draw: bit i%64 of word i/64 is family i's z, the values
+// being 0 and 1. nil otherwise (z holds another assignment, or values
+// other than 0 and 1), and then z is all there is. When invert, z is 1
+// where the bit is clear (the values are 1 and 0).
+func (dd *designDraws) drawBits(z []float64) (words []uint64, invert bool) {
+	if dd.width != 1 || len(z) != dd.n || len(dd.values) != 2 || dd.values[0]+dd.values[1] != 1 || dd.values[0]*dd.values[1] != 0 {
+		return nil, false
+	}
+	v, ok := dd.last.Load(&z[0])
+	if !ok {
+		return nil, false
+	}
+	return v.([]uint64), dd.values[0] == 1
 }
 
 // pack packs each unit's group g[i] into width bits of groups.

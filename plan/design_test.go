@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rct-trials/rct/analysis"
@@ -93,6 +94,7 @@ func TestWarmDrawsSame(t *testing.T) {
 				}
 			}
 			var wg sync.WaitGroup
+			var withBits atomic.Int64
 			for w := 0; w < 2; w++ {
 				wg.Go(func() {
 					z := make([]float64, len(profiles))
@@ -105,10 +107,28 @@ func TestWarmDrawsSame(t *testing.T) {
 							t.Errorf("%s (race %v): draw %d differs from its replay", c.name, race, b)
 							return
 						}
+						// A kept two-group draw is also handed over as
+						// bits; a replayed one is not.
+						words, invert := dd.drawBits(z)
+						if words != nil {
+							withBits.Add(1)
+							for i, v := range z {
+								if bit := words[i/64]>>(i%64)&1 == 1; (v == 1) != (bit != invert) {
+									t.Errorf("%s: draw %d, family %d: z %v, bit %v (invert %v)", c.name, b, i, v, bit, invert)
+									return
+								}
+							}
+						}
+						if b >= draws-50 && !race && words != nil {
+							t.Errorf("%s: draw %d was replayed, not kept, and has bits", c.name, b)
+						}
 					}
 				})
 			}
 			wg.Wait()
+			if got := withBits.Load() > 0; c.name == "three groups" && got || !race && c.name != "three groups" && !got {
+				t.Errorf("%s (race %v): %d draws with bits", c.name, race, withBits.Load())
+			}
 			stop()
 			if dd.kept != nil {
 				t.Fatalf("%s: stop kept %d draws", c.name, len(dd.kept))

@@ -91,7 +91,12 @@ func runDraws(d *Data, s Settings, step string, b *riBatch, soft []softTest) ([]
 	failed := make([]atomic.Bool, len(soft))
 	batch := func(g, out []float64) error {
 		if hard > 0 {
-			if err := b.run(g, out[:hard]); err != nil {
+			var words []uint64
+			var invert bool
+			if d.drawBits != nil {
+				words, invert = d.drawBits(g)
+			}
+			if err := b.run(g, out[:hard], words, invert); err != nil {
 				return err
 			}
 		}
@@ -408,8 +413,11 @@ func (b *riBatch) add(y []float64, arm, ref float64) {
 	b.shared = append(b.shared, &riShared{idx: idx, ys: [][]float64{yv}, slots: []int{slot}, families: len(y)})
 }
 
-// run computes the statistics of draw g into out.
-func (b *riBatch) run(g, out []float64) error {
+// run computes the statistics of draw g into out. packed, when not nil,
+// is g as bits (bit i%64 of word i/64 set where g[i] is 1, or where it is
+// 0 when invert), as the design's warming kept it: the bits are then not
+// gathered from g again.
+func (b *riBatch) run(g, out []float64, packed []uint64, invert bool) error {
 	w, _ := b.work.Get().(*riWork)
 	if w == nil {
 		w = new(riWork)
@@ -422,12 +430,24 @@ func (b *riBatch) run(g, out []float64) error {
 			w.treated = make([]uint64, words)
 		}
 		treatedBits = w.treated[:words]
-		for k := range treatedBits {
-			var t uint64
-			for j, v := range g[k*64 : min(len(g), k*64+64)] {
-				t |= uint64(v) << j
+		switch {
+		case len(packed) == words && !invert:
+			treatedBits = packed
+		case len(packed) == words:
+			for k, v := range packed {
+				treatedBits[k] = ^v
 			}
-			treatedBits[k] = t
+			if tail := len(g) % 64; tail != 0 {
+				treatedBits[words-1] &= 1<<tail - 1
+			}
+		default:
+			for k := range treatedBits {
+				var t uint64
+				for j, v := range g[k*64 : min(len(g), k*64+64)] {
+					t |= uint64(v) << j
+				}
+				treatedBits[k] = t
+			}
 		}
 	}
 	for _, sh := range b.shared {

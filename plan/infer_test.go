@@ -101,15 +101,34 @@ func TestRIStatisticExact(t *testing.T) {
 			if binary && len(b.shared) != 3 || !binary && len(b.single) != len(ys) {
 				t.Errorf("binary %v: %d respondent sets, %d single tests", binary, len(b.shared), len(b.single))
 			}
+			// g as bits, as the design's warming keeps a draw: set where g
+			// is 1, or (inverted) where it is 0, with the tail's bits set.
+			bits, inverted := make([]uint64, (n+63)/64), make([]uint64, (n+63)/64)
+			for k := range inverted {
+				inverted[k] = ^uint64(0)
+			}
+			for i, v := range g {
+				bits[i/64] |= uint64(v) << (i % 64)
+				inverted[i/64] &^= uint64(v) << (i % 64)
+			}
 			out := make([]float64, len(ys))
-			for range 2 { // the second run reuses the first's storage
-				if err := b.run(g, out); err != nil {
+			for run := range 4 { // later runs reuse the first's storage
+				var err error
+				switch run {
+				case 2:
+					err = b.run(g, out, bits, false)
+				case 3:
+					err = b.run(g, out, inverted, true)
+				default:
+					err = b.run(g, out, nil, false)
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 				for j, y := range ys {
 					want, _ := riStatistic(y, 1, 0, false)(g)
 					if out[j] != want {
-						t.Fatalf("trial %d outcome %d (binary %v): batch %v, statistic %v", trial, j, binary, out[j], want)
+						t.Fatalf("trial %d outcome %d (binary %v, run %d): batch %v, statistic %v", trial, j, binary, run, out[j], want)
 					}
 				}
 			}
