@@ -117,7 +117,7 @@ func (r *Replayer) blockGroups(seed [32]byte, g []uint8) {
 				if lo < m {
 					j = src.reject(j, lo, m)
 				}
-				buf[i], buf[j&63] = buf[j&63], buf[i]
+				buf[i], buf[j&63] = buf[j&63], buf[i] // j ≤ i < 64: the mask only spares a bounds check
 			}
 			n = min(n, len(units))
 			for j, u := range units[:n] {
