@@ -41,11 +41,13 @@ type designDraws struct {
 	// are a byte's bits: a kept draw is unpacked a byte at a time.
 	eights *[256][8]float64
 
-	// last holds, for each z a kept draw was last unpacked into (by
-	// &z[0]), the draw's packed groups: a statistic of two-group draws
-	// takes them (drawBits) instead of packing z again. A draw replayed
-	// into z removes its entry.
-	last sync.Map // *float64 → []uint64
+	// last holds, when bits, for each z a kept draw was last unpacked into
+	// (by &z[0]), the draw's packed groups: a statistic of 0/1 draws takes
+	// them (drawBits) instead of packing z again. A draw replayed into z
+	// removes its entry. bits: two groups written as 0 and 1, inverted
+	// when group 0 writes 1 (setValues).
+	last         sync.Map // *float64 → []uint64
+	bits, invert bool
 
 	mu      sync.Mutex
 	ready   *sync.Cond         // signalled when a kept draw is replayed
@@ -90,6 +92,8 @@ func (dd *designDraws) setValues(values []float64) error {
 		return fmt.Errorf("plan: %d groups in the design, %d values", dd.groups, len(values))
 	}
 	dd.values, dd.eights = values, nil
+	dd.bits = dd.width == 1 && len(values) == 2 && (values[0] == 0 && values[1] == 1 || values[0] == 1 && values[1] == 0)
+	dd.invert = dd.bits && values[0] == 1
 	if dd.width == 1 {
 		dd.eights = new([256][8]float64)
 		for b := range dd.eights {
@@ -133,7 +137,7 @@ func (dd *designDraws) draw(src *rand.Rand, z []float64) error {
 		return dd.r.Assign(seed, dd.values, z)
 	}
 	dd.unpack(k.groups, z)
-	if dd.width == 1 {
+	if dd.bits {
 		dd.last.Store(&z[0], k.groups)
 	}
 	return nil
@@ -145,14 +149,14 @@ func (dd *designDraws) draw(src *rand.Rand, z []float64) error {
 // other than 0 and 1), and then z is all there is. When invert, z is 1
 // where the bit is clear (the values are 1 and 0).
 func (dd *designDraws) drawBits(z []float64) (words []uint64, invert bool) {
-	if dd.width != 1 || len(z) != dd.n || len(dd.values) != 2 || dd.values[0]+dd.values[1] != 1 || dd.values[0]*dd.values[1] != 0 {
+	if !dd.bits || len(z) != dd.n {
 		return nil, false
 	}
 	v, ok := dd.last.Load(&z[0])
 	if !ok {
 		return nil, false
 	}
-	return v.([]uint64), dd.values[0] == 1
+	return v.([]uint64), dd.invert
 }
 
 // pack packs each unit's group g[i] into width bits of groups.
