@@ -48,6 +48,7 @@ type designDraws struct {
 	// when group 0 writes 1 (setValues).
 	last         sync.Map // *float64 → []uint64
 	bits, invert bool
+	scratch      sync.Map // *float64 → *drawScratch: z's draws not kept
 
 	mu      sync.Mutex
 	ready   *sync.Cond         // signalled when a kept draw is replayed
@@ -132,15 +133,52 @@ func (dd *designDraws) draw(src *rand.Rand, z []float64) error {
 	}
 	delete(dd.kept, seed)
 	dd.mu.Unlock()
-	if k == nil || k.err != nil {
+	if k != nil && k.err == nil {
+		dd.unpack(k.groups, z)
+		if dd.bits {
+			dd.last.Store(&z[0], k.groups)
+		}
+		return nil
+	}
+	if k != nil || dd.groups > 256 {
+		// The warming's error, found again; or groups that a byte cannot
+		// hold.
 		dd.last.Delete(&z[0])
 		return dd.r.Assign(seed, dd.values, z)
 	}
-	dd.unpack(k.groups, z)
+	// Replayed here as the warming replays: each unit's group, packed,
+	// then unpacked into z. The packed words stay with z until its next
+	// draw (drawBits), so each z has its own.
+	v, _ := dd.scratch.Load(&z[0])
+	sc, _ := v.(*drawScratch)
+	if sc == nil {
+		sc = &drawScratch{g: make([]uint8, dd.n), words: make([]uint64, dd.words())}
+		dd.scratch.Store(&z[0], sc)
+	}
+	if err := dd.r.AssignGroups(seed, sc.g); err != nil {
+		dd.last.Delete(&z[0])
+		return err
+	}
+	dd.pack(sc.g, sc.words)
+	dd.unpack(sc.words, z)
 	if dd.bits {
-		dd.last.Store(&z[0], k.groups)
+		dd.last.Store(&z[0], sc.words)
+	} else {
+		dd.last.Delete(&z[0])
 	}
 	return nil
+}
+
+// drawScratch is where a draw not kept is replayed, one for each z.
+type drawScratch struct {
+	g     []uint8
+	words []uint64
+}
+
+// words is the number of words a draw's packed groups take.
+func (dd *designDraws) words() int {
+	per := int(64 / dd.width)
+	return (dd.n + per - 1) / per
 }
 
 // drawBits returns the draw last written into z as bits, when it was a
@@ -209,8 +247,7 @@ const warmBytes = 128 << 20
 // memory reaches warmBytes, or the tests catch up. stop ends it, waits for
 // it and lets go of the draws not taken; it may be called more than once.
 func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
-	per := int(64 / dd.width)
-	words := (dd.n + per - 1) / per
+	words := dd.words()
 	limit := min(draws, warmBytes/(8*max(words, 1)))
 	dd.mu.Lock()
 	dd.kept, dd.stopped = map[[32]byte]*kept{}, false
