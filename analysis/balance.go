@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"unsafe"
 
@@ -149,32 +150,45 @@ func waldTest(coef []float64, V mat.Matrix, idx []int, df2 float64) (WaldTest, e
 // residuals (z = 1 and z = 0), the meat of the sandwich. The F is
 // JointBalance's to rounding (TestJointBalanceStatisticFast: 1e-9).
 func JointBalanceStatistic(covs []Column, se string) Statistic {
+	st, _ := JointBalanceStatistics(covs, se)
+	return st
+}
+
+// BitsStatistic is a Statistic of a 0/1 assignment given as bits: unit
+// i's z is bit i%64 of words[i/64], or its complement when invert.
+type BitsStatistic func(words []uint64, invert bool) (float64, error)
+
+// JointBalanceStatistics is JointBalanceStatistic, and the same statistic
+// of an assignment given as bits (nil where the fast path does not
+// apply): its pass over the rows visits the treated alone. Both give the
+// same F to the last bit.
+func JointBalanceStatistics(covs []Column, se string) (Statistic, BitsStatistic) {
 	slow := func(z []float64) (float64, error) {
 		w, err := JointBalance(z, covs, se)
 		return w.F, err
 	}
 	X, _, err := Matrix(true, covs...)
 	if err != nil {
-		return slow
+		return slow, nil
 	}
 	n, K := X.Dims()
 	if n <= K || K < 2 || !slices.Contains([]string{Classical, HC0, HC1, HC2, HC3}, se) {
-		return slow
+		return slow, nil
 	}
 	for _, v := range X.RawMatrix().Data {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return slow
+			return slow, nil
 		}
 	}
 	var xtx mat.SymDense
 	xtx.SymOuterK(1, X.T())
 	var ch mat.Cholesky
 	if ok := ch.Factorize(&xtx); !ok || ch.Cond() > 1e13 {
-		return slow // JointBalance says why
+		return slow, nil // JointBalance says why
 	}
 	var A mat.SymDense
 	if err := ch.InverseTo(&A); err != nil {
-		return slow
+		return slow, nil
 	}
 	var XA mat.Dense
 	XA.Mul(X, &A)
@@ -182,7 +196,7 @@ func JointBalanceStatistic(covs []Column, se string) Statistic {
 	hw := make([]float64, n) // the HC weight of each row's squared residual (HC1's n/(n-K) included)
 	if se != Classical {
 		if hw, err = hcWeights(X, &A, se); err != nil {
-			return slow
+			return slow, nil
 		}
 	}
 	// The patterns: distinct covariate rows, their X(X'X)⁻¹ row, HC weight
@@ -204,19 +218,8 @@ func JointBalanceStatistic(covs []Column, se string) Statistic {
 		pn[p]++
 	}
 	P := len(pn)
-	return func(z []float64) (float64, error) {
-		if len(z) != n {
-			return 0, ErrLength
-		}
-		n1 := make([]float64, P) // treated rows per pattern
-		for i, zi := range z {
-			// Zero only for 0 and 1 (and −0): one test, never true on a
-			// 0/1 draw, so no branch to mispredict.
-			if zi*(1-zi) != 0 {
-				return slow(z) // not a 0/1 assignment
-			}
-			n1[pat[i]] += zi
-		}
+	// F is the statistic from the treated rows of each pattern.
+	F := func(n1 []float64) (float64, error) {
 		b := make([]float64, K)
 		for p, c := range n1 {
 			if c != 0 {
@@ -265,6 +268,67 @@ func JointBalanceStatistic(covs []Column, se string) Statistic {
 		w, err := waldTest(b, V, idx, float64(n-K))
 		return w.F, err
 	}
+	ofZ := func(z []float64) (float64, error) {
+		if len(z) != n {
+			return 0, ErrLength
+		}
+		n1 := make([]float64, P) // treated rows per pattern
+		for i, zi := range z {
+			// Zero only for 0 and 1 (and −0): one test, never true on a
+			// 0/1 draw, so no branch to mispredict.
+			if zi*(1-zi) != 0 {
+				return slow(z) // not a 0/1 assignment
+			}
+			n1[pat[i]] += zi
+		}
+		return F(n1)
+	}
+	ofBits := func(words []uint64, invert bool) (float64, error) {
+		if len(words) != (n+63)/64 {
+			return 0, ErrLength
+		}
+		// Four sets of counters in turn: a pattern met twice in a row
+		// does not wait on its own count (a third of the time of one
+		// float per pattern). The counts are whole numbers, so n1 is
+		// what ofZ sums.
+		c := make([]int32, 4*P)
+		c0, c1, c2, c3 := c[:P], c[P:2*P], c[2*P:3*P], c[3*P:]
+		for w, x := range words {
+			if invert {
+				x = ^x
+			}
+			if 64*w+64 > n { // the last word, part full
+				x &= 1<<(n-64*w) - 1
+				for ; x != 0; x &= x - 1 {
+					c0[pat[64*w+bits.TrailingZeros64(x)]]++
+				}
+				break
+			}
+			ps := pat[64*w : 64*w+64 : 64*w+64] // &63 below: no bounds check
+			for x != 0 {
+				c0[ps[bits.TrailingZeros64(x)&63]]++
+				if x &= x - 1; x == 0 {
+					break
+				}
+				c1[ps[bits.TrailingZeros64(x)&63]]++
+				if x &= x - 1; x == 0 {
+					break
+				}
+				c2[ps[bits.TrailingZeros64(x)&63]]++
+				if x &= x - 1; x == 0 {
+					break
+				}
+				c3[ps[bits.TrailingZeros64(x)&63]]++
+				x &= x - 1
+			}
+		}
+		n1 := make([]float64, P)
+		for p := range n1 {
+			n1[p] = float64(c0[p] + c1[p] + c2[p] + c3[p])
+		}
+		return F(n1)
+	}
+	return ofZ, ofBits
 }
 
 // JointBalanceGroups is the joint balance test across k ≥ 2 groups: the

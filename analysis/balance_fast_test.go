@@ -26,7 +26,10 @@ func TestJointBalanceStatisticFast(t *testing.T) {
 	}
 	for _, se := range []string{Classical, HC0, HC1, HC2, HC3} {
 		for set, covs := range [][]Column{covs, bin} {
-			st := JointBalanceStatistic(covs, se)
+			st, ofBits := JointBalanceStatistics(covs, se)
+			if ofBits == nil {
+				t.Fatalf("%s covariates %d: no statistic of bits", se, set)
+			}
 			for d := 0; d < 20; d++ {
 				z := make([]float64, n)
 				for i := range z {
@@ -48,6 +51,34 @@ func TestJointBalanceStatisticFast(t *testing.T) {
 				}
 				if math.Abs(got-w.F) > 1e-9*math.Abs(w.F) {
 					t.Fatalf("%s covariates %d draw %d: F %v, a whole regression %v", se, set, d, got, w.F)
+				}
+				if d >= 18 {
+					continue
+				}
+				// The same draw as bits (n = 300: the last word is part
+				// full), and as the complement of its complement's bits.
+				words, flipped := make([]uint64, (n+63)/64), make([]uint64, (n+63)/64)
+				for i, v := range z {
+					if v == 1 {
+						words[i/64] |= 1 << (i % 64)
+					} else {
+						flipped[i/64] |= 1 << (i % 64)
+					}
+				}
+				for i := n; i < 64*len(words); i++ { // bits past the end are not units
+					words[i/64] |= 1 << (i % 64) // flipped's are clear: set once inverted
+				}
+				for _, c := range []struct {
+					words  []uint64
+					invert bool
+				}{{words, false}, {flipped, true}} {
+					b, err := ofBits(c.words, c.invert)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if b != got {
+						t.Fatalf("%s covariates %d draw %d (invert %v): F of bits %v, of z %v", se, set, d, c.invert, b, got)
+					}
 				}
 			}
 		}

@@ -42,3 +42,41 @@ func BenchmarkOLS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJointBalanceStatistic: one draw of the joint balance test's
+// randomization inference at 80,000 families with baseline covariates of
+// a few levels (a few hundred patterns), from z and from the draw's bits.
+func BenchmarkJointBalanceStatistic(b *testing.B) {
+	const n = 80_000
+	rng := rand.New(rand.NewPCG(1, 2))
+	covs := make([]Column, 5)
+	for j := range covs {
+		covs[j] = Column{Name: string(rune('a' + j)), Values: make([]float64, n)}
+		for i := range covs[j].Values {
+			covs[j].Values[i] = float64(rng.IntN(2 + j))
+		}
+	}
+	z := make([]float64, n)
+	words := make([]uint64, (n+63)/64)
+	for i := range z {
+		if rng.IntN(2) == 1 {
+			z[i] = 1
+			words[i/64] |= 1 << (i % 64)
+		}
+	}
+	ofZ, ofBits := JointBalanceStatistics(covs, HC2)
+	b.Run("z", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ofZ(z); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bits", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ofBits(words, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

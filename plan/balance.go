@@ -103,13 +103,16 @@ func pairBalance(d *Data, s Settings) (*BalanceReport, []softTest, error) {
 		return res, nil, nil
 	}
 	whole := wholeColumns(d, res.Variables)
+	var ofBits analysis.BitsStatistic
 	stat := d.lift(func(idx []int) analysis.Statistic {
 		if idx == nil {
-			return analysis.JointBalanceStatistic(whole, analysis.HC2)
+			st, b := analysis.JointBalanceStatistics(whole, analysis.HC2)
+			ofBits = b
+			return st
 		}
 		return analysis.JointBalanceStatistic(pickColumns(whole, idx), analysis.HC2)
 	})
-	return res, []softTest{{stat: stat,
+	return res, []softTest{{stat: stat, bits: d.liftBits(ofBits),
 		set:  func(p float64) { res.JointRI = &p },
 		note: func(err error) { res.JointNote = "no randomization-inference p-value: " + err.Error() },
 	}}, nil

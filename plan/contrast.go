@@ -207,6 +207,23 @@ func (d *Data) lift(columns func(idx []int) analysis.Statistic) analysis.Statist
 	}
 }
 
+// liftBits is lift for a statistic of the whole trial's draw given as bits
+// (the draw of a trial in two groups): nil when st is, or when the view's
+// assignment is not the draw's bits or their complement.
+func (d *Data) liftBits(st analysis.BitsStatistic) analysis.BitsStatistic {
+	code := d.view.whole.codes()
+	arm, ref := code[d.view.contrast.Arm], code[d.view.contrast.Ref]
+	switch {
+	case st == nil || len(d.Groups) != 2:
+		return nil
+	case arm == 1 && ref == 0:
+		return st
+	case arm == 0 && ref == 1: // z = 1 where the draw writes 0
+		return func(words []uint64, invert bool) (float64, error) { return st(words, !invert) }
+	}
+	return nil
+}
+
 // armRef are the group values a draw of the whole design writes for the
 // view's arm (z = 1) and its reference (z = 0).
 func (d *Data) armRef() (float64, float64) {

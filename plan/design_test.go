@@ -200,3 +200,66 @@ func TestBalanceGroupOfOne(t *testing.T) {
 		t.Errorf("%+v", b)
 	}
 }
+
+// TestJointBalanceOnBits: the joint balance test's randomization p-value
+// is the same whether each draw reaches it as z or as the design's bits,
+// with the contrast's arm drawn as 1 or as 0 (the bits then inverted),
+// and on draws kept by the warming or replayed in place. (The joint F of
+// z and of 1 − z are the same, so this holds the count on bits, not the
+// inversion: TestJointBalanceStatisticFast holds that.)
+func TestJointBalanceOnBits(t *testing.T) {
+	const n, draws = 150, 400
+	design, profiles := trialDesign(n)
+	src := rand.New(rand.NewPCG(3, 4))
+	covs := make([]analysis.Column, 3)
+	for j := range covs {
+		covs[j] = analysis.Column{Name: "x" + string(rune('a'+j)), Values: make([]float64, n)}
+		for i := range covs[j].Values {
+			covs[j].Values[i] = float64(src.IntN(2 + j))
+		}
+	}
+	g := make([]int, n)
+	for i := range g {
+		g[i] = src.IntN(2)
+	}
+	s := Settings{Draws: draws, Seed: 5}
+	for _, c := range []Contrast{
+		{ID: "B-A", Names: [2]string{"group A", "group B"}, Ref: 0, Arm: 1},
+		{ID: "A-B", Names: [2]string{"group B", "group A"}, Ref: 1, Arm: 0},
+	} {
+		var ps []float64
+		for _, how := range []string{"z", "bits", "bits, half kept"} {
+			d := &Data{G: g, Groups: []trial.Group{{Code: "A"}, {Code: "B", Index: 1, Ratio: 1}}, Contrasts: []Contrast{c}, Balance: covs, JointSkip: map[string]string{}}
+			d.setView(c)
+			dd, err := newDesignDraws(design, profiles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := dd.setValues(d.codes()); err != nil {
+				t.Fatal(err)
+			}
+			d.Draw = dd.draw
+			if how != "z" {
+				d.drawBits = dd.drawBits
+			}
+			if how == "bits, half kept" {
+				stop := dd.warm(s.Seed, draws/2)
+				dd.warming.Wait()
+				defer stop()
+			}
+			res, err := Balance(d, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := res.Contrasts[0]
+			if b.JointRI == nil {
+				t.Fatalf("%s, %s: no joint p-value: %s", c.ID, how, b.JointNote)
+			}
+			ps = append(ps, *b.JointRI)
+		}
+		if ps[0] != ps[1] || ps[0] != ps[2] {
+			t.Errorf("%s: joint RI p-value on z, bits, half kept: %v", c.ID, ps)
+		}
+		t.Logf("%s: %v", c.ID, ps)
+	}
+}

@@ -71,6 +71,7 @@ func (a *Analysis) infer(d *Data, s Settings, joint []softTest) error {
 // note why it has none.
 type softTest struct {
 	stat analysis.Statistic
+	bits analysis.BitsStatistic // stat of the draw's bits, when it has them (nil: stat alone)
 	set  func(p float64)
 	note func(err error)
 }
@@ -90,18 +91,24 @@ func runDraws(d *Data, s Settings, step string, b *riBatch, soft []softTest) ([]
 	}
 	failed := make([]atomic.Bool, len(soft))
 	batch := func(g, out []float64) error {
+		var words []uint64
+		var invert bool
+		if d.drawBits != nil {
+			words, invert = d.drawBits(g)
+		}
 		if hard > 0 {
-			var words []uint64
-			var invert bool
-			if d.drawBits != nil {
-				words, invert = d.drawBits(g)
-			}
 			if err := b.run(g, out[:hard], words, invert); err != nil {
 				return err
 			}
 		}
 		for j, t := range soft {
-			v, err := t.stat(g)
+			var v float64
+			var err error
+			if words != nil && t.bits != nil {
+				v, err = t.bits(words, invert)
+			} else {
+				v, err = t.stat(g)
+			}
 			if err != nil {
 				failed[j].Store(true)
 				v = math.NaN() // counts as no draw at least as extreme
