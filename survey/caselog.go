@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/rct-trials/rct/trial"
 )
@@ -42,19 +44,67 @@ type ActivityLog struct {
 
 // logMonth is one month of the log, as sealed.
 type logMonth struct {
-	Responses map[int64]int64 `json:"responses"` // family → the batch of its first answer
-	Values    []logValue      `json:"values"`
-	Warnings  []logWarning    `json:"warnings"`
+	Responses map[int64]int64 // family → the batch of its first answer
+	Values    []logValue
+	Warnings  []logWarning
+	// names are the variables and text the values' bytes, which a value
+	// holds an index and an offset into: no value holds a pointer, so the
+	// 7 million of a 100,000-family trial are neither scanned by the
+	// collector nor two headers each (280 MB, not 504). text only grows,
+	// and what a Builder has written stays as it is.
+	names []string
+	index map[string]uint32 // of names, made when a value is added
+	text  strings.Builder
 }
 
 // logValue is one version of one answer.
 type logValue struct {
-	Family   int64   `json:"f"`
-	Variable string  `json:"v"`
-	Version  int     `json:"n"`
-	Value    *string `json:"x"` // nil: blanked
-	Batch    int64   `json:"b"`
-	Row      int     `json:"r"`
+	Family, Batch int64
+	off           int64 // the value is text[off : off+n]
+	Version, Row  int32
+	variable      uint32 // names[variable]
+	n             int32  // the value's length; -1: blanked
+}
+
+// name is v's variable.
+func (m *logMonth) name(v *logValue) string { return m.names[v.variable] }
+
+// value is v's value; false when blanked.
+func (m *logMonth) value(v *logValue) (string, bool) {
+	if v.n < 0 {
+		return "", false
+	}
+	return m.text.String()[v.off : v.off+int64(v.n)], true
+}
+
+// add appends a version of an answer (value nil: blanked).
+func (m *logMonth) add(family int64, variable string, version int, value *string, batch int64, row int) error {
+	size := 0
+	if value != nil {
+		size = len(*value)
+	}
+	if version != int(int32(version)) || row != int(int32(row)) || size > math.MaxInt32 {
+		return fmt.Errorf("the activity log: version %d, row %d or a value of %d bytes out of range", version, row, size)
+	}
+	if m.index == nil {
+		m.index = make(map[string]uint32, len(m.names))
+		for i, s := range m.names {
+			m.index[s] = uint32(i)
+		}
+	}
+	k, ok := m.index[variable]
+	if !ok {
+		k = uint32(len(m.names))
+		m.index[variable] = k
+		m.names = append(m.names, variable)
+	}
+	v := logValue{Family: family, Batch: batch, Version: int32(version), Row: int32(row), variable: k, n: -1}
+	if value != nil {
+		v.off, v.n = int64(m.text.Len()), int32(len(*value))
+		m.text.WriteString(*value)
+	}
+	m.Values = append(m.Values, v)
+	return nil
 }
 
 // logWarning is a warning raised by an import of the log.
@@ -155,19 +205,22 @@ func (l *ActivityLog) readLegacy(ctx context.Context, q queryer) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var v logValue
-		var period string
+		var family, batch, first int64
+		var period, variable string
+		var version, row int
 		var value sql.NullString
-		var first int64
-		if err := rows.Scan(&v.Family, &period, &v.Variable, &v.Version, &value, &v.Batch, &v.Row, &first); err != nil {
+		if err := rows.Scan(&family, &period, &variable, &version, &value, &batch, &row, &first); err != nil {
 			return err
 		}
+		var p *string
 		if value.Valid {
-			v.Value = &value.String
+			p = &value.String
 		}
 		m := l.month(period) // touched: sealed at the next import
-		m.Responses[v.Family] = first
-		m.Values = append(m.Values, v)
+		m.Responses[family] = first
+		if err := m.add(family, variable, version, p, batch, row); err != nil {
+			return err
+		}
 		l.legacy = true
 	}
 	return rows.Err()
@@ -194,28 +247,26 @@ func (l *ActivityLog) stored() *storedForm {
 			k := responseKey(fam, period)
 			out.values[k], out.versions[k] = map[string]string{}, map[string]int{}
 		}
-		for _, v := range m.Values { // in version order within each variable
+		for i := range m.Values { // in version order within each variable
+			v := &m.Values[i]
 			k := responseKey(v.Family, period)
 			if out.values[k] == nil {
 				out.values[k], out.versions[k] = map[string]string{}, map[string]int{}
 			}
-			value := ""
-			if v.Value != nil {
-				value = *v.Value
-			}
-			keepCurrent(out.values[k], out.versions[k], v.Variable, v.Version, value, v.Value == nil)
+			value, ok := m.value(v)
+			keepCurrent(out.values[k], out.versions[k], m.name(v), int(v.Version), value, !ok)
 		}
 	}
 	return out
 }
 
 // add records a changed value of an import.
-func (l *ActivityLog) add(c change, batch int64) {
+func (l *ActivityLog) add(c change, batch int64) error {
 	m := l.month(c.rec.period)
 	if _, ok := m.Responses[c.rec.family]; !ok {
 		m.Responses[c.rec.family] = batch
 	}
-	m.Values = append(m.Values, logValue{Family: c.rec.family, Variable: c.variable, Version: c.version, Value: c.value, Batch: batch, Row: c.rec.row})
+	return m.add(c.rec.family, c.variable, c.version, c.value, batch, c.rec.row)
 }
 
 // seal writes the months an import touched sealed, deletes what an older
@@ -290,17 +341,17 @@ func (l *ActivityLog) EachCurrent(fn func(code, period, variable, value string))
 			// A family's answers in the order stored: the current version
 			// of each variable is its highest, the last stored of equals.
 			for a, i := range run {
-				v := m.Values[i]
+				v := &m.Values[i]
 				current := true
 				for b, j := range run {
-					w := m.Values[j]
-					if b != a && w.Variable == v.Variable && (w.Version > v.Version || w.Version == v.Version && b > a) {
+					w := &m.Values[j]
+					if b != a && w.variable == v.variable && (w.Version > v.Version || w.Version == v.Version && b > a) {
 						current = false
 						break
 					}
 				}
-				if current && v.Value != nil {
-					fn(l.codes[v.Family], period, v.Variable, *v.Value)
+				if value, ok := m.value(v); current && ok {
+					fn(l.codes[v.Family], period, m.name(v), value)
 				}
 			}
 		}
@@ -337,13 +388,18 @@ func (l *ActivityLog) history(ctx context.Context, q queryer, family int64) ([]V
 	rows.Close()
 	var out []Version
 	for period, m := range l.months {
-		for _, v := range m.Values {
+		for i := range m.Values {
+			v := &m.Values[i]
 			if v.Family != family {
 				continue
 			}
 			b := batches[v.Batch]
-			out = append(out, Version{Wave: CaseLog, Month: period, Variable: v.Variable, Version: v.Version, Value: v.Value,
-				File: b[0], SHA256: b[1], Row: v.Row, ImportedBy: b[2], ImportedAt: b[3]})
+			var value *string
+			if s, ok := m.value(v); ok {
+				value = &s
+			}
+			out = append(out, Version{Wave: CaseLog, Month: period, Variable: m.name(v), Version: int(v.Version), Value: value,
+				File: b[0], SHA256: b[1], Row: int(v.Row), ImportedBy: b[2], ImportedAt: b[3]})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

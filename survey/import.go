@@ -922,7 +922,9 @@ func (im *importer) write(changes []change) error {
 	}
 	if im.log != nil {
 		for _, c := range changes {
-			im.log.add(c, b)
+			if err := im.log.add(c, b); err != nil {
+				return err
+			}
 		}
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"slices"
 )
 
@@ -36,27 +37,20 @@ func encodeMonth(m *logMonth) ([]byte, error) {
 		put(f)
 		put(m.Responses[f])
 	}
-	index := map[string]int64{}
-	var names []string
-	for _, v := range m.Values {
-		if _, ok := index[v.Variable]; !ok {
-			index[v.Variable] = int64(len(names))
-			names = append(names, v.Variable)
-		}
-	}
-	put(int64(len(names)))
-	for _, s := range names {
+	put(int64(len(m.names)))
+	for _, s := range m.names {
 		str(s)
 	}
 	put(int64(len(m.Values)))
-	for _, v := range m.Values {
+	for i := range m.Values {
+		v := &m.Values[i]
 		put(v.Family)
-		put(index[v.Variable])
+		put(int64(v.variable))
 		put(int64(v.Version))
-		if v.Value == nil {
-			put(-1)
+		if value, ok := m.value(v); ok {
+			str(value)
 		} else {
-			str(*v.Value)
+			put(-1)
 		}
 		put(v.Batch)
 		put(int64(v.Row))
@@ -85,14 +79,41 @@ func encodeMonth(m *logMonth) ([]byte, error) {
 // legacyMonth says whether a month was sealed as JSON by an older rct.
 func legacyMonth(plain []byte) bool { return len(plain) > 0 && plain[0] == '{' }
 
+// jsonMonth is a month as an older rct sealed it, in JSON.
+type jsonMonth struct {
+	Responses map[int64]int64 `json:"responses"`
+	Values    []jsonValue     `json:"values"`
+	Warnings  []logWarning    `json:"warnings"`
+}
+
+type jsonValue struct {
+	Family   int64   `json:"f"`
+	Variable string  `json:"v"`
+	Version  int     `json:"n"`
+	Value    *string `json:"x"` // nil: blanked
+	Batch    int64   `json:"b"`
+	Row      int     `json:"r"`
+}
+
+// month is j in memory.
+func (j jsonMonth) month() (*logMonth, error) {
+	m := &logMonth{Responses: j.Responses, Warnings: j.Warnings}
+	for _, v := range j.Values {
+		if err := m.add(v.Family, v.Variable, v.Version, v.Value, v.Batch, v.Row); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
 // decodeMonth reads a month in either form.
 func decodeMonth(plain []byte) (*logMonth, error) {
 	if legacyMonth(plain) {
-		var m logMonth
-		if err := json.Unmarshal(plain, &m); err != nil {
+		var j jsonMonth
+		if err := json.Unmarshal(plain, &j); err != nil {
 			return nil, err
 		}
-		return &m, nil
+		return j.month()
 	}
 	if len(plain) == 0 || plain[0] != logFormat {
 		return nil, errors.New("not a month of the activity log (unknown form)")
@@ -101,47 +122,40 @@ func decodeMonth(plain []byte) (*logMonth, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The strings are slices of one copy of the month, and the values'
-	// pointers point into one slice: two allocations a month, not two a
-	// value (7 million values at 80,000 families).
-	d := &monthDecoder{raw: raw, text: string(raw)}
+	// The values' bytes stay where the month has them: its text is the
+	// whole month, and a value is an offset into it.
 	m := &logMonth{Responses: map[int64]int64{}}
+	m.text.Grow(len(raw))
+	m.text.Write(raw)
+	d := &monthDecoder{raw: raw, text: m.text.String()}
 	for n := d.count(2); n > 0 && d.err == nil; n-- {
 		f := d.int()
 		m.Responses[f] = d.int()
 	}
-	names := make([]string, d.count(1))
-	for i := range names {
-		names[i] = d.str()
+	m.names = make([]string, d.count(1))
+	for i := range m.names {
+		m.names[i] = d.str()
 	}
-	n := d.count(6)
-	var texts []string
-	if n > 0 {
-		// count bounds n by what the bytes can hold (six varints, a byte
-		// or more each), so damaged bytes cannot claim more.
-		m.Values = make([]logValue, 0, n)
-		texts = make([]string, n)
+	// count bounds n by what the bytes can hold (six varints, a byte or
+	// more each), so damaged bytes cannot claim more.
+	if n := d.count(6); n > 0 {
+		m.Values = make([]logValue, n)
 	}
-	for range n {
+	for i := range m.Values {
 		if d.err != nil {
 			break
 		}
-		m.Values = append(m.Values, logValue{})
-		v := &m.Values[len(m.Values)-1]
+		v := &m.Values[i]
 		v.Family = d.int()
-		if k := d.int(); k >= 0 && k < int64(len(names)) {
-			v.Variable = names[k]
+		if k := d.int(); k >= 0 && k < int64(len(m.names)) {
+			v.variable = uint32(k)
 		} else {
 			d.fail()
 		}
-		v.Version = int(d.int())
-		if s, ok := d.optStr(); ok {
-			t := &texts[len(m.Values)-1]
-			*t = s
-			v.Value = t
-		}
+		v.Version = d.int32()
+		v.off, v.n = d.optSpan()
 		v.Batch = d.int()
-		v.Row = int(d.int())
+		v.Row = d.int32()
 	}
 	warnings := d.str()
 	if d.err != nil {
@@ -191,25 +205,36 @@ func (d *monthDecoder) count(min int) int {
 	return int(n)
 }
 
-func (d *monthDecoder) optStr() (string, bool) {
-	n := d.int()
-	if n == -1 {
-		return "", false
-	}
-	if n < 0 || n > int64(len(d.raw)) {
+// int32 reads a varint that must fit 32 bits.
+func (d *monthDecoder) int32() int32 {
+	x := d.int()
+	if x != int64(int32(x)) {
 		d.fail()
-		return "", false
 	}
-	off := len(d.text) - len(d.raw)
-	s := d.text[off : off+int(n)]
-	d.raw = d.raw[n:]
-	return s, true
+	return int32(x)
+}
+
+// optSpan reads a string, or -1 for none: where it is in the month's text
+// and its length (-1: none).
+func (d *monthDecoder) optSpan() (off int64, n int32) {
+	x := d.int()
+	if x == -1 {
+		return 0, -1
+	}
+	if x < 0 || x > int64(len(d.raw)) || x > math.MaxInt32 {
+		d.fail()
+		return 0, -1
+	}
+	off = int64(len(d.text) - len(d.raw))
+	d.raw = d.raw[x:]
+	return off, int32(x)
 }
 
 func (d *monthDecoder) str() string {
-	s, ok := d.optStr()
-	if !ok {
+	off, n := d.optSpan()
+	if n < 0 {
 		d.fail()
+		return ""
 	}
-	return s
+	return d.text[off : off+int64(n)]
 }

@@ -7,11 +7,36 @@ import (
 	"testing"
 )
 
-func exampleMonth() *logMonth {
+// monthOf is the month j holds.
+func monthOf(t testing.TB, j jsonMonth) *logMonth {
+	t.Helper()
+	m, err := j.month()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// json is m as an older rct sealed it: what it holds, whatever its bytes'
+// layout, for comparing months.
+func (m *logMonth) json() jsonMonth {
+	j := jsonMonth{Responses: m.Responses, Warnings: m.Warnings}
+	for i := range m.Values {
+		v := &m.Values[i]
+		var value *string
+		if s, ok := m.value(v); ok {
+			value = &s
+		}
+		j.Values = append(j.Values, jsonValue{Family: v.Family, Variable: m.name(v), Version: int(v.Version), Value: value, Batch: v.Batch, Row: int(v.Row)})
+	}
+	return j
+}
+
+func exampleMonth() jsonMonth {
 	s := func(x string) *string { return &x }
-	return &logMonth{
+	return jsonMonth{
 		Responses: map[int64]int64{7: 3, 2: 3, 90001: 4},
-		Values: []logValue{
+		Values: []jsonValue{
 			{Family: 7, Variable: "contacts_home", Version: 1, Value: s("3"), Batch: 3, Row: 2},
 			{Family: 2, Variable: "contacts_phone", Version: 1, Value: s(""), Batch: 3, Row: 3},
 			{Family: 7, Variable: "contacts_home", Version: 2, Value: nil, Batch: 4, Row: 9},
@@ -25,10 +50,11 @@ func exampleMonth() *logMonth {
 // (a blanked answer stays nil, an empty one empty), and a month sealed as
 // JSON by an older rct still opens.
 func TestMonthCodec(t *testing.T) {
-	for name, m := range map[string]*logMonth{
+	for name, j := range map[string]jsonMonth{
 		"example": exampleMonth(),
 		"empty":   {Responses: map[int64]int64{}},
 	} {
+		m := monthOf(t, j)
 		b, err := encodeMonth(m)
 		if err != nil {
 			t.Fatal(err)
@@ -40,21 +66,50 @@ func TestMonthCodec(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !reflect.DeepEqual(got, m) {
-			t.Errorf("%s: got %+v, want %+v", name, got, m)
+		if !reflect.DeepEqual(got.json(), j) {
+			t.Errorf("%s: got %+v, want %+v", name, got.json(), j)
 		}
 	}
 	legacy, _ := json.Marshal(exampleMonth())
 	got, err := decodeMonth(legacy)
-	if err != nil || !reflect.DeepEqual(got, exampleMonth()) {
+	if err != nil || !reflect.DeepEqual(got.json(), exampleMonth()) {
 		t.Errorf("a JSON month: %v, %+v", err, got)
+	}
+	// A month decoded, then added to: the new value's bytes follow the
+	// month's, and both read back.
+	s := func(x string) *string { return &x }
+	added := exampleMonth()
+	added.Values = append(added.Values, jsonValue{Family: 2, Variable: "contacts_text", Version: 1, Value: s("5"), Batch: 6, Row: 4},
+		jsonValue{Family: 2, Variable: "note", Version: 2, Value: s(""), Batch: 6, Row: 4})
+	b, _ := encodeMonth(monthOf(t, exampleMonth()))
+	m, err := decodeMonth(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range added.Values[len(exampleMonth().Values):] {
+		if err := m.add(v.Family, v.Variable, v.Version, v.Value, v.Batch, v.Row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(m.json(), added) {
+		t.Errorf("added to: got %+v, want %+v", m.json(), added)
+	}
+	if again, err := encodeMonth(m); err != nil {
+		t.Fatal(err)
+	} else if m2, err := decodeMonth(again); err != nil || !reflect.DeepEqual(m2.json(), added) {
+		t.Errorf("added to, sealed again: %v, %+v", err, m2)
+	}
+	for _, big := range []jsonValue{{Family: 1, Variable: "a", Version: 1 << 31, Value: s("x")}, {Family: 1, Variable: "a", Version: 1, Row: -1 << 40}} {
+		if err := monthOf(t, exampleMonth()).add(big.Family, big.Variable, big.Version, big.Value, big.Batch, big.Row); err == nil {
+			t.Errorf("%+v: no error", big)
+		}
 	}
 	for _, bad := range [][]byte{nil, {}, {2, 0}, {logFormat}, {logFormat, 1, 2, 3}} {
 		if _, err := decodeMonth(bad); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}
-	b, _ := encodeMonth(exampleMonth())
+	b, _ = encodeMonth(monthOf(t, exampleMonth()))
 	for n := 1; n < len(b); n++ {
 		if _, err := decodeMonth(b[:n]); err == nil {
 			t.Errorf("cut at %d of %d bytes: no error", n, len(b))
@@ -65,7 +120,7 @@ func TestMonthCodec(t *testing.T) {
 // FuzzDecodeMonth: whatever the bytes, decodeMonth returns a month or an
 // error, and a month it returns encodes to one that decodes the same.
 func FuzzDecodeMonth(f *testing.F) {
-	b, _ := encodeMonth(exampleMonth())
+	b, _ := encodeMonth(monthOf(f, exampleMonth()))
 	f.Add(b)
 	legacy, _ := json.Marshal(exampleMonth())
 	f.Add(legacy)
@@ -93,8 +148,8 @@ func FuzzDecodeMonth(f *testing.F) {
 func TestEachCurrent(t *testing.T) {
 	s := func(x string) *string { return &x }
 	l := &ActivityLog{codes: map[int64]string{1: "K-0001", 2: "K-0002"}, months: map[string]*logMonth{
-		"2017-04": {Values: []logValue{{Family: 2, Variable: "a", Version: 1, Value: s("x")}}},
-		"2017-03": {Values: []logValue{
+		"2017-04": monthOf(t, jsonMonth{Values: []jsonValue{{Family: 2, Variable: "a", Version: 1, Value: s("x")}}}),
+		"2017-03": monthOf(t, jsonMonth{Values: []jsonValue{
 			{Family: 1, Variable: "a", Version: 1, Value: s("1")},
 			{Family: 2, Variable: "a", Version: 1, Value: s("2")},
 			{Family: 1, Variable: "b", Version: 2, Value: s("new")},
@@ -103,7 +158,7 @@ func TestEachCurrent(t *testing.T) {
 			{Family: 1, Variable: "a", Version: 2, Value: s("3")},
 			{Family: 1, Variable: "c", Version: 1, Value: s("first")},
 			{Family: 1, Variable: "c", Version: 1, Value: s("second")},
-		}},
+		}}),
 	}}
 	var got []string
 	l.EachCurrent(func(code, period, variable, value string) {
@@ -116,4 +171,13 @@ func TestEachCurrent(t *testing.T) {
 	if a := l.Answers("a"); !reflect.DeepEqual(a, map[string]string{"K-0001 2017-03": "3", "K-0002 2017-04": "x"}) {
 		t.Errorf("Answers: %v", a)
 	}
+}
+
+// monthsJSON is each month's json.
+func monthsJSON(months map[string]*logMonth) map[string]jsonMonth {
+	out := map[string]jsonMonth{}
+	for p, m := range months {
+		out[p] = m.json()
+	}
+	return out
 }
