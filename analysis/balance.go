@@ -167,168 +167,199 @@ func JointBalanceStatistics(covs []Column, se string) (Statistic, BitsStatistic)
 		w, err := JointBalance(z, covs, se)
 		return w.F, err
 	}
+	j := newJointPatterns(covs, se)
+	if j == nil {
+		return slow, nil // JointBalance says why, where it fails
+	}
+	return func(z []float64) (float64, error) {
+		if len(z) != j.n {
+			return 0, ErrLength
+		}
+		n1, ok := j.countZ(z)
+		if !ok {
+			return slow(z) // not a 0/1 assignment
+		}
+		return j.F(n1)
+	}, j.ofBits
+}
+
+// jointPatterns is what the joint F of any assignment needs of fixed
+// covariates: the distinct covariate rows (patterns), each with its
+// X(X'X)⁻¹ row, HC weight and number of rows, and (X'X)⁻¹.
+type jointPatterns struct {
+	n, K, P          int
+	se               string
+	A                mat.SymDense // (X'X)⁻¹
+	pat              []int32      // each row's pattern
+	px, pxa, phw, pn []float64
+}
+
+// newJointPatterns is nil where the fast path does not apply.
+func newJointPatterns(covs []Column, se string) *jointPatterns {
 	X, _, err := Matrix(true, covs...)
 	if err != nil {
-		return slow, nil
+		return nil
 	}
 	n, K := X.Dims()
 	if n <= K || K < 2 || !slices.Contains([]string{Classical, HC0, HC1, HC2, HC3}, se) {
-		return slow, nil
+		return nil
 	}
 	for _, v := range X.RawMatrix().Data {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return slow, nil
+			return nil
 		}
 	}
+	j := &jointPatterns{n: n, K: K, se: se, pat: make([]int32, n)}
 	var xtx mat.SymDense
 	xtx.SymOuterK(1, X.T())
 	var ch mat.Cholesky
 	if ok := ch.Factorize(&xtx); !ok || ch.Cond() > 1e13 {
-		return slow, nil // JointBalance says why
+		return nil
 	}
-	var A mat.SymDense
-	if err := ch.InverseTo(&A); err != nil {
-		return slow, nil
+	if err := ch.InverseTo(&j.A); err != nil {
+		return nil
 	}
 	var XA mat.Dense
-	XA.Mul(X, &A)
+	XA.Mul(X, &j.A)
 	xs, xa := X.RawMatrix().Data, XA.RawMatrix().Data
 	hw := make([]float64, n) // the HC weight of each row's squared residual (HC1's n/(n-K) included)
 	if se != Classical {
-		if hw, err = hcWeights(X, &A, se); err != nil {
-			return slow, nil
+		if hw, err = hcWeights(X, &j.A, se); err != nil {
+			return nil
 		}
 	}
-	// The patterns: distinct covariate rows, their X(X'X)⁻¹ row, HC weight
-	// and number of rows.
-	pat := make([]int32, n)
-	var px, pxa, phw []float64
-	var pn []float64
 	index := map[string]int32{}
 	for i := 0; i < n; i++ {
 		row := xs[i*K : (i+1)*K]
 		key := unsafe.String((*byte)(unsafe.Pointer(&row[0])), 8*K)
 		p, ok := index[key]
 		if !ok {
-			p = int32(len(pn))
+			p = int32(len(j.pn))
 			index[key] = p
-			px, pxa, phw, pn = append(px, row...), append(pxa, xa[i*K:(i+1)*K]...), append(phw, hw[i]), append(pn, 0)
+			j.px, j.pxa = append(j.px, row...), append(j.pxa, xa[i*K:(i+1)*K]...)
+			j.phw, j.pn = append(j.phw, hw[i]), append(j.pn, 0)
 		}
-		pat[i] = p
-		pn[p]++
+		j.pat[i] = p
+		j.pn[p]++
 	}
-	P := len(pn)
-	// F is the statistic from the treated rows of each pattern.
-	F := func(n1 []float64) (float64, error) {
-		b := make([]float64, K)
-		for p, c := range n1 {
-			if c != 0 {
-				for j := 0; j < K; j++ {
-					b[j] += c * pxa[p*K+j]
-				}
-			}
+	j.P = len(j.pn)
+	return j
+}
+
+// countZ is the number of treated rows of each pattern; false when z is
+// not a 0/1 assignment.
+func (j *jointPatterns) countZ(z []float64) ([]float64, bool) {
+	n1 := make([]float64, j.P)
+	for i, zi := range z {
+		// Zero only for 0 and 1 (and −0): one test, never true on a 0/1
+		// draw, so no branch to mispredict.
+		if zi*(1-zi) != 0 {
+			return nil, false
 		}
-		meat := make([]float64, K*K)
-		ss := 0.0
-		for p := 0; p < P; p++ {
-			x := px[p*K : (p+1)*K]
-			f := 0.0
-			for j, v := range x {
-				f += v * b[j]
-			}
-			e2 := n1[p]*(1-f)*(1-f) + (pn[p]-n1[p])*f*f // Σ of the pattern's squared residuals
-			ss += e2
-			if se == Classical {
-				continue
-			}
-			w := e2 * phw[p]
-			for r := 0; r < K; r++ {
-				wr := w * x[r]
-				for c := r; c < K; c++ {
-					meat[r*K+c] += wr * x[c]
-				}
-			}
-		}
-		V := mat.NewDense(K, K, nil)
-		if se == Classical {
-			V.Scale(ss/float64(n-K), &A)
-		} else {
-			M := mat.NewSymDense(K, nil)
-			for r := 0; r < K; r++ {
-				for c := r; c < K; c++ {
-					M.SetSym(r, c, meat[r*K+c])
-				}
-			}
-			V.Product(&A, M, &A)
-		}
-		idx := make([]int, K-1)
-		for i := range idx {
-			idx[i] = i + 1
-		}
-		w, err := waldTest(b, V, idx, float64(n-K))
-		return w.F, err
+		n1[j.pat[i]] += zi
 	}
-	ofZ := func(z []float64) (float64, error) {
-		if len(z) != n {
-			return 0, ErrLength
-		}
-		n1 := make([]float64, P) // treated rows per pattern
-		for i, zi := range z {
-			// Zero only for 0 and 1 (and −0): one test, never true on a
-			// 0/1 draw, so no branch to mispredict.
-			if zi*(1-zi) != 0 {
-				return slow(z) // not a 0/1 assignment
-			}
-			n1[pat[i]] += zi
-		}
-		return F(n1)
+	return n1, true
+}
+
+// ofBits is the F of an assignment given as bits.
+func (j *jointPatterns) ofBits(words []uint64, invert bool) (float64, error) {
+	n, P, pat := j.n, j.P, j.pat
+	if len(words) != (n+63)/64 {
+		return 0, ErrLength
 	}
-	ofBits := func(words []uint64, invert bool) (float64, error) {
-		if len(words) != (n+63)/64 {
-			return 0, ErrLength
+	// Four sets of counters in turn: a pattern met twice in a row does not
+	// wait on its own count (a third of the time of one float per
+	// pattern). The counts are whole numbers, so n1 is what countZ sums.
+	c := make([]int32, 4*P)
+	c0, c1, c2, c3 := c[:P], c[P:2*P], c[2*P:3*P], c[3*P:]
+	for w, x := range words {
+		if invert {
+			x = ^x
 		}
-		// Four sets of counters in turn: a pattern met twice in a row
-		// does not wait on its own count (a third of the time of one
-		// float per pattern). The counts are whole numbers, so n1 is
-		// what ofZ sums.
-		c := make([]int32, 4*P)
-		c0, c1, c2, c3 := c[:P], c[P:2*P], c[2*P:3*P], c[3*P:]
-		for w, x := range words {
-			if invert {
-				x = ^x
+		if 64*w+64 > n { // the last word, part full
+			x &= 1<<(n-64*w) - 1
+			for ; x != 0; x &= x - 1 {
+				c0[pat[64*w+bits.TrailingZeros64(x)]]++
 			}
-			if 64*w+64 > n { // the last word, part full
-				x &= 1<<(n-64*w) - 1
-				for ; x != 0; x &= x - 1 {
-					c0[pat[64*w+bits.TrailingZeros64(x)]]++
-				}
+			break
+		}
+		ps := pat[64*w : 64*w+64 : 64*w+64] // &63 below: no bounds check
+		for x != 0 {
+			c0[ps[bits.TrailingZeros64(x)&63]]++
+			if x &= x - 1; x == 0 {
 				break
 			}
-			ps := pat[64*w : 64*w+64 : 64*w+64] // &63 below: no bounds check
-			for x != 0 {
-				c0[ps[bits.TrailingZeros64(x)&63]]++
-				if x &= x - 1; x == 0 {
-					break
-				}
-				c1[ps[bits.TrailingZeros64(x)&63]]++
-				if x &= x - 1; x == 0 {
-					break
-				}
-				c2[ps[bits.TrailingZeros64(x)&63]]++
-				if x &= x - 1; x == 0 {
-					break
-				}
-				c3[ps[bits.TrailingZeros64(x)&63]]++
-				x &= x - 1
+			c1[ps[bits.TrailingZeros64(x)&63]]++
+			if x &= x - 1; x == 0 {
+				break
+			}
+			c2[ps[bits.TrailingZeros64(x)&63]]++
+			if x &= x - 1; x == 0 {
+				break
+			}
+			c3[ps[bits.TrailingZeros64(x)&63]]++
+			x &= x - 1
+		}
+	}
+	n1 := make([]float64, P)
+	for p := range n1 {
+		n1[p] = float64(c0[p] + c1[p] + c2[p] + c3[p])
+	}
+	return j.F(n1)
+}
+
+// F is the joint F from the number of treated rows of each pattern: b =
+// Σ n₁ₚ·(X(X'X)⁻¹)ₚ, each pattern's two residuals (z = 1 and z = 0), the
+// meat of the sandwich.
+func (j *jointPatterns) F(n1 []float64) (float64, error) {
+	K, P, px, pxa, pn, phw := j.K, j.P, j.px, j.pxa, j.pn, j.phw
+	b := make([]float64, K)
+	for p, c := range n1 {
+		if c != 0 {
+			for k := 0; k < K; k++ {
+				b[k] += c * pxa[p*K+k]
 			}
 		}
-		n1 := make([]float64, P)
-		for p := range n1 {
-			n1[p] = float64(c0[p] + c1[p] + c2[p] + c3[p])
-		}
-		return F(n1)
 	}
-	return ofZ, ofBits
+	meat := make([]float64, K*K)
+	ss := 0.0
+	for p := 0; p < P; p++ {
+		x := px[p*K : (p+1)*K]
+		f := 0.0
+		for k, v := range x {
+			f += v * b[k]
+		}
+		e2 := n1[p]*(1-f)*(1-f) + (pn[p]-n1[p])*f*f // Σ of the pattern's squared residuals
+		ss += e2
+		if j.se == Classical {
+			continue
+		}
+		w := e2 * phw[p]
+		for r := 0; r < K; r++ {
+			wr := w * x[r]
+			for c := r; c < K; c++ {
+				meat[r*K+c] += wr * x[c]
+			}
+		}
+	}
+	V := mat.NewDense(K, K, nil)
+	if j.se == Classical {
+		V.Scale(ss/float64(j.n-K), &j.A)
+	} else {
+		M := mat.NewSymDense(K, nil)
+		for r := 0; r < K; r++ {
+			for c := r; c < K; c++ {
+				M.SetSym(r, c, meat[r*K+c])
+			}
+		}
+		V.Product(&j.A, M, &j.A)
+	}
+	idx := make([]int, K-1)
+	for i := range idx {
+		idx[i] = i + 1
+	}
+	w, err := waldTest(b, V, idx, float64(j.n-K))
+	return w.F, err
 }
 
 // JointBalanceGroups is the joint balance test across k ≥ 2 groups: the
