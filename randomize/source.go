@@ -2,9 +2,9 @@ package randomize
 
 import (
 	"crypto/sha256"
-
 	"math/bits"
-	"math/rand/v2"
+
+	"github.com/rct-trials/rct/internal/chacha8"
 )
 
 // Version is the version of the allocation algorithms and of the random
@@ -13,10 +13,11 @@ import (
 const Version = 1
 
 // Source is the stable random stream the algorithms draw from: ChaCha8
-// (math/rand/v2) keyed by SHA-256(seed ‖ label), with integer and float
-// draws written out here so that they never depend on library internals.
+// (math/rand/v2's stream, computed by internal/chacha8) keyed by
+// SHA-256(seed ‖ label), with integer and float draws written out here so
+// that they never depend on library internals.
 type Source struct {
-	c *rand.ChaCha8
+	c *chacha8.Rand
 }
 
 // NewSource returns the stream named label under seed. Streams with other
@@ -29,7 +30,7 @@ func NewSource(seed [32]byte, label string) *Source {
 	h.Write([]byte(label))
 	var k [32]byte
 	copy(k[:], h.Sum(nil))
-	return &Source{c: rand.NewChaCha8(k)}
+	return &Source{c: chacha8.New(k)}
 }
 
 // Uint64 returns 64 random bits.

@@ -18,13 +18,14 @@ const module = "github.com/rct-trials/rct/"
 // package states its place in the house.
 var allowed = map[string][]string{
 	"analysis":           {},
-	"randomize":          {},
+	"randomize":          {"internal/chacha8"},
 	"ident":              {},
 	"internal/dataerr":   {},
 	"internal/iostreams": {},
 	"internal/progress":  {},
 	"internal/archtest":  {},
 	"internal/lazyre":    {},
+	"internal/chacha8":   {},
 	"internal/sheet":     {"internal/dataerr", "internal/lazyre"},
 	"trial":              {"internal/dataerr", "internal/files", "internal/sheet", "internal/progress", "internal/lazyre", "ident", "randomize"},
 	"internal/files":     {},
