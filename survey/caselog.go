@@ -126,43 +126,38 @@ type queryer interface {
 
 // OpenActivityLog opens the activity log with the allocation key.
 func OpenActivityLog(ctx context.Context, db *trial.DB, key *trial.AllocationKey) (*ActivityLog, error) {
-	return openLog(ctx, db.SQL(), key)
+	return openLog(ctx, db.SQL(), key, func(fn func(period string, blob []byte) error) error {
+		return db.SealedLog(ctx, fn)
+	})
 }
 
-func openLog(ctx context.Context, q queryer, key *trial.AllocationKey) (*ActivityLog, error) {
+// openLog opens the months that each gives (their blobs valid until fn
+// returns) and the log an older rct left in q's survey tables.
+func openLog(ctx context.Context, q queryer, key *trial.AllocationKey, each func(fn func(period string, blob []byte) error) error) (*ActivityLog, error) {
 	codes, err := trial.StudyCodes(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	l := &ActivityLog{months: map[string]*logMonth{}, codes: codes, touched: map[string]bool{}}
-	rows, err := q.QueryContext(ctx, `SELECT period, blob FROM sealed_log ORDER BY period`)
-	if err != nil {
-		return nil, err
-	}
 	var buf []byte // the months are opened into one buffer: each is read, not kept
-	for rows.Next() {
-		var period string
-		var blob sql.RawBytes
-		if err := rows.Scan(&period, &blob); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	err = each(func(period string, blob []byte) error {
 		plain, err := key.OpenBlob(logPurpose+" "+period, blob, &buf)
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("the activity log of %s: %w", period, err)
+			return fmt.Errorf("the activity log of %s: %w", period, err)
 		}
 		m, err := decodeMonth(plain)
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("the activity log of %s: %w", period, err)
+			return fmt.Errorf("the activity log of %s: %w", period, err)
 		}
 		l.months[period] = m
 		if legacyMonth(plain) {
 			l.touched[period] = true // sealed by an older rct: the next import reseals it compact
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	rows.Close()
 	return l, l.readLegacy(ctx, q)
 }
 

@@ -276,7 +276,11 @@ func (im *importer) run(ctx context.Context, tx *sql.Tx) error {
 	im.ctx, im.tx, im.batches = ctx, tx, map[int]int64{}
 	var err error
 	if o.Form == CaseLog {
-		if im.log, err = openLog(ctx, tx, o.Key); err != nil {
+		each := func(fn func(period string, blob []byte) error) error {
+			_, err := trial.EachSealedLog(ctx, tx, fn)
+			return err
+		}
+		if im.log, err = openLog(ctx, tx, o.Key, each); err != nil {
 			return err
 		}
 		im.stored = im.log.stored()

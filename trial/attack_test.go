@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The adversary of these tests is a team member with the database file,
@@ -344,7 +345,59 @@ func TestAttacksDetected(t *testing.T) {
 			if _, err := tt.randomize(t, k); err == nil {
 				t.Error("randomized on top of the attack")
 			}
+			// Nor is the trial unblinded for an analysis, whose check takes
+			// the sealed log's digest from the reader that opens the log.
+			if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor, func(r *DB) error {
+				return r.SealedLog(ctx, func(string, []byte) error { return nil })
+			}); err == nil {
+				t.Error("unblinded on top of the attack")
+			}
 		})
+	}
+}
+
+// TestSealedLogReadOnce: beside a keyed write, the check takes the sealed
+// log's digest from the reader that reads the log (it waits for it), and
+// reads the log itself when that read failed; the untouched trial
+// unblinds with the log read beside.
+func TestSealedLogReadOnce(t *testing.T) {
+	defer func(n int) { verifyBesideFrom = n }(verifyBesideFrom)
+	verifyBesideFrom = 0
+	tt, k := attackTrial(t)
+	ctx := context.Background()
+	months := 0
+	if _, err := tt.db.Arms(ctx, tt.p, k, "analysis", tt.actor, func(r *DB) error {
+		return r.SealedLog(ctx, func(string, []byte) error { months++; return nil })
+	}); err != nil || months != 2 {
+		t.Fatalf("the untouched trial with its log read beside: %v, %d months", err, months)
+	}
+	want, err := SealedLogDigest(ctx, tt.db.SQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ok := range []bool{true, false} {
+		r := &DB{sql: tt.db.SQL(), logDigest: newSharedDigest()}
+		if !r.logDigest.claim() {
+			t.Fatal("a fresh digest was claimed")
+		}
+		got := make(chan string)
+		go func() {
+			d, err := r.sealedLogDigest(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- d
+		}()
+		select {
+		case d := <-got:
+			t.Fatalf("the check did not wait for the reader: %q", d)
+		case <-time.After(50 * time.Millisecond):
+		}
+		r.logDigest.publish("from the reader", ok)
+		d := <-got
+		if ok && d != "from the reader" || !ok && d != want {
+			t.Errorf("read finished %v: the check's digest %q", ok, d)
+		}
 	}
 }
 

@@ -61,6 +61,9 @@ type DB struct {
 	Progress progress.Func
 	// siblings read the same snapshot as this reader (Snapshot).
 	siblings []*DB
+	// logDigest, on the readers beside a keyed write, is the sealed log's
+	// digest as one of them finds it (SealedLog).
+	logDigest *sharedDigest
 }
 
 // ErrReadOnly is returned by a write to a read-only trial database.

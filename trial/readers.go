@@ -55,7 +55,7 @@ func (db *DB) openReaders(ctx context.Context, n int) (readers []*DB, release fu
 // transaction verifies. wait waits for them all (cancelling them first
 // when abort: the transaction failed) and returns the first error; nil
 // when there is nothing to read.
-func (db *DB) readBeside(ctx context.Context, reads []func(r *DB) error) (wait func(abort bool) error) {
+func (db *DB) readBeside(ctx context.Context, reads []func(r *DB) error, share *sharedDigest) (wait func(abort bool) error) {
 	reads = slices.DeleteFunc(slices.Clone(reads), func(f func(*DB) error) bool { return f == nil })
 	if len(reads) == 0 {
 		return nil
@@ -65,6 +65,9 @@ func (db *DB) readBeside(ctx context.Context, reads []func(r *DB) error) (wait f
 	if err != nil {
 		cancel()
 		return func(bool) error { return err }
+	}
+	for _, r := range rs {
+		r.logDigest = share
 	}
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup

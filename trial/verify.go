@@ -111,7 +111,7 @@ func (v *verifier) readEarly(r *DB) {
 			e.digests, err = membersDigests(v.ctx, r.sql, families, v.tick)
 		}
 		if err == nil {
-			e.logDigest, err = SealedLogDigest(v.ctx, r.sql)
+			e.logDigest, err = r.sealedLogDigest(v.ctx)
 		}
 		e.err = err
 	})
