@@ -41,14 +41,13 @@ type designDraws struct {
 	// are a byte's bits: a kept draw is unpacked a byte at a time.
 	eights *[256][8]float64
 
-	// last holds, when bits, for each z a kept draw was last unpacked into
-	// (by &z[0]), the draw's packed groups: a statistic of 0/1 draws takes
-	// them (drawBits) instead of packing z again. A draw replayed into z
-	// removes its entry. bits: two groups written as 0 and 1, inverted
-	// when group 0 writes 1 (setValues).
-	last         sync.Map // *float64 → []uint64
+	// zs holds, for each z a draw is written into (by &z[0]), its
+	// zState: the packed groups of the draw last written into it, which a
+	// statistic of 0/1 draws takes (drawBits) instead of packing z again.
+	// bits: two groups written as 0 and 1, inverted when group 0 writes 1
+	// (setValues).
+	zs           sync.Map // *float64 → *zState
 	bits, invert bool
-	scratch      sync.Map // *float64 → *drawScratch: z's draws not kept
 
 	mu      sync.Mutex
 	ready   *sync.Cond         // signalled when a kept draw is replayed
@@ -133,46 +132,50 @@ func (dd *designDraws) draw(src *rand.Rand, z []float64) error {
 	}
 	delete(dd.kept, seed)
 	dd.mu.Unlock()
-	if k != nil && k.err == nil {
-		dd.unpack(k.groups, z)
-		if dd.bits {
-			dd.last.Store(&z[0], k.groups)
-		}
-		return nil
+	v, _ := dd.zs.Load(&z[0])
+	st, _ := v.(*zState)
+	if st == nil {
+		st = &zState{}
+		dd.zs.Store(&z[0], st)
 	}
-	if k != nil || dd.groups > 256 {
-		// The warming's error, found again; or groups that a byte cannot
-		// hold.
-		dd.last.Delete(&z[0])
+	st.last = nil
+	switch {
+	case k != nil && k.err == nil:
+		st.last = k.groups
+	case k == nil:
+		// Replayed here as the warming replays, into z's own buffers.
+		if st.g == nil {
+			st.g, st.own = make([]uint8, dd.n), make([]uint64, dd.words())
+		}
+		if dd.replay(seed, st.g, st.own) == nil {
+			st.last = st.own
+		}
+	}
+	if st.last == nil {
+		// The warming's error or this replay's, found again by the float
+		// path (which also takes groups that a byte cannot hold).
 		return dd.r.Assign(seed, dd.values, z)
 	}
-	// Replayed here as the warming replays: each unit's group, packed,
-	// then unpacked into z. The packed words stay with z until its next
-	// draw (drawBits), so each z has its own.
-	v, _ := dd.scratch.Load(&z[0])
-	sc, _ := v.(*drawScratch)
-	if sc == nil {
-		sc = &drawScratch{g: make([]uint8, dd.n), words: make([]uint64, dd.words())}
-		dd.scratch.Store(&z[0], sc)
-	}
-	if err := dd.r.AssignGroups(seed, sc.g); err != nil {
-		dd.last.Delete(&z[0])
-		return err
-	}
-	dd.pack(sc.g, sc.words)
-	dd.unpack(sc.words, z)
-	if dd.bits {
-		dd.last.Store(&z[0], sc.words)
-	} else {
-		dd.last.Delete(&z[0])
-	}
+	dd.unpack(st.last, z)
 	return nil
 }
 
-// drawScratch is where a draw not kept is replayed, one for each z.
-type drawScratch struct {
-	g     []uint8
-	words []uint64
+// zState is what a z keeps between its draws: the packed groups of the
+// draw last written into it (nil: none), and where a draw not kept is
+// replayed.
+type zState struct {
+	last []uint64
+	g    []uint8
+	own  []uint64
+}
+
+// replay replays the draw of seed into g and packs it into words.
+func (dd *designDraws) replay(seed [32]byte, g []uint8, words []uint64) error {
+	if err := dd.r.AssignGroups(seed, g); err != nil {
+		return err
+	}
+	dd.pack(g, words)
+	return nil
 }
 
 // words is the number of words a draw's packed groups take.
@@ -182,19 +185,20 @@ func (dd *designDraws) words() int {
 }
 
 // drawBits returns the draw last written into z as bits, when it was a
-// kept two-group draw: bit i%64 of word i/64 is family i's z, the values
-// being 0 and 1. nil otherwise (z holds another assignment, or values
-// other than 0 and 1), and then z is all there is. When invert, z is 1
-// where the bit is clear (the values are 1 and 0).
+// two-group draw (kept or replayed here): bit i%64 of word i/64 is family
+// i's z, the values being 0 and 1. nil otherwise (z holds another
+// assignment, or values other than 0 and 1), and then z is all there is.
+// When invert, z is 1 where the bit is clear (the values are 1 and 0).
 func (dd *designDraws) drawBits(z []float64) (words []uint64, invert bool) {
 	if !dd.bits || len(z) != dd.n {
 		return nil, false
 	}
-	v, ok := dd.last.Load(&z[0])
-	if !ok {
+	v, _ := dd.zs.Load(&z[0])
+	st, _ := v.(*zState)
+	if st == nil || st.last == nil {
 		return nil, false
 	}
-	return v.([]uint64), dd.invert
+	return st.last, dd.invert
 }
 
 // pack packs each unit's group g[i] into width bits of groups.
@@ -266,11 +270,8 @@ func (dd *designDraws) warm(seed uint64, draws int) (stop func()) {
 			}
 			dd.kept[s] = k
 			dd.mu.Unlock()
-			err := dd.r.AssignGroups(s, g)
-			if err == nil {
-				k.groups = make([]uint64, words)
-				dd.pack(g, k.groups)
-			}
+			k.groups = make([]uint64, words)
+			err := dd.replay(s, g, k.groups)
 			dd.mu.Lock()
 			k.done, k.err = true, err
 			dd.ready.Broadcast()
