@@ -26,20 +26,13 @@ type Rand struct {
 }
 
 // New returns the stream of seed.
-func New(seed [32]byte) *Rand {
+func New(seed [32]byte) *Rand { return newRand(seed, avx512) }
+
+// newRand is New with the sixteen-block path (fast) or the standard
+// library's.
+func newRand(seed [32]byte, fast bool) *Rand {
 	r := &Rand{}
-	r.Reset(seed)
-	return r
-}
-
-// Reset starts r again with the stream of seed.
-func (r *Rand) Reset(seed [32]byte) {
-	r.reset(seed, avx512)
-}
-
-func (r *Rand) reset(seed [32]byte, fast bool) {
 	if fast {
-		r.std = nil
 		for i := range r.seed {
 			r.seed[i] = binary.LittleEndian.Uint64(seed[8*i:])
 		}
@@ -47,6 +40,7 @@ func (r *Rand) reset(seed [32]byte, fast bool) {
 		r.std = rand.NewChaCha8(seed)
 	}
 	r.refill()
+	return r
 }
 
 // Uint64 returns the next 64 random bits.
