@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
+	"sync/atomic"
 
 	"github.com/rct-trials/rct/internal/dataerr"
 )
@@ -301,8 +301,7 @@ func (db *DB) sealedLogDigest(ctx context.Context) (string, error) {
 // reads the log (the first to claim it) to the audit check, all readers
 // of one snapshot.
 type sharedDigest struct {
-	mu      sync.Mutex
-	claimed bool
+	claimed atomic.Bool
 	done    chan struct{}
 	digest  string
 	ok      bool
@@ -311,15 +310,7 @@ type sharedDigest struct {
 func newSharedDigest() *sharedDigest { return &sharedDigest{done: make(chan struct{})} }
 
 // claim says whether the caller is the first: it then must publish.
-func (s *sharedDigest) claim() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.claimed {
-		return false
-	}
-	s.claimed = true
-	return true
-}
+func (s *sharedDigest) claim() bool { return s.claimed.CompareAndSwap(false, true) }
 
 // publish gives the digest (ok false: the read did not finish).
 func (s *sharedDigest) publish(digest string, ok bool) {
@@ -330,10 +321,7 @@ func (s *sharedDigest) publish(digest string, ok bool) {
 // wait returns the digest when a reader claimed it and finished reading;
 // false when none claimed it or the read failed (the caller reads).
 func (s *sharedDigest) wait(ctx context.Context) (string, bool) {
-	s.mu.Lock()
-	claimed := s.claimed
-	s.mu.Unlock()
-	if !claimed {
+	if !s.claimed.Load() {
 		return "", false
 	}
 	select {
