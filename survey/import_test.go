@@ -1090,7 +1090,7 @@ func TestEachAnswerInOrder(t *testing.T) {
 	}
 	rows.Close()
 	var got []string
-	if err := eachAnswer(ctx, f.db, []string{"m6"}, nil, func(code, form, variable, value string, blanked bool) {
+	if err := eachAnswer(ctx, f.db, codes, []string{"m6"}, nil, func(code, form, variable, value string, blanked bool) {
 		got = append(got, fmt.Sprintf("%s %s %s %q %v", code, form, variable, value, blanked))
 	}); err != nil {
 		t.Fatal(err)
@@ -1109,7 +1109,7 @@ func TestEachAnswerInOrder(t *testing.T) {
 			t.Fatalf("%d readers, want %d", len(r.Readers()), n)
 		}
 		var split []string
-		err = eachAnswer(ctx, r, []string{"m6"}, nil, func(code, form, variable, value string, blanked bool) {
+		err = eachAnswer(ctx, r, codes, []string{"m6"}, nil, func(code, form, variable, value string, blanked bool) {
 			split = append(split, fmt.Sprintf("%s %s %s %q %v", code, form, variable, value, blanked))
 		})
 		release()

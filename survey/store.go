@@ -460,7 +460,17 @@ func AnswersOf(ctx context.Context, db *trial.DB, wants []Want) (map[Want]map[st
 	if len(wants) == 0 {
 		return out, nil
 	}
-	err := eachAnswer(ctx, db, forms, variables, func(code, form, variable, value string, blanked bool) {
+	codes, err := trial.StudyCodes(ctx, db.SQL())
+	if err != nil {
+		return nil, err
+	}
+	// Each map is made for every family at once: grown an answer at a
+	// time, the maps' rehashing was half of their writes at 80,000
+	// families, and their old tables garbage.
+	for w := range out {
+		out[w] = make(map[string]string, len(codes))
+	}
+	err = eachAnswer(ctx, db, codes, forms, variables, func(code, form, variable, value string, blanked bool) {
 		if m, ok := out[Want{form, variable}]; ok {
 			set(m, code, value, blanked)
 		}
@@ -498,7 +508,11 @@ func FormColumns(ctx context.Context, db *trial.DB, forms []string, row map[stri
 	lastCode, lastForm, r := "", "", -1
 	var last Want
 	var col *AnswerColumn
-	err := eachAnswer(ctx, db, forms, nil, func(code, form, variable, value string, blanked bool) {
+	codes, err := trial.StudyCodes(ctx, db.SQL())
+	if err != nil {
+		return nil, err
+	}
+	err = eachAnswer(ctx, db, codes, forms, nil, func(code, form, variable, value string, blanked bool) {
 		if tick != nil && (code != lastCode || form != lastForm) {
 			lastForm = form
 			tick()
@@ -537,16 +551,13 @@ func set(m map[string]string, code, value string, blanked bool) {
 
 // eachAnswer calls fn with every stored version of the answers to the
 // variables (all when nil) of forms, each family's in the order of form,
-// period, variable and version; code is the study code, followed by
-// " 2017-03" for a month of the activity log. The answer sets come in the
+// period, variable and version; code is the study code (codes has them
+// by family id, as trial.StudyCodes reads them), followed by " 2017-03"
+// for a month of the activity log. The answer sets come in the
 // table's key order (family, form, period, batch) and each is sorted by
 // variable, so a family's answers at a form are in order as they are read
 // unless a later batch changed some; then they are sorted.
-func eachAnswer(ctx context.Context, db *trial.DB, forms, variables []string, fn func(code, form, variable, value string, blanked bool)) error {
-	codes, err := trial.StudyCodes(ctx, db.SQL())
-	if err != nil {
-		return err
-	}
+func eachAnswer(ctx context.Context, db *trial.DB, codes map[int64]string, forms, variables []string, fn func(code, form, variable, value string, blanked bool)) error {
 	var want map[string]bool
 	if variables != nil {
 		want = map[string]bool{}
