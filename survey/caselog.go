@@ -139,13 +139,14 @@ func openLog(ctx context.Context, q queryer, key *trial.AllocationKey, each func
 		return nil, err
 	}
 	l := &ActivityLog{months: map[string]*logMonth{}, codes: codes, touched: map[string]bool{}}
-	var buf []byte // the months are opened into one buffer: each is read, not kept
+	var buf []byte // the months are opened into one buffer, and read through one reader: each is read, not kept
+	var r monthReader
 	err = each(func(period string, blob []byte) error {
 		plain, err := key.OpenBlob(logPurpose+" "+period, blob, &buf)
 		if err != nil {
 			return fmt.Errorf("the activity log of %s: %w", period, err)
 		}
-		m, err := decodeMonth(plain)
+		m, err := r.decode(plain)
 		if err != nil {
 			return fmt.Errorf("the activity log of %s: %w", period, err)
 		}

@@ -108,6 +108,21 @@ func (j jsonMonth) month() (*logMonth, error) {
 
 // decodeMonth reads a month in either form.
 func decodeMonth(plain []byte) (*logMonth, error) {
+	return new(monthReader).decode(plain)
+}
+
+// monthReader reads months one after another through one inflater and
+// one buffer: a month's bytes are inflated there and copied once into its
+// text. With an inflater and io.ReadAll per month, each month left twice
+// its size in garbage (ReadAll's chunks, then the slice it returns) and
+// was copied twice.
+type monthReader struct {
+	inflater io.ReadCloser
+	inflated bytes.Buffer
+}
+
+// decode reads a month in either form; the month holds nothing of r's.
+func (r *monthReader) decode(plain []byte) (*logMonth, error) {
 	if legacyMonth(plain) {
 		var j jsonMonth
 		if err := json.Unmarshal(plain, &j); err != nil {
@@ -118,17 +133,26 @@ func decodeMonth(plain []byte) (*logMonth, error) {
 	if len(plain) == 0 || plain[0] != logFormat {
 		return nil, errors.New("not a month of the activity log (unknown form)")
 	}
-	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(plain[1:])))
-	if err != nil {
+	compressed := bytes.NewReader(plain[1:])
+	if r.inflater == nil {
+		r.inflater = flate.NewReader(compressed)
+	} else if err := r.inflater.(flate.Resetter).Reset(compressed, nil); err != nil {
 		return nil, err
 	}
+	r.inflated.Reset()
+	if _, err := r.inflated.ReadFrom(r.inflater); err != nil {
+		return nil, err
+	}
+	raw := r.inflated.Bytes()
 	// The values' bytes stay where the month has them: its text is the
 	// whole month, and a value is an offset into it.
-	m := &logMonth{Responses: map[int64]int64{}}
+	m := &logMonth{}
 	m.text.Grow(len(raw))
 	m.text.Write(raw)
 	d := &monthDecoder{raw: raw, text: m.text.String()}
-	for n := d.count(2); n > 0 && d.err == nil; n-- {
+	n := d.count(2)
+	m.Responses = make(map[int64]int64, n) // at its size: not grown (and copied) a family at a time
+	for ; n > 0 && d.err == nil; n-- {
 		f := d.int()
 		m.Responses[f] = d.int()
 	}

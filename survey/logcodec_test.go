@@ -3,6 +3,7 @@ package survey
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -180,4 +181,44 @@ func monthsJSON(months map[string]*logMonth) map[string]jsonMonth {
 		out[p] = m.json()
 	}
 	return out
+}
+
+// BenchmarkDecodeMonths opens twelve months of 200,000 values each (what
+// a month of a 100,000-family trial holds) as a keyed command does: one
+// reader for all of them ("reader"), or a new one for each ("each").
+func BenchmarkDecodeMonths(b *testing.B) {
+	m := &logMonth{Responses: map[int64]int64{}}
+	vars := []string{"contacts_home", "contacts_phone", "contacts_text", "received", "minutes"}
+	for f := range int64(40000) {
+		m.Responses[f] = 1
+		for i, v := range vars {
+			value := fmt.Sprint((f + int64(i)) % 7)
+			if err := m.add(f, v, 1, &value, 1, int(f)*5+i); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	month, err := encodeMonth(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, how := range []string{"reader", "each"} {
+		b.Run(how, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var r monthReader
+				for range 12 {
+					var err error
+					if how == "reader" {
+						_, err = r.decode(month)
+					} else {
+						_, err = decodeMonth(month)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
