@@ -387,14 +387,13 @@ func Totals(log *survey.ActivityLog, cb *survey.Codebook) *LogTotals {
 
 // totals is Totals of the answers each gives, as EachCurrent does.
 func totals(each func(fn func(code, period, variable, value string)), cb *survey.Codebook) *LogTotals {
-	cl := &LogTotals{Totals: map[string]map[string]float64{}, Months: map[string]int{}}
+	cl := &LogTotals{Totals: map[string]map[string]float64{}}
 	var names, kinds []string
 	index := map[string]int{}
 	for _, v := range cb.Form(survey.CaseLog) {
 		if v.Kind == survey.Integer || v.Kind == survey.Decimal || v.Kind == survey.SelectOne {
 			index[v.Name] = len(names)
 			names, kinds = append(names, v.Name), append(kinds, v.Kind)
-			cl.Totals[v.Name] = map[string]float64{}
 		}
 	}
 	// A family's sums are kept together while its answers come (a month's
@@ -436,6 +435,12 @@ func totals(each func(fn func(code, period, variable, value string)), cb *survey
 			cur.sums[i], cur.has[i] = 1, true
 		}
 	})
+	// The maps are made at their size: grown a family at a time, their
+	// rehashing was most of writing them.
+	cl.Months = make(map[string]int, len(fams))
+	for _, name := range names {
+		cl.Totals[name] = make(map[string]float64, len(fams))
+	}
 	for code, f := range fams {
 		cl.Months[code] = f.months
 		for i, name := range names {
