@@ -52,6 +52,18 @@ func (r *Rand) Uint64() uint64 {
 	return r.buf[(r.i-1)&127] // &127: no bounds check
 }
 
+// Peek returns the values of the current seed not yet taken, at least
+// one: Uint64 returns them in order. Skip takes some of them.
+func (r *Rand) Peek() []uint64 {
+	if r.i == out {
+		r.refill()
+	}
+	return r.buf[r.i:out]
+}
+
+// Skip takes the first n values Peek returned, as n calls of Uint64 would.
+func (r *Rand) Skip(n int) { r.i += uint32(n) }
+
 // refill computes the values of the current seed and takes the next.
 func (r *Rand) refill() {
 	r.i = 0

@@ -37,6 +37,42 @@ func TestSameAsStandard(t *testing.T) {
 	}
 }
 
+// TestPeekSkip: values taken through Peek and Skip are the stream's, in
+// order, whatever the mix with Uint64 and across reseeding, on both paths.
+func TestPeekSkip(t *testing.T) {
+	pick := rand.New(rand.NewPCG(3, 4))
+	for _, fast := range []bool{false, true} {
+		if fast && !avx512 {
+			continue
+		}
+		var seed [32]byte
+		seed[0] = 9
+		want := rand.NewChaCha8(seed)
+		r := newRand(seed, fast)
+		for i := 0; i < 5000; {
+			if pick.IntN(2) == 0 {
+				if g, w := r.Uint64(), want.Uint64(); g != w {
+					t.Fatalf("fast %v, value %d (Uint64): %#x, want %#x", fast, i, g, w)
+				}
+				i++
+				continue
+			}
+			vals := r.Peek()
+			if len(vals) == 0 || len(vals) > out {
+				t.Fatalf("fast %v, value %d: Peek gave %d values", fast, i, len(vals))
+			}
+			n := pick.IntN(min(len(vals), 9) + 1)
+			for k, g := range vals[:n] {
+				if w := want.Uint64(); g != w {
+					t.Fatalf("fast %v, value %d (Peek): %#x, want %#x", fast, i+k, g, w)
+				}
+			}
+			r.Skip(n)
+			i += n
+		}
+	}
+}
+
 func BenchmarkUint64(b *testing.B) {
 	var seed [32]byte
 	b.Run("chacha8", func(b *testing.B) {
