@@ -1,6 +1,7 @@
 package randomize
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 )
@@ -60,6 +61,56 @@ func TestReplayerSameAsSequencer(t *testing.T) {
 	}
 	if _, err := NewReplayer(designs([]int{1, 1})[3], [][]int{{0, 3}}); err == nil {
 		t.Error("a profile out of range was taken")
+	}
+}
+
+// TestTabledShuffle: a block's table gives, for every sequence of shuffle
+// values, what Fisher-Yates makes of the block with them, and refuses a
+// sequence holding a value the draws would reject (0 is one: its low
+// product is 0).
+func TestTabledShuffle(t *testing.T) {
+	vals := rand.New(rand.NewPCG(5, 6))
+	for n := 1; n <= 9; n++ {
+		var b smallBlock
+		b.n = n
+		for k := range n {
+			b.v[k] = uint8(k*7%5 + k%2) // not sorted, with repeats
+		}
+		b.shuffled, b.draws = []uint64{0}, -1
+		if n <= maxTabled {
+			b.shuffled, b.draws = tableShuffles(b.v[:n]), n-1
+		}
+		for range 2000 {
+			draws := make([]uint64, 8)
+			for k := range draws {
+				draws[k] = vals.Uint64()
+			}
+			buf := b.v
+			for i, k := n-1, 0; i > 0; i, k = i-1, k+1 {
+				j, _ := bits.Mul64(draws[k], uint64(i+1))
+				buf[i], buf[j] = buf[j], buf[i]
+			}
+			var want uint64
+			for k := range min(n, 8) {
+				want |= uint64(buf[k]) << (8 * k)
+			}
+			got, ok := b.tabled(draws)
+			if n > maxTabled {
+				if ok {
+					t.Fatalf("%d units: a block without a table was shuffled", n)
+				}
+				continue
+			}
+			if !ok || got != want {
+				t.Fatalf("%d units, draws %x: %x (%v), Fisher-Yates gives %x", n, draws[:n-1], got, ok, want)
+			}
+			if n > 1 {
+				draws[vals.IntN(n-1)] = 0
+				if _, ok := b.tabled(draws); ok {
+					t.Fatalf("%d units, draws %x: a draw to reject was taken", n, draws[:n-1])
+				}
+			}
+		}
 	}
 }
 
