@@ -435,8 +435,24 @@ func (d *Data) loadResponses(p *trial.Protocol, answers answerSet) error {
 // loadOutcomes reads every protocol outcome at every wave (survey) or in
 // its window (register), with its baseline measure.
 func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol, cb *survey.Codebook, cbErr error, answers answerSet) error {
+	// The register outcomes' derived values, and their baselines', in one
+	// pass over the derived values.
+	var ids []string
 	for _, out := range p.Outcomes {
-		base, baseWave, err := d.baseline(ctx, db, out, cb, answers)
+		if out.Source.Survey == "" {
+			ids = append(ids, out.ID, out.ID+"_baseline")
+		}
+	}
+	vals, err := db.OutcomeValues(ctx, ids...)
+	if err != nil {
+		return err
+	}
+	derived := make(map[string]map[string]float64, len(ids))
+	for i, id := range ids {
+		derived[id] = vals[i]
+	}
+	for _, out := range p.Outcomes {
+		base, baseWave, err := d.baseline(out, cb, answers, derived)
 		if err != nil {
 			return err
 		}
@@ -469,7 +485,7 @@ func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol
 				o.Y = column(d.Families, func(code string) float64 { return number(cb, ans[code]) })
 			default:
 				o.Source = "register " + out.Source.Register
-				if err := d.registerOutcome(ctx, db, out, &o); err != nil {
+				if err := d.registerOutcome(ctx, db, out, &o, derived[out.ID]); err != nil {
 					return err
 				}
 			}
@@ -479,9 +495,10 @@ func (d *Data) loadOutcomes(ctx context.Context, db *trial.DB, p *trial.Protocol
 	return nil
 }
 
-// registerOutcome reads a register outcome's derived values: missing (Y
-// nil, said why) when its register has no import yet or nothing is derived.
-func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, out trial.Outcome, o *OutcomeData) error {
+// registerOutcome sets a register outcome's derived values, vals: missing
+// (Y nil, said why) when its register has no import yet or nothing is
+// derived.
+func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, out trial.Outcome, o *OutcomeData, vals map[string]float64) error {
 	have, err := linkage.Imported(ctx, db, out.Source.Register)
 	if err != nil {
 		return err
@@ -490,10 +507,6 @@ func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, out trial.Outc
 		o.Missing = fmt.Sprintf("missing, not zero: register %s has no import yet", out.Source.Register)
 		o.Baseline, o.BaselineWave, o.BaselineColumn = nil, "", ""
 		return nil
-	}
-	vals, err := db.OutcomeValues(ctx, out.ID)
-	if err != nil {
-		return err
 	}
 	if len(vals) == 0 {
 		o.Missing = "not derived yet: run rct outcomes derive"
@@ -504,13 +517,14 @@ func (d *Data) registerOutcome(ctx context.Context, db *trial.DB, out trial.Outc
 }
 
 // baseline reads an outcome's baseline measure: the register events of its
-// baseline window (derived as OUTCOME_baseline), or the survey variable at
-// the baseline wave. nil when the outcome has none or none is derived yet.
-func (d *Data) baseline(ctx context.Context, db *trial.DB, out trial.Outcome, cb *survey.Codebook, answers answerSet) ([]float64, string, error) {
+// baseline window (derived as OUTCOME_baseline, in derived), or the survey
+// variable at the baseline wave. nil when the outcome has none or none is
+// derived yet.
+func (d *Data) baseline(out trial.Outcome, cb *survey.Codebook, answers answerSet, derived map[string]map[string]float64) ([]float64, string, error) {
 	if out.Source.Survey == "" {
-		vals, err := db.OutcomeValues(ctx, out.ID+"_baseline")
-		if err != nil || len(vals) == 0 {
-			return nil, "", err
+		vals := derived[out.ID+"_baseline"]
+		if len(vals) == 0 {
+			return nil, "", nil
 		}
 		return column(d.Families, func(code string) float64 { return valueOr(vals, code) }), "", nil
 	}

@@ -136,17 +136,16 @@ func Export(ctx context.Context, db *trial.DB, p *trial.Protocol, k *Keyed, prog
 	defer release()
 	// The register outcomes are read beside the rest, on the last reader.
 	wins := p.RegisterWindows()
-	regs := make([]map[string]float64, len(wins))
+	var regs []map[string]float64
 	var regsErr error
 	var reading sync.WaitGroup
 	defer reading.Wait()
 	reading.Go(func() {
-		r := db.Readers()[len(db.Readers())-1]
+		ids := make([]string, len(wins))
 		for i, win := range wins {
-			if regs[i], regsErr = r.OutcomeValues(ctx, win.ID); regsErr != nil {
-				return
-			}
+			ids[i] = win.ID
 		}
+		regs, regsErr = db.Readers()[len(db.Readers())-1].OutcomeValues(ctx, ids...)
 	})
 	arms := k.arms()
 	b, err := loadFamilies(ctx, db, p, arms, nil)

@@ -133,26 +133,41 @@ func (db *DB) Members(ctx context.Context) ([]Member, error) {
 	return out, rows.Err()
 }
 
-// OutcomeValues returns the derived value of a register outcome (or of its
-// baseline window, id + "_baseline") for every family that has one, by
-// study code; NaN where the derivation found it missing.
-func (db *DB) OutcomeValues(ctx context.Context, outcome string) (map[string]float64, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT f.study_code, o.value FROM outcome_values o JOIN families f ON f.id = o.family
-		WHERE o.outcome = ? AND o.wave = ''`, outcome)
+// OutcomeValues returns the derived values of register outcomes (or of
+// their baseline windows, id + "_baseline"), a map for each id: the value
+// of every family that has one, by study code; NaN where the derivation
+// found it missing. All are read in one pass: the table is keyed by
+// family, so a query per outcome read all of it each time (six times,
+// 1.2 s of CPU, at 80,000 families).
+func (db *DB) OutcomeValues(ctx context.Context, ids ...string) ([]map[string]float64, error) {
+	out := make([]map[string]float64, len(ids))
+	index := make(map[string]int, len(ids))
+	for i, id := range ids {
+		out[i] = map[string]float64{}
+		index[id] = i
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT f.study_code, o.outcome, o.value FROM outcome_values o JOIN families f ON f.id = o.family
+		WHERE o.wave = ''`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]float64{}
 	for rows.Next() {
-		var code string
+		var code, outcome string
 		var v sql.NullFloat64
-		if err := rows.Scan(&code, &v); err != nil {
+		if err := rows.Scan(&code, &outcome, &v); err != nil {
 			return nil, err
 		}
-		out[code] = math.NaN()
+		i, ok := index[outcome]
+		if !ok {
+			continue
+		}
+		out[i][code] = math.NaN()
 		if v.Valid {
-			out[code] = v.Float64
+			out[i][code] = v.Float64
 		}
 	}
 	return out, rows.Err()
