@@ -176,15 +176,15 @@ func (db *DB) writeChained(ctx context.Context, p *Protocol, key *AllocationKey,
 		if err != nil {
 			return err
 		}
-		r, release, err := db.verifyReader(ctx, tx)
+		rs, release, err := db.verifyReaders(ctx, tx)
 		if err != nil {
 			return err
 		}
 		defer release()
-		if r != nil {
+		for _, r := range rs {
 			r.logDigest = share
 		}
-		rep, err := db.verify(ctx, tx, p, groups, key, r)
+		rep, err := db.verify(ctx, tx, p, groups, key, rs)
 		if err != nil {
 			return err
 		}
@@ -460,11 +460,11 @@ func chainProblem(seq int, format string, args ...any) error {
 // with a reader beside it.
 var verifyBesideFrom = 2000
 
-// verifyReader opens, for a large chain, a reader of the state the write
-// transaction tx sees (it holds the lock and has written nothing), for the
-// verification's reads beside the chain; nil for a small one, where a
-// connection more would cost more than it saves.
-func (db *DB) verifyReader(ctx context.Context, tx *sql.Tx) (r *DB, release func(), err error) {
+// verifyReaders opens, for a large chain, two readers of the state the
+// write transaction tx sees (it holds the lock and has written nothing),
+// for the verification's reads beside the chain; none for a small one,
+// where a connection more would cost more than it saves.
+func (db *DB) verifyReaders(ctx context.Context, tx *sql.Tx) (rs []*DB, release func(), err error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM allocations`).Scan(&n); err != nil {
 		return nil, nil, err
@@ -472,9 +472,5 @@ func (db *DB) verifyReader(ctx context.Context, tx *sql.Tx) (r *DB, release func
 	if n < verifyBesideFrom {
 		return nil, func() {}, nil
 	}
-	rs, release, err := db.openReaders(ctx, 1)
-	if err != nil {
-		return nil, nil, err
-	}
-	return rs[0], release, nil
+	return db.openReaders(ctx, 2)
 }

@@ -46,7 +46,7 @@ type AuditReport struct {
 // The chain and the tables are read from one state of the database (a
 // commit meanwhile could otherwise look like tampering), on two readers.
 func (db *DB) VerifyChain(ctx context.Context, p *Protocol, key *AllocationKey) (*AuditReport, error) {
-	r, release, err := db.Snapshot(ctx, 2)
+	r, release, err := db.Snapshot(ctx, 3)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +55,7 @@ func (db *DB) VerifyChain(ctx context.Context, p *Protocol, key *AllocationKey) 
 	if err != nil {
 		return nil, err
 	}
-	var beside *DB
-	if rs := r.Readers(); len(rs) > 1 {
-		beside = rs[1]
-	}
-	return db.verify(ctx, r.sql, p, groups, key, beside)
+	return db.verify(ctx, r.sql, p, groups, key, r.Readers()[1:])
 }
 
 // verifier checks one chain: what it reads and what it has found.
@@ -86,25 +82,28 @@ type verifier struct {
 }
 
 // earlyReads are the verification's long reads that need nothing from the
-// chain, made on a second reader while the chain is read and walked: the
+// chain, made on other readers while the chain is read and walked: the
 // digest of every allocated family's referral and persons, and the sealed
-// log's digest. wait returns them once made.
+// log's digest; on a third reader when there is one, the allocated
+// families' strata. wait returns them once made.
 type earlyReads struct {
-	wg        sync.WaitGroup
-	digests   map[int64]string
-	logDigest string
-	err       error
+	wg          sync.WaitGroup
+	digests     map[int64]string
+	logDigest   string
+	strata      []familyStratum // nil: read by strata itself
+	err, strErr error
 }
 
 func (e *earlyReads) wait() error {
 	e.wg.Wait()
-	return e.err
+	return errors.Join(e.err, e.strErr)
 }
 
-// readEarly starts the early reads on r.
-func (v *verifier) readEarly(r *DB) {
+// readEarly starts the early reads on rs (one reader or more).
+func (v *verifier) readEarly(rs []*DB) {
 	e := &earlyReads{}
 	v.early = e
+	r := rs[0]
 	e.wg.Go(func() {
 		families, err := ColumnSet[int64](v.ctx, r.sql, `SELECT family FROM allocations`)
 		if err == nil {
@@ -115,6 +114,11 @@ func (v *verifier) readEarly(r *DB) {
 		}
 		e.err = err
 	})
+	if len(rs) > 1 {
+		// Read at the end of the walk, the strata kept one core busy
+		// for half a second at 80,000 families, the other idle.
+		e.wg.Go(func() { e.strata, e.strErr = readStrata(v.ctx, rs[1].sql) })
+	}
 }
 
 // chainAlloc is an allocation as both the chain and the allocations table
@@ -130,15 +134,15 @@ type chainAlloc struct {
 func (v *verifier) problem(err error) { v.rep.Problems = append(v.rep.Problems, err.Error()) }
 
 // verify checks the chain as q sees it (VerifyChain says what). beside,
-// when not nil, is a reader of the same state as q: the long reads
+// when not empty, are readers of the same state as q: the long reads
 // that need nothing from the chain are made there meanwhile.
-func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey, beside *DB) (*AuditReport, error) {
+func (db *DB) verify(ctx context.Context, q queryer, p *Protocol, groups []Group, key *AllocationKey, beside []*DB) (*AuditReport, error) {
 	v := &verifier{ctx: ctx, q: q, p: p, groups: groups, key: key, byCode: map[string]Group{}, codes: map[int64]string{},
 		rep: &AuditReport{Keyed: key != nil, Problems: []string{}, Notes: []string{}, HeadHash: zeroHash}, fromChain: map[int]chainAlloc{}}
 	var done func()
 	v.tick, done = db.Progress.Start("audit chain, entries and families checked", 0)
 	defer done()
-	if beside != nil {
+	if len(beside) > 0 {
 		ctx, cancel := context.WithCancel(ctx)
 		v.ctx = ctx
 		v.readEarly(beside)
@@ -521,22 +525,50 @@ func (v *verifier) strata() error {
 	for _, c := range v.fromChain {
 		chainStratum[c.family] = c.stratum
 	}
-	rows, err := v.q.QueryContext(v.ctx, stratumSQL+` JOIN allocations a ON a.family = f.id ORDER BY a.slot`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var code, st string
-		if err := rows.Scan(&id, &code, &st); err != nil {
+	rows := []familyStratum(nil)
+	if v.early != nil {
+		if err := v.early.wait(); err != nil {
 			return err
 		}
-		if want, ok := chainStratum[id]; ok && want != v.p.canonicalStratum(st) {
-			v.problem(fmt.Errorf("family %s: its strata are now %q but it was randomized as %q", code, v.p.canonicalStratum(st), want))
+		rows = v.early.strata
+	}
+	if rows == nil {
+		var err error
+		if rows, err = readStrata(v.ctx, v.q); err != nil {
+			return err
 		}
 	}
-	return rows.Err()
+	for _, f := range rows {
+		if want, ok := chainStratum[f.id]; ok && want != v.p.canonicalStratum(f.stratum) {
+			v.problem(fmt.Errorf("family %s: its strata are now %q but it was randomized as %q", f.code, v.p.canonicalStratum(f.stratum), want))
+		}
+	}
+	return nil
+}
+
+// familyStratum is an allocated family's strata as the tables hold them.
+type familyStratum struct {
+	id            int64
+	code, stratum string
+}
+
+// readStrata reads every allocated family's strata, in the order of
+// allocation (not nil: empty when none).
+func readStrata(ctx context.Context, q queryer) ([]familyStratum, error) {
+	rows, err := q.QueryContext(ctx, stratumSQL+` JOIN allocations a ON a.family = f.id ORDER BY a.slot`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []familyStratum{}
+	for rows.Next() {
+		var f familyStratum
+		if err := rows.Scan(&f.id, &f.code, &f.stratum); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // WriteWitness writes the witness beside the key for a trial that has none
