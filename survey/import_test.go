@@ -859,6 +859,27 @@ func TestCaseLog(t *testing.T) {
 	if old, err := OpenActivityLog(ctx, f.db, f.key); err != nil || !reflect.DeepEqual(monthsJSON(old.months), monthsJSON(log.months)) || !old.touched["2017-04"] || len(old.touched) != 1 {
 		t.Errorf("a JSON month: %v, to reseal %v", err, old.touched)
 	}
+	// A month that opens but does not decode is refused, by its name (the
+	// months are decoded while the next ones are read): the first such
+	// month is the one named.
+	var kept3 []byte
+	f.db.SQL().QueryRow(`SELECT blob FROM sealed_log WHERE period = '2017-03'`).Scan(&kept3)
+	garbage := func(period string) []byte {
+		b, err := f.key.SealBlob(logPurpose+" "+period, []byte("\x01not deflate"), 4096, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	f.db.SQL().Exec(`UPDATE sealed_log SET blob = ? WHERE period = '2017-04'`, garbage("2017-04"))
+	if _, err := OpenActivityLog(ctx, f.db, f.key); err == nil || !strings.Contains(err.Error(), "activity log of 2017-04") {
+		t.Errorf("a month that does not decode: %v", err)
+	}
+	f.db.SQL().Exec(`UPDATE sealed_log SET blob = ? WHERE period = '2017-03'`, garbage("2017-03"))
+	if _, err := OpenActivityLog(ctx, f.db, f.key); err == nil || !strings.Contains(err.Error(), "activity log of 2017-03") {
+		t.Errorf("two months that do not decode: %v", err)
+	}
+	f.db.SQL().Exec(`UPDATE sealed_log SET blob = ? WHERE period = '2017-03'`, kept3)
 	f.db.SQL().Exec(`UPDATE sealed_log SET blob = ? WHERE period = '2017-04'`, kept)
 	if res, err := imp(mk("ok.xlsx", in, "2017-03")); err != nil || res.NewValues != 0 || res.Unchanged != 8 {
 		t.Errorf("re-import: %v %+v", err, res)
