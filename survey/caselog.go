@@ -1,11 +1,13 @@
 package survey
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -202,6 +204,31 @@ func openLog(ctx context.Context, q queryer, key *trial.AllocationKey, each func
 // decode.
 var errDecoding = errors.New("survey: a month of the activity log does not decode")
 
+// eachFamily calls fn with the indices of values grouped by family, each
+// group in stored order, the groups in order of first appearance; fn
+// must not keep run. Values sorted by family, as an import stores a
+// month, are grouped in one pass: grouped through a map and a slice per
+// family, 80,000 families a month took 0.45 s over 35 months.
+func eachFamily(values []logValue, fn func(run []int32)) {
+	if !slices.IsSortedFunc(values, func(a, b logValue) int { return cmp.Compare(a.Family, b.Family) }) {
+		for _, run := range byFamily(values) {
+			fn(run)
+		}
+		return
+	}
+	var run []int32
+	for i := range values {
+		if len(run) > 0 && values[i].Family != values[run[0]].Family {
+			fn(run)
+			run = run[:0]
+		}
+		run = append(run, int32(i))
+	}
+	if len(run) > 0 {
+		fn(run)
+	}
+}
+
 // byFamily returns the indices of values grouped by family, each group in
 // stored order, the groups in order of first appearance.
 func byFamily(values []logValue) [][]int32 {
@@ -373,9 +400,10 @@ func (l *ActivityLog) EachCurrent(fn func(code, period, variable, value string))
 	sort.Strings(periods)
 	for _, period := range periods {
 		m := l.months[period]
-		for _, run := range byFamily(m.Values) {
+		eachFamily(m.Values, func(run []int32) {
 			// A family's answers in the order stored: the current version
 			// of each variable is its highest, the last stored of equals.
+			code := l.codes[m.Values[run[0]].Family]
 			for a, i := range run {
 				v := &m.Values[i]
 				current := true
@@ -387,10 +415,10 @@ func (l *ActivityLog) EachCurrent(fn func(code, period, variable, value string))
 					}
 				}
 				if value, ok := m.value(v); current && ok {
-					fn(l.codes[v.Family], period, m.name(v), value)
+					fn(code, period, m.name(v), value)
 				}
 			}
-		}
+		})
 	}
 }
 

@@ -2,9 +2,12 @@ package survey
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -171,6 +174,26 @@ func TestEachCurrent(t *testing.T) {
 	}
 	if a := l.Answers("a"); !reflect.DeepEqual(a, map[string]string{"K-0001 2017-03": "3", "K-0002 2017-04": "x"}) {
 		t.Errorf("Answers: %v", a)
+	}
+}
+
+// TestEachFamily: the runs of a month sorted by family (read in one pass)
+// and of one that is not (through byFamily) are byFamily's groups.
+func TestEachFamily(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for trial := range 200 {
+		values := make([]logValue, r.IntN(40))
+		for i := range values {
+			values[i] = logValue{Family: int64(r.IntN(6)), Version: int32(i)}
+		}
+		if trial%2 == 0 {
+			slices.SortStableFunc(values, func(a, b logValue) int { return cmp.Compare(a.Family, b.Family) })
+		}
+		var got [][]int32
+		eachFamily(values, func(run []int32) { got = append(got, slices.Clone(run)) })
+		if want := byFamily(values); !reflect.DeepEqual(got, want) {
+			t.Fatalf("sorted %v: runs %v, byFamily %v", trial%2 == 0, got, want)
+		}
 	}
 }
 
