@@ -44,7 +44,7 @@ type AuditReport struct {
 // from the seed and the recorded order.
 //
 // The chain and the tables are read from one state of the database (a
-// commit meanwhile could otherwise look like tampering), on two readers.
+// commit meanwhile could otherwise look like tampering), on three readers.
 func (db *DB) VerifyChain(ctx context.Context, p *Protocol, key *AllocationKey) (*AuditReport, error) {
 	r, release, err := db.Snapshot(ctx, 3)
 	if err != nil {
