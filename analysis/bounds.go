@@ -264,6 +264,15 @@ func LeeBootstrap(y, z []float64, B int, seed uint64) (seLower, seUpper float64,
 		idx[a] = append(idx[a], i)
 	}
 	n := [2]float64{float64(len(idx[0])), float64(len(idx[1]))}
+	// Each arm's outcomes laid side by side: a resample draws from them
+	// directly, one random read a draw instead of two (idx, then y).
+	var arm [2][]float64
+	for a := range arm {
+		arm[a] = make([]float64, len(idx[a]))
+		for k, i := range idx[a] {
+			arm[a][k] = y[i]
+		}
+	}
 	// Resample b draws from its own stream, PCG(seed, b): the resamples
 	// are spread over the cores and gathered in order, the same for any
 	// number of cores.
@@ -281,8 +290,8 @@ func LeeBootstrap(y, z []float64, B int, seed uint64) (seLower, seUpper float64,
 				src := DrawSource(seed, b)
 				for a := 0; a < 2; a++ {
 					r := lw.r[a][:0]
-					for range idx[a] {
-						if v := y[idx[a][src.IntN(len(idx[a]))]]; !math.IsNaN(v) {
+					for range arm[a] {
+						if v := arm[a][src.IntN(len(arm[a]))]; !math.IsNaN(v) {
 							r = append(r, v)
 						}
 					}
