@@ -71,6 +71,23 @@ func (p *Protocol) profile(stratum string) ([]int, error) {
 	return out, nil
 }
 
+// profiles returns profile with each stratum parsed once, its profile
+// shared (read only) by every later call with the same stratum: a trial
+// has a few strata and many families.
+func (p *Protocol) profiles() func(stratum string) ([]int, error) {
+	seen := map[string][]int{}
+	return func(stratum string) ([]int, error) {
+		if prof, ok := seen[stratum]; ok {
+			return prof, nil
+		}
+		prof, err := p.profile(stratum)
+		if err == nil {
+			seen[stratum] = prof
+		}
+		return prof, err
+	}
+}
+
 // AllocationResult is one family's allocation.
 type AllocationResult struct {
 	Slot          int    `json:"slot"`
