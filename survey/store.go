@@ -449,7 +449,6 @@ func AnswersOf(ctx context.Context, db *trial.DB, wants []Want) (map[Want]map[st
 	out := map[Want]map[string]string{}
 	var forms, variables []string
 	for _, w := range wants {
-		out[w] = map[string]string{}
 		if !slices.Contains(forms, w.Form) {
 			forms = append(forms, w.Form)
 		}
@@ -467,7 +466,7 @@ func AnswersOf(ctx context.Context, db *trial.DB, wants []Want) (map[Want]map[st
 	// Each map is made for every family at once: grown an answer at a
 	// time, the maps' rehashing was half of their writes at 80,000
 	// families, and their old tables garbage.
-	for w := range out {
+	for _, w := range wants {
 		out[w] = make(map[string]string, len(codes))
 	}
 	err = eachAnswer(ctx, db, codes, forms, variables, func(code, form, variable, value string, blanked bool) {
