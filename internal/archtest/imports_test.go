@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"internal/archtest":  {},
 	"internal/lazyre":    {},
 	"internal/chacha8":   {},
+	"internal/hugeheap":  {},
 	"internal/sheet":     {"internal/dataerr", "internal/lazyre"},
 	"trial":              {"internal/dataerr", "internal/files", "internal/sheet", "internal/progress", "internal/lazyre", "ident", "randomize"},
 	"internal/files":     {},

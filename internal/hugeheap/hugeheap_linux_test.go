@@ -1,0 +1,102 @@
+//go:build linux && (amd64 || arm64)
+
+package hugeheap
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// thp skips a test where the kernel has no transparent huge pages: madvise
+// refuses the advice there, and Reserve leaves the heap as it is.
+func thp(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {
+		t.Skipf("no transparent huge pages in this kernel: %v", err)
+	}
+}
+
+// vmFlags returns the flags of the mapping that holds address a, from
+// /proc/self/smaps.
+func vmFlags(t *testing.T, a uintptr) string {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	in := false
+	for sc.Scan() {
+		line := sc.Text()
+		if lo, hi, ok := mapping(line); ok {
+			in = lo <= a && a < hi
+			continue
+		}
+		if in && strings.HasPrefix(line, "VmFlags:") {
+			return strings.TrimPrefix(line, "VmFlags:")
+		}
+	}
+	t.Fatalf("no mapping holds %#x", a)
+	return ""
+}
+
+// mapping reads the address range of a mapping's first line in smaps.
+func mapping(line string) (lo, hi uintptr, ok bool) {
+	r, _, _ := strings.Cut(line, " ")
+	a, b, found := strings.Cut(r, "-")
+	if !found {
+		return 0, 0, false
+	}
+	x, err1 := strconv.ParseUint(a, 16, 64)
+	y, err2 := strconv.ParseUint(b, 16, 64)
+	return uintptr(x), uintptr(y), err1 == nil && err2 == nil
+}
+
+// TestAdvise: memory the heap hands out after a reserve is advised to huge
+// pages (VmFlags "hg"), however dear faults are on this machine.
+func TestAdvise(t *testing.T) {
+	thp(t)
+	before := make([]byte, 32<<20) // mapped before the reserve, garbage after it
+	if strings.Contains(vmFlags(t, uintptr(unsafe.Pointer(&before[0]))), " hg") {
+		t.Skip("the heap is already advised to huge pages")
+	}
+	before = nil
+	advise(256 << 20)
+	for _, n := range []int{64, 16 << 10, 4 << 20, 100 << 20} {
+		b := make([]byte, n)
+		if flags := vmFlags(t, uintptr(unsafe.Pointer(&b[0]))); !strings.Contains(flags, " hg") {
+			t.Errorf("a %d-byte allocation after the reserve is in a mapping without hg:%s", n, flags)
+		}
+		runtime.KeepAlive(b)
+	}
+	runtime.KeepAlive(before)
+}
+
+// TestAdviseLeavesHeap: the placeholder is collected, so the heap's
+// objects and its goal are what they were, not a gigabyte more.
+func TestAdviseLeavesHeap(t *testing.T) {
+	advise(1 << 30)
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(s)
+	for _, x := range s {
+		if v := x.Value.Uint64(); v > 256<<20 {
+			t.Errorf("%s = %d after a 1 GB reserve", x.Name, v)
+		}
+	}
+}
+
+// TestFaultCost: the probe measures something, and Reserve follows it.
+func TestFaultCost(t *testing.T) {
+	c := faultCost()
+	if c <= 0 || c > int64(1e8) {
+		t.Fatalf("a first touch of a page took %d ns", c)
+	}
+	t.Logf("a first touch of a page: %d ns (dear above %d)", c, dearFault)
+}
