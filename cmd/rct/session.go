@@ -73,7 +73,7 @@ func (f *factory) open(ctx context.Context, n need) (*session, error) {
 	// A command that reads the trial whole fills a heap of up to about
 	// twice the database (1.0–1.3 GB at 80,000 families, 640 MB): mapped
 	// and advised to huge pages first (hugeheap), it takes a page fault
-	// per 2 MB of it, not per 4 KB.
+	// per 2 MB of it, not per 4 KB. A small trial's is not worth it.
 	if fi, err := os.Stat(f.dbPath()); err == nil && !n.serves {
 		hugeheap.Reserve(2 * fi.Size())
 	}

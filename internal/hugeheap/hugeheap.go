@@ -22,8 +22,10 @@
 // elsewhere than on 64-bit Linux Reserve is a no-op.
 package hugeheap
 
-// minReserve is what Reserve maps at the least: the heap of a command on a
-// small trial (the demo's commands fill 5–40 MB).
+// minReserve is the least heap worth a reserve: the reserve's own cost is
+// 1–5 ms where faults are dear (the runtime's bookkeeping for the mapped
+// heap, a probe, a collection), more than a command on the demo's trial
+// saves with it.
 const minReserve = 64 << 20
 
 // maxReserve bounds what Reserve maps: address space only, but its

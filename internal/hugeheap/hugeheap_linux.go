@@ -12,15 +12,16 @@ import (
 
 const madvHugepage = 14 // MADV_HUGEPAGE
 
-// Reserve, where page faults are dear (faultCost), makes the heap hold at
-// least n bytes more than it does without touching them, and advises the
-// kernel to back them with huge pages, the heap below them included. It
-// runs a garbage collection: the heap is then as it was, mapped further.
+// Reserve, for a heap of n bytes or more (minReserve) where page faults
+// are dear (faultCost), makes the heap hold n bytes more than it does
+// without touching them, and advises the kernel to back them with huge
+// pages, the heap below them included. It runs a garbage collection: the
+// heap is then as it was, mapped further.
 func Reserve(n int64) {
-	if faultCost() < dearFault {
+	if n < minReserve || faultCost() < dearFault {
 		return
 	}
-	advise(min(max(n, minReserve), maxReserve))
+	advise(min(n, maxReserve))
 }
 
 func advise(n int64) {
