@@ -112,18 +112,6 @@ func (c *Context) Unblind(arms map[string]string) {
 
 // recruitment returns the first and last randomization dates.
 func recruitment(ctx context.Context, db *trial.DB) ([2]string, error) {
-	var out [2]string
-	members, err := db.Members(ctx)
-	if err != nil {
-		return out, err
-	}
-	for _, m := range members {
-		if d := m.RandomizedOn; d != "" {
-			if out[0] == "" || d < out[0] {
-				out[0] = d
-			}
-			out[1] = max(out[1], d)
-		}
-	}
-	return out, nil
+	first, last, err := db.RandomizedSpan(ctx)
+	return [2]string{first, last}, err
 }

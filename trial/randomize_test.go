@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/randomize"
@@ -377,5 +378,42 @@ func TestWithdrawWithoutKey(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("an unblinding was appended without the key")
+	}
+}
+
+// TestRandomizedSpan: the first and last randomization dates are the least
+// and greatest of the members' own, the withdrawn included; "" before any.
+func TestRandomizedSpan(t *testing.T) {
+	ctx := context.Background()
+	tt, k := enrolledTrial(t, 6)
+	if first, last, err := tt.db.RandomizedSpan(ctx); err != nil || first != "" || last != "" {
+		t.Fatalf("before any randomization: %q %q %v", first, last, err)
+	}
+	for i, day := range []string{"2017-03-09", "2017-03-02", "2017-04-20"} {
+		now, _ := time.Parse(time.RFC3339, day+"T12:00:00Z")
+		tt.actor.Now = func() time.Time { return now }
+		if _, err := tt.randomize(t, k, "K-000"+strconv.Itoa(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tt.db.Withdraw(ctx, tt.p, k, "K-0003", "moved", tt.actor); err != nil {
+		t.Fatal(err)
+	}
+	members, err := tt.db.Members(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [2]string
+	for _, m := range members {
+		if d := m.RandomizedOn; d != "" {
+			if want[0] == "" || d < want[0] {
+				want[0] = d
+			}
+			want[1] = max(want[1], d)
+		}
+	}
+	first, last, err := tt.db.RandomizedSpan(ctx)
+	if err != nil || [2]string{first, last} != want || want != [2]string{"2017-03-02", "2017-04-20"} {
+		t.Errorf("span %q–%q (%v), members give %q", first, last, err, want)
 	}
 }
