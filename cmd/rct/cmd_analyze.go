@@ -62,7 +62,7 @@ says.`,
 }
 
 func runAnalyze(ctx context.Context, f *factory, o AnalyzeOptions) error {
-	s, err := f.open(ctx, need{key: o.Key})
+	s, err := f.open(ctx, need{key: o.Key, whole: true})
 	if err != nil {
 		return err
 	}

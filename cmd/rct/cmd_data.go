@@ -71,7 +71,7 @@ func runDataExport(ctx context.Context, f *factory, o DataExportOptions) error {
 	if err := f.outputs(o.Force, []string{o.Key}, append([]string{o.Out}, side...)...); err != nil {
 		return err
 	}
-	s, err := f.open(ctx, need{key: o.Key})
+	s, err := f.open(ctx, need{key: o.Key, whole: true})
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func runReport(ctx context.Context, f *factory, o ReportOptions) error {
 	if err := f.outputs(o.Force, []string{o.Key}, o.Out, o.XLSX); err != nil {
 		return err
 	}
-	s, err := f.open(ctx, need{key: o.Key})
+	s, err := f.open(ctx, need{key: o.Key, whole: true})
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func runServe(ctx context.Context, f *factory, o ServeOptions) error {
 	if err != nil {
 		return usagef("--addr %q: give host:port, as 127.0.0.1:8080", o.Addr)
 	}
-	s, err := f.open(ctx, need{key: o.Key, serves: true})
+	s, err := f.open(ctx, need{key: o.Key})
 	if err != nil {
 		return err
 	}

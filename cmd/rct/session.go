@@ -46,11 +46,13 @@ type need struct {
 	// is --pseudo-key ("": $RCT_PSEUDO_KEY, else beside the database).
 	pseudoKey     bool
 	pseudoKeyPath string
-	// serves: the command runs until stopped (rct serve). Its heap is not
-	// put on huge pages: in a long-lived process the kernel's background
-	// merging into huge pages (khugepaged) keeps memory the runtime gave
-	// back, the reason the Go runtime stopped asking for them.
-	serves bool
+	// whole: the command reads the trial whole (analyze, report, data
+	// export): its heap, up to about twice the database, is mapped and
+	// advised to huge pages first (hugeheap). Not for the others: on a
+	// large trial the reserve costs a light command 40 ms of its 300, and
+	// not for rct serve, where in a long-lived process the kernel's merging
+	// into huge pages (khugepaged) keeps memory the runtime gave back.
+	whole bool
 }
 
 // session is a trial opened for one command: its database, the protocol in
@@ -71,10 +73,10 @@ func (s *session) Close() error { return s.DB.Close() }
 // and checks the keys the command needs against the database.
 func (f *factory) open(ctx context.Context, n need) (*session, error) {
 	// A command that reads the trial whole fills a heap of up to about
-	// twice the database (1.0–1.3 GB at 80,000 families, 640 MB): mapped
-	// and advised to huge pages first (hugeheap), it takes a page fault
-	// per 2 MB of it, not per 4 KB. A small trial's is not worth it.
-	if fi, err := os.Stat(f.dbPath()); err == nil && !n.serves {
+	// twice the database (1.0–1.3 GB at 80,000 families, 640 MB): so
+	// reserved, it takes a page fault per 2 MB of it, not per 4 KB. A
+	// small trial's is not worth it (hugeheap.Reserve decides).
+	if fi, err := os.Stat(f.dbPath()); err == nil && n.whole {
 		hugeheap.Reserve(2 * fi.Size())
 	}
 	db, err := trial.Open(ctx, f.dbPath())
