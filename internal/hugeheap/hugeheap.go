@@ -11,15 +11,15 @@
 // Ubuntu's default), the heap gets none: the Go runtime stopped asking for
 // them in Go 1.21.1, because a fault in memory so marked may stall in the
 // kernel's compaction where free memory is fragmented
-// (golang/go#61718). So Reserve asks only where faults are measured dear,
-// and the cost of a fault is what it saves.
+// (golang/go#61718). So Reserve asks only where a fault is measured dear:
+// there it saves seconds, elsewhere too little to risk the stall.
 //
 // The runtime maps its heap in pieces as it grows and the advice holds
 // for what is mapped, so it cannot be given once for all: Reserve maps
 // the heap a command is about to fill first, then advises it. The advice
 // changes no program's meaning, only how its memory is backed; with THP
 // set to always it is redundant, with never it does nothing, and
-// elsewhere than on 64-bit Linux Reserve is a no-op.
+// elsewhere than on Linux on amd64 or arm64 Reserve is a no-op.
 package hugeheap
 
 // minReserve is the least heap worth a reserve: the reserve's own cost is
