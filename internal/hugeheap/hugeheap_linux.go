@@ -3,7 +3,9 @@
 package hugeheap
 
 import (
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -14,14 +16,44 @@ const madvHugepage = 14 // MADV_HUGEPAGE
 
 // Reserve, for a heap of n bytes or more (minReserve) where page faults
 // are dear (faultCost), makes the heap hold n bytes more than it does
-// without touching them, and advises the kernel to back them with huge
-// pages, the heap below them included. It runs a garbage collection: the
-// heap is then as it was, mapped further.
+// (within reservable's bounds) without touching them, and advises the
+// kernel to back them with huge pages, the heap below them included. It
+// runs a garbage collection: the heap is then as it was, mapped further.
 func Reserve(n int64) {
-	if n < minReserve || faultCost() < dearFault {
+	if n = reservable(n, overcommit(), totalRAM()); n < minReserve || faultCost() < dearFault {
 		return
 	}
-	advise(min(n, maxReserve))
+	advise(n)
+}
+
+// reservable is how much of n bytes Reserve maps: none where the kernel
+// counts mapped memory against a commit limit (vm.overcommit_memory 2:
+// the untouched placeholder would count, and the runtime dies when a
+// mapping is refused), else at most maxReserve and a quarter of the
+// machine's memory.
+func reservable(n int64, overcommit string, ram uint64) int64 {
+	if overcommit == "2" {
+		return 0
+	}
+	return min(n, maxReserve, int64(min(ram/4, maxReserve)))
+}
+
+// overcommit is the kernel's overcommit mode, "" when unknown.
+func overcommit() string {
+	b, err := os.ReadFile("/proc/sys/vm/overcommit_memory")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// totalRAM is the machine's memory in bytes, 0 when unknown.
+func totalRAM() uint64 {
+	var si syscall.Sysinfo_t
+	if syscall.Sysinfo(&si) != nil {
+		return 0
+	}
+	return uint64(si.Totalram) * uint64(si.Unit)
 }
 
 func advise(n int64) {

@@ -104,6 +104,32 @@ func TestReserveSmall(t *testing.T) {
 	}
 }
 
+// TestReservable: nothing where mapped memory counts against a commit
+// limit; else at most maxReserve and a quarter of the machine's memory.
+func TestReservable(t *testing.T) {
+	for _, c := range []struct {
+		n          int64
+		overcommit string
+		ram        uint64
+		want       int64
+	}{
+		{1 << 30, "0", 24 << 30, 1 << 30},
+		{1 << 30, "1", 24 << 30, 1 << 30},
+		{1 << 30, "", 24 << 30, 1 << 30},
+		{1 << 30, "2", 24 << 30, 0},
+		{1 << 30, "0", 2 << 30, 512 << 20},
+		{1 << 30, "0", 0, 0},
+		{20 << 30, "0", 256 << 30, maxReserve},
+	} {
+		if got := reservable(c.n, c.overcommit, c.ram); got != c.want {
+			t.Errorf("reservable(%d, %q, %d) = %d, want %d", c.n, c.overcommit, c.ram, got, c.want)
+		}
+	}
+	if ram := totalRAM(); ram < 256<<20 {
+		t.Errorf("this machine's memory: %d bytes", ram)
+	}
+}
+
 // TestFaultCost: the probe measures a plausible time.
 func TestFaultCost(t *testing.T) {
 	c := faultCost()
