@@ -76,8 +76,10 @@ func (f *factory) open(ctx context.Context, n need) (*session, error) {
 	// twice the database (1.0–1.3 GB at 80,000 families, 640 MB): so
 	// reserved, it takes a page fault per 2 MB of it, not per 4 KB. A
 	// small trial's is not worth it (hugeheap.Reserve decides).
-	if fi, err := os.Stat(f.dbPath()); err == nil && n.whole {
-		hugeheap.Reserve(2 * fi.Size())
+	if n.whole {
+		if fi, err := os.Stat(f.dbPath()); err == nil {
+			hugeheap.Reserve(2 * fi.Size())
+		}
 	}
 	db, err := trial.Open(ctx, f.dbPath())
 	if err != nil {
