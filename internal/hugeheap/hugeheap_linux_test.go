@@ -63,11 +63,9 @@ func mapping(line string) (lo, hi uintptr, ok bool) {
 // pages (VmFlags "hg"), however dear faults are on this machine.
 func TestAdvise(t *testing.T) {
 	thp(t)
-	before := make([]byte, 32<<20) // mapped before the reserve, garbage after it
-	if strings.Contains(vmFlags(t, uintptr(unsafe.Pointer(&before[0]))), " hg") {
+	if before := make([]byte, 32<<20); strings.Contains(vmFlags(t, uintptr(unsafe.Pointer(&before[0]))), " hg") {
 		t.Skip("the heap is already advised to huge pages")
 	}
-	before = nil
 	advise(256 << 20)
 	for _, n := range []int{64, 16 << 10, 4 << 20} {
 		b := make([]byte, n)
@@ -76,7 +74,6 @@ func TestAdvise(t *testing.T) {
 		}
 		runtime.KeepAlive(b)
 	}
-	runtime.KeepAlive(before)
 }
 
 // TestAdviseLeavesHeap: the placeholder is collected, so the heap's
