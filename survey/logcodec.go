@@ -106,11 +106,6 @@ func (j jsonMonth) month() (*logMonth, error) {
 	return m, nil
 }
 
-// decodeMonth reads a month in either form.
-func decodeMonth(plain []byte) (*logMonth, error) {
-	return new(monthReader).decode(plain)
-}
-
 // monthReader reads months one after another through one inflater and
 // one buffer: a month's bytes are inflated there and copied once into its
 // text. With an inflater and io.ReadAll per month, each month left twice

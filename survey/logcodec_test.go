@@ -12,6 +12,11 @@ import (
 )
 
 // monthOf is the month j holds.
+// decodeMonth reads one month in either form, as openLog's reader does.
+func decodeMonth(plain []byte) (*logMonth, error) {
+	return new(monthReader).decode(plain)
+}
+
 func monthOf(t testing.TB, j jsonMonth) *logMonth {
 	t.Helper()
 	m, err := j.month()
