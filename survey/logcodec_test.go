@@ -11,12 +11,12 @@ import (
 	"testing"
 )
 
-// monthOf is the month j holds.
 // decodeMonth reads one month in either form, as openLog's reader does.
 func decodeMonth(plain []byte) (*logMonth, error) {
 	return new(monthReader).decode(plain)
 }
 
+// monthOf is the month j holds.
 func monthOf(t testing.TB, j jsonMonth) *logMonth {
 	t.Helper()
 	m, err := j.month()
