@@ -16,6 +16,7 @@ import (
 	"github.com/rct-trials/rct/internal/dataerr"
 	"github.com/rct-trials/rct/internal/lazyre"
 	"github.com/rct-trials/rct/internal/sheet"
+	"github.com/rct-trials/rct/trial"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -139,7 +140,6 @@ type numRange struct {
 }
 
 var (
-	nameRE   = lazyre.New(`^[a-z][a-z0-9_]{0,31}$`)
 	codeRE   = lazyre.New(`^[A-Za-z0-9_.-]{1,32}$`)
 	langRE   = lazyre.New(`^[a-z]{2}$`)
 	reserved = []string{"study_code", "interview_date", "interviewer", "month", "due_date", "window_opens", "window_closes"}
@@ -335,7 +335,7 @@ func (cb *Codebook) check(name string, waves []string) dataerr.List {
 		label(1, "missing code "+m.Code, m.Label)
 	}
 	for id, l := range cb.Lists {
-		if !nameRE().MatchString(id) {
+		if !trial.ValidID(id) {
 			at(1, "lists: %q is not a valid list name (lower case, digits, _)", id)
 		}
 		if len(l) == 0 {
@@ -359,7 +359,7 @@ func (cb *Codebook) check(name string, waves []string) dataerr.List {
 	cb.byName = map[string]*Variable{}
 	for _, v := range cb.Variables {
 		switch {
-		case !nameRE().MatchString(v.Name):
+		case !trial.ValidID(v.Name):
 			at(v.line, "variable %q: a name is a lower-case letter, then up to 31 lower-case letters, digits or _", v.Name)
 		case slices.Contains(reserved, v.Name):
 			at(v.line, "variable %q: the name is reserved for a column rct writes itself", v.Name)

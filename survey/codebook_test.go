@@ -38,6 +38,7 @@ func TestCodebookErrors(t *testing.T) {
 	ok := "  - {name: a, type: integer, waves: [m0], label: {nl: a, en: a}}\n"
 	cases := []struct{ name, vars, want string }{
 		{"bad name", "  - {name: A1, type: integer, waves: [m0], label: {nl: a, en: a}}\n", `line 8: variable "A1": a name is`},
+		{"name too long", "  - {name: a_name_of_thirty_three_characters, type: integer, waves: [m0], label: {nl: a, en: a}}\n", `line 8: variable "a_name_of_thirty_three_characters": a name is`},
 		{"reserved", "  - {name: study_code, type: text, waves: [m0], label: {nl: a, en: a}}\n", "reserved"},
 		{"twice", ok + ok, `line 9: variable "a" is defined twice (also line 8)`},
 		{"unknown type", "  - {name: b, type: number, waves: [m0], label: {nl: a, en: a}}\n", `type "number" is not`},

@@ -261,6 +261,11 @@ type Compliance struct {
 	Dose     []string `yaml:"dose"`
 }
 
+// ValidID reports whether s is an id as a protocol and a codebook spell
+// them (arms, waves, outcomes, variables, choice lists): a lower-case
+// letter, then up to 31 lower-case letters, digits or _.
+func ValidID(s string) bool { return idRE().MatchString(s) }
+
 var (
 	idRE       = lazyre.New(`^[a-z][a-z0-9_]{0,31}$`)
 	trialIDRE  = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)

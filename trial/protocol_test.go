@@ -126,6 +126,19 @@ func TestProtocolEmptyAndSyntax(t *testing.T) {
 	}
 }
 
+// TestValidID: the rule protocols and codebooks share for their ids.
+func TestValidID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"a": true, "supp_aid_6m": true, "m12": true, "a_name_of_thirty_two_characters_": true,
+		"": false, "A": false, "1a": false, "_a": false, "a-b": false, "a b": false, "é": false,
+		"a_name_of_thirty_three_characters": false, "a\n": false,
+	} {
+		if got := ValidID(s); got != want {
+			t.Errorf("ValidID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
 func FuzzParseProtocol(f *testing.F) {
 	f.Add(ExampleProtocol())
 	f.Add([]byte("version: 1\narms: [{id: a}]"))

@@ -20,7 +20,7 @@ func (c *checker) at(path, format string, args ...any) {
 }
 
 func (c *checker) id(path, v string) {
-	if !idRE().MatchString(v) {
+	if !ValidID(v) {
 		c.at(path, "%q is not an id: lower-case letters, digits and _, starting with a letter, at most 32 characters", v)
 	}
 }
@@ -186,7 +186,7 @@ func (p *Protocol) validateRegisters(c *checker) {
 			c.at(path+".events", "map the extract's event codes to event names")
 		}
 		for code, ev := range r.Events {
-			if !idRE().MatchString(ev) {
+			if !ValidID(ev) {
 				c.at(path+".events."+code, "%q is not an event name (lower case, digits, _)", ev)
 			}
 		}
