@@ -85,7 +85,7 @@ func (c *Context) gatherSurvey(ctx context.Context, db *trial.DB, p *trial.Proto
 	if c.FollowUp, err = survey.LastInterview(ctx, db); err != nil {
 		return err
 	}
-	if c.Recruitment, err = recruitment(ctx, db); err != nil {
+	if c.Recruitment[0], c.Recruitment[1], err = db.RandomizedSpan(ctx); err != nil {
 		return err
 	}
 	if cb, _, err := survey.Current(ctx, db, p); err == nil {
@@ -108,10 +108,4 @@ func (c *Context) Unblind(arms map[string]string) {
 			c.GroupNames[code] = a.Label
 		}
 	}
-}
-
-// recruitment returns the first and last randomization dates.
-func recruitment(ctx context.Context, db *trial.DB) ([2]string, error) {
-	first, last, err := db.RandomizedSpan(ctx)
-	return [2]string{first, last}, err
 }
