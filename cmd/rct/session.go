@@ -73,9 +73,9 @@ func (s *session) Close() error { return s.DB.Close() }
 // and checks the keys the command needs against the database.
 func (f *factory) open(ctx context.Context, n need) (*session, error) {
 	// A command that reads the trial whole fills a heap of up to about
-	// twice the database (1.0–1.3 GB at 80,000 families, 640 MB): so
-	// reserved, it takes a page fault per 2 MB of it, not per 4 KB. A
-	// small trial's is not worth it (hugeheap.Reserve decides).
+	// twice the database (1.0–1.3 GB for the 640 MB database of 80,000
+	// families): so reserved, it takes a page fault per 2 MB of it, not
+	// per 4 KB. A small trial's is not worth it (hugeheap.Reserve decides).
 	if n.whole {
 		if fi, err := os.Stat(f.dbPath()); err == nil {
 			hugeheap.Reserve(2 * fi.Size())
